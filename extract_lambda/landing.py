@@ -1,0 +1,137 @@
+"""The raw landing contract (DESIGN.md s.2): the envelope, its deterministic key, atomic writes.
+
+Key: ``playlists/ingest_date=YYYY-MM-DD/playlist_id=<id>/<YYYYMMDDTHHMMSSZ>-<12 hex of sha256(snapshot_id)>.json.gz``
+under the raw root. Content: gzip of exactly one line of JSON. A raw object is never rewritten: a second
+observation at the same instant of the same snapshot has the same key, and landing it again is a no-op
+that reports ``already_exists``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+SCHEMA_VERSION = 1
+SPOTIFY_API_BASE_URL = "https://api.spotify.com/v1/"
+
+
+def format_extracted_at(moment: datetime) -> str:
+    """ISO-8601 UTC with a ``Z``, to the second: ``2026-11-22T03:00:05Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("extracted_at must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def raw_key(playlist_id: str, extracted_at: datetime, snapshot_id: str | None) -> str:
+    """The object key of one observation, relative to the raw root."""
+    if not playlist_id or "/" in playlist_id:
+        raise ValueError(f"invalid playlist id {playlist_id!r}")
+    moment = extracted_at.astimezone(UTC)
+    digest = hashlib.sha256((snapshot_id or "").encode("utf-8")).hexdigest()[:12]
+    return (
+        f"playlists/ingest_date={moment:%Y-%m-%d}/playlist_id={playlist_id}/"
+        f"{moment:%Y%m%dT%H%M%SZ}-{digest}.json.gz"
+    )
+
+
+def build_envelope(
+    *,
+    playlist: dict[str, Any],
+    items: list[dict[str, Any]],
+    artists: list[dict[str, Any]],
+    extracted_at: datetime,
+    market: str | None,
+    auth_flow: str,
+    base_url: str = SPOTIFY_API_BASE_URL,
+) -> dict[str, Any]:
+    """The envelope of DESIGN.md s.2; the playlist's embedded items paging (``items``/``tracks``) is dropped."""
+    playlist_only = {k: v for k, v in playlist.items() if k not in ("items", "tracks")}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "extracted_at": format_extracted_at(extracted_at),
+        "market": market,
+        "api": {"base_url": base_url, "auth_flow": auth_flow},
+        "playlist": playlist_only,
+        "items": items,
+        "artists": artists,
+    }
+
+
+def encode_envelope(envelope: dict[str, Any]) -> bytes:
+    """gzip of exactly one JSON line. mtime=0 keeps the bytes a function of the envelope."""
+    line = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return gzip.compress(line.encode("utf-8"), mtime=0)
+
+
+@dataclass(frozen=True)
+class LandResult:
+    uri: str
+    key: str
+    created: bool  # False when the object already existed (never overwritten)
+    size: int
+
+
+class Lander(Protocol):
+    def land(self, key: str, body: bytes) -> LandResult: ...
+
+
+class LocalLander:
+    """Lands under a local raw root with write-to-temp then rename (atomic on one filesystem)."""
+
+    def __init__(self, raw_root: str | Path) -> None:
+        self.root = Path(str(raw_root).removeprefix("file://")).resolve()
+
+    def land(self, key: str, body: bytes) -> LandResult:
+        target = self.root / key
+        if target.exists():
+            return LandResult(target.as_uri(), key, False, target.stat().st_size)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".landing-", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # os.link fails if the target exists: a concurrent landing of the same key never overwrites.
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return LandResult(target.as_uri(), key, False, target.stat().st_size)
+        finally:
+            os.unlink(tmp)
+        return LandResult(target.as_uri(), key, True, len(body))
+
+
+class S3Lander:
+    """Lands in S3 with a conditional PUT (``If-None-Match: *``): an existing object is never overwritten."""
+
+    def __init__(self, s3_client: Any, bucket: str, prefix: str) -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def land(self, key: str, body: bytes) -> LandResult:
+        full_key = f"{self.prefix}/{key}" if self.prefix else key
+        uri = f"s3://{self.bucket}/{full_key}"
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=full_key,
+                Body=body,
+                # No Content-Encoding: readers must see the gzip bytes that the .gz name promises.
+                ContentType="application/gzip",
+                IfNoneMatch="*",
+            )
+        except self.s3.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return LandResult(uri, full_key, False, len(body))
+            raise
+        return LandResult(uri, full_key, True, len(body))

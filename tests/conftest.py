@@ -1,0 +1,22 @@
+"""Shared fixtures: one SparkSession for the whole test session, sized for a 2-core machine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+from pyspark.sql import SparkSession
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    from spotify_etl.sparkutil import local_spark_session
+
+    session = local_spark_session(app_name="spotify-etl-tests", shuffle_partitions=2)
+    yield session
+    session.stop()
