@@ -1,0 +1,55 @@
+"""The summary every transform run prints (and returns), on Glue and locally."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class RunSummary:
+    """What one run read, rejected and wrote.
+
+    Attributes:
+        objects_read: raw objects the run considered (new since the bookmark, or all when disabled).
+        objects_valid: objects reflected in the curated tables.
+        rejected: rejected objects by quarantine reason.
+        rows_written: rows in the rewritten partitions, per table.
+        files_written: Parquet files written, per table.
+        partitions_touched: snapshot_date values rewritten, per table.
+        seconds: wall time of the run (without JVM start when the session already existed).
+        bookmark_option: the option the run honoured.
+        bookmark_committed: whether the bookmark advanced.
+    """
+
+    objects_read: int = 0
+    objects_valid: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)
+    files_written: dict[str, int] = field(default_factory=dict)
+    partitions_touched: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+    bookmark_option: str = "job-bookmark-enable"
+    bookmark_committed: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def format(self) -> str:
+        """Human-readable, one fact per line."""
+        rejected = ", ".join(f"{reason}={n}" for reason, n in sorted(self.rejected.items())) or "none"
+        lines = [
+            f"objects read: {self.objects_read} (valid {self.objects_valid}; rejected: {rejected})",
+        ]
+        for table in sorted(set(self.rows_written) | set(self.files_written)):
+            parts = self.partitions_touched.get(table, [])
+            lines.append(
+                f"  {table:<19} rows={self.rows_written.get(table, 0):>9} files={self.files_written.get(table, 0):>4} "
+                f"partitions={len(parts)} {', '.join(parts[:5])}{' ...' if len(parts) > 5 else ''}"
+            )
+        committed = "advanced" if self.bookmark_committed else "not advanced"
+        lines.append(f"bookmark: {self.bookmark_option}, {committed}; {self.seconds:.1f}s")
+        return "\n".join(lines)
