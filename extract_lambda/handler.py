@@ -1,0 +1,157 @@
+"""The AWS Lambda entry point: ``extract_lambda.handler.handler``.
+
+Configuration comes from the environment (``ENV_VARS``; ``REQUIRED_ENV_VARS`` must be set), the Spotify
+credentials from a Secrets Manager secret holding JSON ``{"client_id", "client_secret", "refresh_token"?}``.
+An event ``{"playlist_ids": [...]}`` overrides ``PLAYLIST_IDS`` (an EventBridge schedule sends none).
+
+Every playlist that can be read is landed first; then, if any failed, the handler raises
+:class:`ExtractFailedError` with a summary naming each failed playlist and why, so that the invocation counts as
+an error and alarms fire. The deadline is the Lambda's remaining time minus a safety margin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from extract_lambda.client import SPOTIFY_TOKEN_URL
+from extract_lambda.extractor import ExtractSettings, extract_playlists, normalize_playlist_id
+from extract_lambda.landing import SPOTIFY_API_BASE_URL, S3Lander
+from extract_lambda.logs import configure_lambda_logging, get_logger, log_event
+
+ENV_VARS: tuple[str, ...] = (
+    "RAW_BUCKET",
+    "RAW_PREFIX",
+    "PLAYLIST_IDS",
+    "SPOTIFY_SECRET_ARN",
+    "SPOTIFY_MARKET",
+    "SPOTIFY_API_BASE_URL",
+    "SPOTIFY_TOKEN_URL",
+    "LOG_LEVEL",
+)
+REQUIRED_ENV_VARS: tuple[str, ...] = ("RAW_BUCKET", "SPOTIFY_SECRET_ARN")
+DEFAULTS: dict[str, str] = {
+    "RAW_PREFIX": "raw",
+    "SPOTIFY_MARKET": "US",
+    "SPOTIFY_API_BASE_URL": SPOTIFY_API_BASE_URL,
+    "SPOTIFY_TOKEN_URL": SPOTIFY_TOKEN_URL,
+    "LOG_LEVEL": "INFO",
+}
+# Seconds kept back from the Lambda's remaining time to land, log and return.
+SAFETY_MARGIN_SECONDS = 5.0
+
+logger = get_logger("extract_lambda.handler")
+
+
+class ConfigError(ValueError):
+    """The Lambda is misconfigured (environment, event or secret); the message says what to fix."""
+
+
+class ExtractFailedError(RuntimeError):
+    """Raised after landing everything else, when at least one playlist could not be extracted."""
+
+
+def playlist_ids_from(event: Mapping[str, Any] | None, env: Mapping[str, str]) -> tuple[str, ...]:
+    """The event's ``playlist_ids`` if given, else ``PLAYLIST_IDS`` (comma-separated)."""
+    raw: Any = (event or {}).get("playlist_ids") if isinstance(event, Mapping) else None
+    source = "event playlist_ids"
+    if raw is None:
+        raw = env.get("PLAYLIST_IDS", "")
+        source = "PLAYLIST_IDS"
+    if isinstance(raw, str):
+        raw = [p for p in raw.split(",")]
+    if not isinstance(raw, list | tuple):
+        raise ConfigError(f"{source} must be a list of playlist ids or a comma-separated string")
+    ids = [str(p).strip() for p in raw if str(p).strip()]
+    if not ids:
+        raise ConfigError(
+            "no playlist ids: set PLAYLIST_IDS (comma-separated) or send {'playlist_ids': [...]}"
+        )
+    try:
+        return tuple(normalize_playlist_id(p) for p in ids)
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def read_secret(secrets_client: Any, secret_arn: str) -> dict[str, str]:
+    """The Spotify credentials from Secrets Manager; errors name the secret and the missing keys only."""
+    try:
+        answer = secrets_client.get_secret_value(SecretId=secret_arn)
+    except Exception as error:
+        raise ConfigError(f"cannot read secret {secret_arn}: {type(error).__name__}: {error}") from None
+    text = answer.get("SecretString")
+    if not text:
+        raise ConfigError(
+            f"secret {secret_arn} has no SecretString (expected JSON with client_id, client_secret)"
+        )
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ConfigError(f"secret {secret_arn} is not JSON (expected client_id, client_secret)") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"secret {secret_arn} is not a JSON object")
+    missing = [k for k in ("client_id", "client_secret") if not value.get(k)]
+    if missing:
+        raise ConfigError(f"secret {secret_arn} lacks {', '.join(missing)} (keys present: {sorted(value)})")
+    return {k: str(v) for k, v in value.items() if k in ("client_id", "client_secret", "refresh_token") and v}
+
+
+def settings_from(
+    env: Mapping[str, str], secret: Mapping[str, str], playlist_ids: tuple[str, ...]
+) -> ExtractSettings:
+    def get(name: str) -> str:
+        return env.get(name) or DEFAULTS.get(name, "")
+
+    return ExtractSettings(
+        playlist_ids=playlist_ids,
+        client_id=secret["client_id"],
+        client_secret=secret["client_secret"],
+        refresh_token=secret.get("refresh_token") or None,
+        market=get("SPOTIFY_MARKET") or None,
+        api_base_url=get("SPOTIFY_API_BASE_URL"),
+        token_url=get("SPOTIFY_TOKEN_URL"),
+    )
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Extract the configured playlists into ``s3://$RAW_BUCKET/$RAW_PREFIX/``.
+
+    Returns:
+        The report as a dict when every playlist landed.
+
+    Raises:
+        ConfigError: the environment, event or secret is unusable (nothing was fetched).
+        ExtractFailedError: after landing the others, naming each playlist that failed and why.
+    """
+    import boto3  # in the Lambda runtime; imported here so that the module imports without it
+
+    env = os.environ
+    configure_lambda_logging(env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"])
+    missing = [name for name in REQUIRED_ENV_VARS if not env.get(name)]
+    if missing:
+        raise ConfigError(f"missing environment variables: {', '.join(missing)}")
+    playlist_ids = playlist_ids_from(event, env)
+    secret = read_secret(boto3.client("secretsmanager"), env["SPOTIFY_SECRET_ARN"])
+    redactor = configure_lambda_logging(env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"], secret.values())
+    settings = settings_from(env, secret, playlist_ids)
+    lander = S3Lander(boto3.client("s3"), env["RAW_BUCKET"], env.get("RAW_PREFIX") or DEFAULTS["RAW_PREFIX"])
+    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
+    deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
+    report = extract_playlists(settings, lander, now=lambda: datetime.now(UTC), deadline=deadline)
+    summary = redactor.redact(report.summary())
+    log_event(
+        logger,
+        "extract_finished",
+        ok=report.ok,
+        landed=len(report.landed),
+        failed=[p.playlist_id for p in report.failed],
+        artists_fetched=report.artists_fetched,
+        api_calls=report.api_calls,
+    )
+    if not report.ok:
+        raise ExtractFailedError(summary)
+    return report.as_dict()

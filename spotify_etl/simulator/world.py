@@ -1,0 +1,588 @@
+"""A deterministic chart world: playlists that evolve day by day, as the Spotify Web API would show them.
+
+The world is a pure function of ``(seed, start, sizes)`` and a day: ``observe(playlist_id, day)`` gives the
+Get Playlist object, the playlist items in order and the full artist objects of the tracks' artists, with
+no HTTP and no state. The simulator server serves it; the benchmark calls it directly to generate raw data
+at scale, so one observation costs a few hundred small dict copies and nothing else.
+
+How a chart evolves (all O(1) per candidate and per day, so any day can be observed without replaying
+the days before it):
+
+- every playlist has a pool of ``2 x size`` candidate tracks drawn from a shared catalog;
+- a candidate is "in season" on the days where ``(day + phase) mod period < duration`` (its run in the
+  chart starts on the first day of the season, which is its ``added_at``): entries and exits;
+- its score on a day is a sum of two slow sinusoids: the chart is the in-season candidates ordered by
+  score (reorders), topped up with the best off-season ones when too few are in season;
+- track and artist popularity drift with the same kind of sinusoid.
+
+Playlist 0 also carries the odd items real playlists have: the same track listed twice, a local file
+(null ids), a podcast episode and an unavailable item (``item: null``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+API = "https://api.spotify.com/v1"
+OPEN = "https://open.spotify.com"
+
+# Playlist ids are a function of their index only (never of the seed), so they can be constants.
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+# The user the simulator's refresh token belongs to (owns most playlists) and another curator.
+SIM_USER_ID = "sim_user"
+SIM_USER_NAME = "Sim User"
+OTHER_CURATOR_ID = "other_curator"
+
+# "Top 50 - Global": a Spotify-owned editorial playlist. Apps created after 2024-11-27 get 404 for it.
+EDITORIAL_PLAYLIST_ID = "37i9dQZEVXbMDoHDwVN2tF"
+
+DEFAULT_PLAYLIST_SIZES: tuple[int, ...] = (100, 60, 120, 40)
+DEFAULT_PLAYLIST_NAMES = ("Daily Chart", "Fresh Finds", "Long Mix", "Curated Elsewhere")
+# Index of the default playlist owned by someone else: a Development Mode user token gets 403 on it.
+FOREIGN_PLAYLIST_INDEX = 3
+
+_GENRES = (
+    "pop",
+    "dance pop",
+    "indie rock",
+    "hip hop",
+    "trap",
+    "afrobeats",
+    "k-pop",
+    "reggaeton",
+    "house",
+    "techno",
+    "alt z",
+    "r&b",
+    "singer-songwriter",
+    "country",
+    "latin pop",
+    "drill",
+)
+_WORDS = (
+    "Midnight",
+    "Echo",
+    "Golden",
+    "River",
+    "Neon",
+    "Paper",
+    "Static",
+    "Velvet",
+    "Summer",
+    "Ghost",
+    "Signal",
+    "Orbit",
+    "Honey",
+    "Wild",
+    "Glass",
+    "Silver",
+    "Northern",
+    "Faded",
+    "Electric",
+    "Quiet",
+)
+_MARKETS = ["CA", "DE", "FR", "GB", "JP", "MX", "NL", "SE", "US"]
+
+
+class UnknownPlaylistError(KeyError):
+    """The world has no such playlist (or it is an editorial one that apps may no longer read)."""
+
+
+def spotify_id(*parts: object) -> str:
+    """A deterministic 22-character base62 id (Spotify's id alphabet and length)."""
+    digest = int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=16).digest())
+    chars = []
+    for _ in range(22):
+        digest, rem = divmod(digest, 62)
+        chars.append(_BASE62[rem])
+    return "".join(chars)
+
+
+def playlist_id_for(index: int) -> str:
+    """The id of the world's playlist number ``index``."""
+    return spotify_id("playlist", index)
+
+
+DEFAULT_PLAYLIST_IDS: tuple[str, ...] = tuple(playlist_id_for(i) for i in range(len(DEFAULT_PLAYLIST_SIZES)))
+
+
+def _user(user_id: str, display_name: str | None) -> dict[str, Any]:
+    return {
+        "display_name": display_name,
+        "external_urls": {"spotify": f"{OPEN}/user/{user_id}"},
+        "href": f"{API}/users/{user_id}",
+        "id": user_id,
+        "type": "user",
+        "uri": f"spotify:user:{user_id}",
+    }
+
+
+def _added_by(user_id: str) -> dict[str, Any]:
+    user = _user(user_id, None)
+    del user["display_name"]
+    return user
+
+
+def _images(key: str, sizes: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"height": s, "url": f"https://i.scdn.co/image/{key}{s}", "width": s} for s in sizes]
+
+
+def _wave(day: int, period: float, phase: float) -> float:
+    return math.sin(2.0 * math.pi * (day / period + phase))
+
+
+@dataclass(frozen=True)
+class _Artist:
+    id: str
+    name: str
+    genres: tuple[str, ...]
+    popularity: int
+    followers: int
+    phase: float
+    simplified: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Track:
+    id: str
+    popularity: int
+    phase: float
+    period: float
+    artist_ids: tuple[str, ...]
+    template: dict[str, Any]  # the full track object without popularity
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    track: _Track
+    period: int
+    duration: int
+    phase: int
+    w_period: float
+    w_phase: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class _Playlist:
+    index: int
+    id: str
+    name: str
+    size: int
+    owner_id: str
+    owner_name: str
+    collaborative: bool
+    followers: int
+    specials: bool
+
+
+class ChartWorld:
+    """A deterministic set of evolving playlists (see the module docstring).
+
+    Args:
+        seed: drives the catalog and the charts; the same seed gives the same world.
+        start: the world's first day (day 0); any day, before or after, can be observed.
+        n_playlists: how many playlists; default: the four default playlists.
+        playlist_size: the size of every playlist when ``n_playlists`` is given (default 100).
+        playlist_sizes: explicit per-playlist sizes (overrides the two above); 0 is allowed.
+        specials: give playlist 0 a duplicated track, a local file, an episode and an unavailable item.
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        start: date = date(2026, 11, 1),
+        n_playlists: int | None = None,
+        playlist_size: int | None = None,
+        *,
+        playlist_sizes: Sequence[int] | None = None,
+        specials: bool = True,
+    ) -> None:
+        if playlist_sizes is not None:
+            sizes = tuple(playlist_sizes)
+        elif n_playlists is not None or playlist_size is not None:
+            sizes = (playlist_size or 100,) * (n_playlists if n_playlists is not None else 4)
+        else:
+            sizes = DEFAULT_PLAYLIST_SIZES
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"playlist sizes must be >= 0, got {sizes}")
+        self.seed = seed
+        self.start = start
+        self.sizes = sizes
+        self.specials = specials
+        self._rng = random.Random(seed)
+        n_tracks = max(400, min(20_000, sum(sizes) // 2, max(sizes, default=0) * 4))
+        n_tracks = max(n_tracks, 2 * max(sizes, default=0))
+        self._artists = self._make_artists(max(60, n_tracks // 3))
+        self._artist_by_id = {a.id: a for a in self._artists}
+        self._albums = self._make_albums(max(40, n_tracks // 4))
+        self._tracks = self._make_tracks(n_tracks)
+        self._playlists: dict[str, _Playlist] = {}
+        for index, size in enumerate(sizes):
+            pid = playlist_id_for(index)
+            self._playlists[pid] = self._make_playlist(index, pid, size)
+        self._pools: dict[str, list[_Candidate]] = {}
+        self._episode = self._make_episode()
+
+    # ------------------------------------------------------------------ construction (once)
+
+    def _make_artists(self, n: int) -> list[_Artist]:
+        rng = self._rng
+        artists = []
+        for i in range(n):
+            aid = spotify_id("artist", self.seed, i)
+            name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}" + ("" if i % 3 else f" {i}")
+            simplified = {
+                "external_urls": {"spotify": f"{OPEN}/artist/{aid}"},
+                "href": f"{API}/artists/{aid}",
+                "id": aid,
+                "name": name,
+                "type": "artist",
+                "uri": f"spotify:artist:{aid}",
+            }
+            genres = tuple(rng.sample(_GENRES, rng.choice((0, 1, 2, 3))))
+            artists.append(
+                _Artist(
+                    aid,
+                    name,
+                    genres,
+                    rng.randint(20, 95),
+                    rng.randint(1_000, 50_000_000),
+                    rng.random(),
+                    simplified,
+                )
+            )
+        return artists
+
+    def _make_albums(self, n: int) -> list[dict[str, Any]]:
+        rng = self._rng
+        albums = []
+        for i in range(n):
+            alid = spotify_id("album", self.seed, i)
+            year = rng.randint(1975, 2026)
+            precision = rng.choices(("day", "month", "year"), weights=(8, 1, 1))[0]
+            release = {
+                "day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "month": f"{year}-{rng.randint(1, 12):02d}",
+                "year": f"{year}",
+            }[precision]
+            album_type = rng.choices(("album", "single", "compilation"), weights=(5, 4, 1))[0]
+            artists = rng.sample(self._artists, rng.choice((1, 1, 1, 2)))
+            albums.append(
+                {
+                    "album_type": album_type,
+                    "artists": [a.simplified for a in artists],
+                    "available_markets": _MARKETS,
+                    "external_urls": {"spotify": f"{OPEN}/album/{alid}"},
+                    "href": f"{API}/albums/{alid}",
+                    "id": alid,
+                    "images": _images(f"ab67616d0000{alid}", (640, 300, 64)),
+                    "name": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}",
+                    "release_date": release,
+                    "release_date_precision": precision,
+                    "total_tracks": 1 if album_type == "single" else rng.randint(6, 18),
+                    "type": "album",
+                    "uri": f"spotify:album:{alid}",
+                }
+            )
+        return albums
+
+    def _make_tracks(self, n: int) -> list[_Track]:
+        rng = self._rng
+        tracks = []
+        for i in range(n):
+            tid = spotify_id("track", self.seed, i)
+            album = rng.choice(self._albums)
+            lead = self._artist_by_album_artist(album)
+            featured = rng.sample(self._artists, rng.choice((0, 0, 0, 1, 2)))
+            credits = [lead, *(a for a in featured if a.id != lead.id)]
+            template = {
+                "album": album,
+                "artists": [a.simplified for a in credits],
+                "available_markets": _MARKETS,
+                "disc_number": 1,
+                "duration_ms": rng.randint(95_000, 320_000),
+                "episode": False,
+                "explicit": rng.random() < 0.3,
+                "external_ids": {
+                    "isrc": f"US{rng.choice(_WORDS)[:3].upper()}{rng.randint(2000000, 2699999)}"
+                },
+                "external_urls": {"spotify": f"{OPEN}/track/{tid}"},
+                "href": f"{API}/tracks/{tid}",
+                "id": tid,
+                "is_local": False,
+                "name": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}",
+                "preview_url": None if rng.random() < 0.5 else f"https://p.scdn.co/mp3-preview/{tid}",
+                "track": True,
+                "track_number": rng.randint(1, max(1, album["total_tracks"])),
+                "type": "track",
+                "uri": f"spotify:track:{tid}",
+            }
+            tracks.append(
+                _Track(
+                    tid,
+                    rng.randint(25, 90),
+                    rng.random(),
+                    rng.uniform(20, 90),
+                    tuple(a.id for a in credits),
+                    template,
+                )
+            )
+        return tracks
+
+    def _artist_by_album_artist(self, album: dict[str, Any]) -> _Artist:
+        return self._artist_by_id[album["artists"][0]["id"]]
+
+    def _make_playlist(self, index: int, pid: str, size: int) -> _Playlist:
+        rng = random.Random(f"{self.seed}:playlist:{index}")
+        default = self.sizes == DEFAULT_PLAYLIST_SIZES
+        name = DEFAULT_PLAYLIST_NAMES[index] if default else f"Chart {index:05d}"
+        foreign = default and index == FOREIGN_PLAYLIST_INDEX
+        return _Playlist(
+            index=index,
+            id=pid,
+            name=name,
+            size=size,
+            owner_id=OTHER_CURATOR_ID if foreign else SIM_USER_ID,
+            owner_name="Other Curator" if foreign else SIM_USER_NAME,
+            collaborative=index % 5 == 1,
+            followers=rng.randint(0, 250_000),
+            specials=self.specials and index == 0 and size >= 8,
+        )
+
+    def _make_episode(self) -> dict[str, Any]:
+        eid = spotify_id("episode", self.seed)
+        sid = spotify_id("show", self.seed)
+        return {
+            "audio_preview_url": f"https://p.scdn.co/mp3-preview/{eid}",
+            "description": "A weekly exploration of how charts are made.",
+            "duration_ms": 2_249_560,
+            "episode": True,
+            "explicit": False,
+            "external_urls": {"spotify": f"{OPEN}/episode/{eid}"},
+            "href": f"{API}/episodes/{eid}",
+            "html_description": "<p>A weekly exploration of how charts are made.</p>",
+            "id": eid,
+            "images": _images(f"ab6765630000{eid}", (640, 300, 64)),
+            "is_externally_hosted": False,
+            "is_playable": True,
+            "language": "en-US",
+            "languages": ["en-US"],
+            "name": "Chart Talk 42 - The Missing Middle",
+            "release_date": "2026-10-18",
+            "release_date_precision": "day",
+            "show": {
+                "available_markets": _MARKETS,
+                "copyrights": [],
+                "description": "Chart Talk: the stories behind the songs.",
+                "explicit": False,
+                "external_urls": {"spotify": f"{OPEN}/show/{sid}"},
+                "href": f"{API}/shows/{sid}",
+                "html_description": None,
+                "id": sid,
+                "images": _images(f"ab6765630000{sid}", (640, 300, 64)),
+                "is_externally_hosted": False,
+                "languages": ["en"],
+                "media_type": "audio",
+                "name": "Chart Talk",
+                "publisher": "Sim Studios",
+                "total_episodes": 120,
+                "type": "show",
+                "uri": f"spotify:show:{sid}",
+            },
+            "track": False,
+            "type": "episode",
+            "uri": f"spotify:episode:{eid}",
+        }
+
+    def _pool(self, playlist: _Playlist) -> list[_Candidate]:
+        pool = self._pools.get(playlist.id)
+        if pool is None:
+            rng = random.Random(f"{self.seed}:pool:{playlist.index}")
+            picks = rng.sample(self._tracks, min(len(self._tracks), 2 * playlist.size))
+            pool = []
+            for track in picks:
+                period = rng.randint(14, 60)
+                pool.append(
+                    _Candidate(
+                        track=track,
+                        period=period,
+                        duration=max(3, int(period * rng.uniform(0.45, 0.85))),
+                        phase=rng.randrange(period),
+                        w_period=rng.uniform(20, 60),
+                        w_phase=rng.random(),
+                        weight=rng.uniform(0, 1),
+                    )
+                )
+            self._pools[playlist.id] = pool
+        return pool
+
+    # ------------------------------------------------------------------ queries (pure)
+
+    @property
+    def playlist_ids(self) -> tuple[str, ...]:
+        """The ids of every playlist of this world, in index order."""
+        return tuple(self._playlists)
+
+    def has_playlist(self, playlist_id: str) -> bool:
+        """True for a readable playlist of this world (editorial ids are not readable)."""
+        return playlist_id in self._playlists
+
+    def owner_of(self, playlist_id: str) -> str:
+        """The user id that owns the playlist."""
+        return self._get(playlist_id).owner_id
+
+    def collaborators_of(self, playlist_id: str) -> tuple[str, ...]:
+        """Users that may edit the playlist besides its owner (collaborative playlists: the sim user)."""
+        playlist = self._get(playlist_id)
+        return (SIM_USER_ID,) if playlist.collaborative else ()
+
+    def _get(self, playlist_id: str) -> _Playlist:
+        try:
+            return self._playlists[playlist_id]
+        except KeyError:
+            raise UnknownPlaylistError(playlist_id) from None
+
+    def artist(self, artist_id: str, day: date) -> dict[str, Any] | None:
+        """The full artist object on ``day`` (popularity and followers drift), or None if unknown."""
+        artist = self._artist_by_id.get(artist_id)
+        if artist is None:
+            return None
+        return self._full_artist(artist, (day - self.start).days)
+
+    def _full_artist(self, artist: _Artist, day: int) -> dict[str, Any]:
+        wave = _wave(day, 45.0, artist.phase)
+        return {
+            **artist.simplified,
+            "followers": {"href": None, "total": int(artist.followers * (1 + 0.002 * day + 0.01 * wave))},
+            "genres": list(artist.genres),
+            "images": _images(f"ab6761610000{artist.id}", (640, 320, 160)),
+            "popularity": max(0, min(100, artist.popularity + round(4 * wave))),
+        }
+
+    def chart(self, playlist_id: str, day: date) -> list[tuple[_Track, date]]:
+        """The tracks of the playlist on ``day`` in order, each with the day it was added."""
+        playlist = self._get(playlist_id)
+        if playlist.size == 0:
+            return []
+        d = (day - self.start).days
+        in_season: list[tuple[float, int, _Candidate, int]] = []
+        off_season: list[tuple[float, int, _Candidate, int]] = []
+        for i, cand in enumerate(self._pool(playlist)):
+            into = (d + cand.phase) % cand.period
+            score = cand.weight + 0.3 * _wave(d, cand.w_period, cand.w_phase)
+            if into < cand.duration:
+                in_season.append((-score, i, cand, into))
+            else:
+                off_season.append((-score, i, cand, 0))
+        in_season.sort(key=lambda t: (t[0], t[1]))
+        chosen = in_season[: playlist.size]
+        if len(chosen) < playlist.size:
+            off_season.sort(key=lambda t: (t[0], t[1]))
+            chosen += off_season[: playlist.size - len(chosen)]
+        return [(cand.track, day - timedelta(days=into)) for _, _, cand, into in chosen]
+
+    def observe(
+        self, playlist_id: str, day: date
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        """One observation of a playlist on ``day``: (playlist object, items in order, full artist objects).
+
+        The playlist object is the Get Playlist response without its embedded items paging; items use the
+        2026 key ``item``; the artists are the full objects of every track's credited artists, in order of
+        first appearance.
+
+        Raises:
+            UnknownPlaylistError: the world has no playlist with this id (editorial ids included).
+        """
+        playlist = self._get(playlist_id)
+        d = (day - self.start).days
+        adder = _added_by(playlist.owner_id)
+        items: list[dict[str, Any]] = []
+        for track, added in self.chart(playlist_id, day):
+            drift = _wave(d, track.period, track.phase)
+            items.append(
+                {
+                    "added_at": f"{added.isoformat()}T{(track.popularity * 613) % 86400 // 3600:02d}:00:00Z",
+                    "added_by": adder,
+                    "is_local": False,
+                    "item": {
+                        **track.template,
+                        "popularity": max(0, min(100, track.popularity + round(8 * drift))),
+                    },
+                    "primary_color": None,
+                    "video_thumbnail": {"url": None},
+                }
+            )
+        if playlist.specials:
+            self._add_specials(items, day, adder)
+        artists: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for entry in items:
+            obj = entry["item"]
+            if not obj or obj.get("type") != "track" or obj.get("is_local"):
+                continue
+            for simple in obj["artists"]:
+                aid = simple["id"]
+                if aid and aid not in seen:
+                    seen.add(aid)
+                    artists.append(self._full_artist(self._artist_by_id[aid], d))
+        snapshot = hashlib.sha256(
+            "|".join(f"{e['item']['id'] if e['item'] else None}@{e['added_at']}" for e in items).encode()
+        ).digest()
+        snapshot_id = base64.b64encode(f"{d + 1000},".encode() + snapshot[:20]).decode()
+        playlist_obj = {
+            "collaborative": playlist.collaborative,
+            "description": f"The {playlist.name.lower()}, refreshed every day.",
+            "external_urls": {"spotify": f"{OPEN}/playlist/{playlist.id}"},
+            "followers": {"href": None, "total": playlist.followers + 37 * max(d, 0)},
+            "href": f"{API}/playlists/{playlist.id}",
+            "id": playlist.id,
+            "images": _images(f"ab67706c0000{playlist.id}", (640, 300, 60)),
+            "name": playlist.name,
+            "owner": _user(playlist.owner_id, playlist.owner_name),
+            "primary_color": None,
+            "public": not playlist.collaborative,
+            "snapshot_id": snapshot_id,
+            "type": "playlist",
+            "uri": f"spotify:playlist:{playlist.id}",
+        }
+        return playlist_obj, items, artists
+
+    def _add_specials(self, items: list[dict[str, Any]], day: date, adder: dict[str, Any]) -> None:
+        """Replace the tail of playlist 0 with the odd items real playlists carry (size unchanged)."""
+        stamp = f"{(day - timedelta(days=3)).isoformat()}T12:00:00Z"
+        local = {
+            "album": {"album_type": None, "artists": [], "available_markets": [], "external_urls": {},
+                      "href": None, "id": None, "images": [], "name": "Bedroom Demos", "release_date": None,
+                      "release_date_precision": None, "type": "album", "uri": None},
+            "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Me", "type": "artist",
+                         "uri": None}],
+            "available_markets": [], "disc_number": 0, "duration_ms": 201_000, "explicit": False,
+            "external_ids": {}, "external_urls": {}, "href": None, "id": None, "is_local": True,
+            "name": "demo take 3", "popularity": 0, "preview_url": None, "track_number": 0,
+            "type": "track", "uri": "spotify:local:Me:Bedroom+Demos:demo+take+3:201",
+        }  # fmt: skip
+        first = items[0]
+        specials = [
+            {**first, "added_at": stamp},  # the chart's number one, listed a second time
+            {"added_at": stamp, "added_by": adder, "is_local": True, "item": local, "primary_color": None,
+             "video_thumbnail": {"url": None}},
+            {"added_at": stamp, "added_by": adder, "is_local": False, "item": self._episode,
+             "primary_color": None, "video_thumbnail": {"url": None}},
+            {"added_at": stamp, "added_by": adder, "is_local": False, "item": None, "primary_color": None,
+             "video_thumbnail": {"url": None}},
+        ]  # fmt: skip
+        items[len(items) - len(specials) :] = specials
+
+
+def observation_time(day: date, hour: int = 3) -> datetime:
+    """The UTC instant a scheduled extract runs on ``day`` (03:00:05 by default)."""
+    return datetime.combine(day, time(hour, 0, 5), tzinfo=UTC)
