@@ -1,0 +1,15 @@
+-- Which tracks have stayed on a playlist's chart the longest (days on chart), and how high did they get?
+SELECT
+    c.playlist_name,
+    c.track_id,
+    max_by(c.track_name, c.snapshot_date) AS track_name,
+    count(DISTINCT c.snapshot_date) AS days_on_chart,
+    min(c.chart_rank) AS best_rank,
+    min(c.snapshot_date) AS first_seen_date,
+    max(c.snapshot_date) AS last_seen_date,
+    max(c.snapshot_date) = max(q.last_snapshot_date) AS still_on_chart
+FROM chart_entries AS c
+JOIN current_playlists AS q ON q.playlist_id = c.playlist_id
+GROUP BY c.playlist_id, c.playlist_name, c.track_id
+ORDER BY days_on_chart DESC, best_rank, c.playlist_name, track_name
+LIMIT 50
