@@ -128,7 +128,9 @@ def table_rows() -> dict[str, list[dict[str, Any]]]:
             )
             for position, artist_id in enumerate(artist_ids):
                 rows["track_artists"].append(
-                    _row("track_artists", day, track_id=track_id, artist_id=artist_id, artist_position=position)
+                    _row(
+                        "track_artists", day, track_id=track_id, artist_id=artist_id, artist_position=position
+                    )
                 )
             albums_today.add(album)
             artists_today.update(artist_ids)

@@ -39,7 +39,9 @@ from spotify_etl.local.catalog import CatalogError, connect
 
 FORMATS = ("table", "csv", "json")
 _DEFAULT_SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "athena"
-_VIEW_DDL = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+AS\b", re.I | re.S)
+_VIEW_DDL = re.compile(
+    r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+AS\b", re.I | re.S
+)
 
 
 class QueryError(RuntimeError):
@@ -97,7 +99,9 @@ def load_views(sql_dir: Path | None = None) -> list[SqlFile]:
     for view in views:
         match = _VIEW_DDL.search(_strip_comments(view.sql))
         if match is None or match.group("name") != view.name:
-            raise QueryError(f"{view.path}: a view file must hold 'CREATE OR REPLACE VIEW {view.name} AS ...'")
+            raise QueryError(
+                f"{view.path}: a view file must hold 'CREATE OR REPLACE VIEW {view.name} AS ...'"
+            )
     return views
 
 
@@ -124,12 +128,16 @@ def transpile(sql: str) -> list[str]:
     except sqlglot.errors.ParseError as error:
         raise QueryError(f"not valid Athena (Trino) SQL: {error}") from error
     return [
-        tree.transform(athena_semantics).sql(dialect="duckdb", comments=False) for tree in trees if tree is not None
+        tree.transform(athena_semantics).sql(dialect="duckdb", comments=False)
+        for tree in trees
+        if tree is not None
     ]
 
 
 def _temp_view(statement: str) -> str:
-    return re.sub(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\b", "CREATE OR REPLACE TEMPORARY VIEW", statement, flags=re.I)
+    return re.sub(
+        r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\b", "CREATE OR REPLACE TEMPORARY VIEW", statement, flags=re.I
+    )
 
 
 def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -155,14 +163,18 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, name: str = "query") -> Qu
         try:
             cursor = con.execute(statement)
         except duckdb.Error as error:
-            raise QueryError(f"{name} failed on the local catalog: {error}\n  transpiled SQL: {statement}") from error
+            raise QueryError(
+                f"{name} failed on the local catalog: {error}\n  transpiled SQL: {statement}"
+            ) from error
     assert cursor is not None
     columns = tuple(d[0] for d in cursor.description or ())
     rows = tuple(tuple(row) for row in cursor.fetchall()) if columns else ()
     return QueryResult(name, columns, rows)
 
 
-def run_query(catalog_path: str | Path, sql: str, name: str = "query", sql_dir: Path | None = None) -> QueryResult:
+def run_query(
+    catalog_path: str | Path, sql: str, name: str = "query", sql_dir: Path | None = None
+) -> QueryResult:
     """Open a session, run one piece of Athena SQL, close."""
     con = open_session(catalog_path, sql_dir)
     try:
@@ -225,7 +237,11 @@ def format_result(result: QueryResult, fmt: str = "table", max_rows: int | None 
     cells = [[_cell(v) for v in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [line, "| " + " | ".join(c.ljust(w) for c, w in zip(result.columns, widths, strict=True)) + " |", line]
+    out = [
+        line,
+        "| " + " | ".join(c.ljust(w) for c, w in zip(result.columns, widths, strict=True)) + " |",
+        line,
+    ]
     for r in cells:
         out.append("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |")
     out.append(line)

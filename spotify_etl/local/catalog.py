@@ -153,7 +153,9 @@ def glue_type(duckdb_type: str) -> str:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "([":
             depth += 1
@@ -202,7 +204,9 @@ def _scan_table(table_dir: Path) -> tuple[list[PartitionInfo], list[str]]:
 
 
 def _parquet_source(table_dir: Path, partitions: list[PartitionInfo]) -> str:
-    globs = ", ".join(_quote_str(str(table_dir / f"{PARTITION_KEY}={p.value}" / "*.parquet")) for p in partitions)
+    globs = ", ".join(
+        _quote_str(str(table_dir / f"{PARTITION_KEY}={p.value}" / "*.parquet")) for p in partitions
+    )
     return (
         f"read_parquet([{globs}], hive_partitioning = true, union_by_name = true, "
         f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
@@ -267,7 +271,9 @@ def _ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
 def _known(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, set[str]]]:
     tables = {str(r[0]) for r in con.execute(f"SELECT table_name FROM {META_SCHEMA}.tables").fetchall()}
     partitions: dict[str, set[str]] = {}
-    for table, value in con.execute(f"SELECT table_name, {PARTITION_KEY} FROM {META_SCHEMA}.partitions").fetchall():
+    for table, value in con.execute(
+        f"SELECT table_name, {PARTITION_KEY} FROM {META_SCHEMA}.partitions"
+    ).fetchall():
         partitions.setdefault(str(table), set()).add(str(value))
     return tables, partitions
 
@@ -317,12 +323,13 @@ def crawl(curated_root: str | Path, catalog_path: str | Path) -> CrawlResult:
             try:
                 raw_columns = _infer_columns(con, source)
             except duckdb.Error as error:
-                raise CatalogError(f"cannot read the Parquet footers of table {name} at {table_dir}: {error}") from error
-            columns = tuple(
-                ColumnInfo(col, "string" if col == PARTITION_KEY else glue_type(dtype), col == PARTITION_KEY)
-                for col, dtype in raw_columns
-                if col != PARTITION_KEY
-            ) + (ColumnInfo(PARTITION_KEY, "string", True),)
+                raise CatalogError(
+                    f"cannot read the Parquet footers of table {name} at {table_dir}: {error}"
+                ) from error
+            data_columns = [
+                ColumnInfo(col, glue_type(dtype)) for col, dtype in raw_columns if col != PARTITION_KEY
+            ]
+            columns = (*data_columns, ColumnInfo(PARTITION_KEY, "string", True))
             con.execute(_view_sql(name, source, raw_columns))
             info = TableInfo(name, f"file://{table_dir}", columns, tuple(partitions))
             result.tables[name] = info
