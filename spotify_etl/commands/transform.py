@@ -1,0 +1,47 @@
+"""``spotify-etl transform``: one run of the transform job on a local lake."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from spotify_etl.config import BOOKMARK_OPTIONS
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lake", required=True, help="lake directory: reads DIR/raw, writes DIR/curated and DIR/quarantine"
+    )
+    parser.add_argument("--bookmark-option", choices=BOOKMARK_OPTIONS, default="job-bookmark-enable")
+    parser.add_argument("--raw", help="raw root URI (default DIR/raw)")
+    parser.add_argument("--curated", help="curated root URI (default DIR/curated)")
+    parser.add_argument("--quarantine", help="quarantine root URI (default DIR/quarantine)")
+    parser.add_argument(
+        "--target-file-mb", type=int, default=128, help="split a partition file only above this size"
+    )
+    parser.add_argument(
+        "--shuffle-partitions", type=int, help="fixed shuffle width (default: sized to the input)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from spotify_etl.local.transform import config_for_lake, run_local_transform
+
+    try:
+        config, bookmarks = config_for_lake(
+            args.lake,
+            bookmark_option=args.bookmark_option,
+            raw=args.raw,
+            curated=args.curated,
+            quarantine=args.quarantine,
+            target_file_mb=args.target_file_mb,
+            shuffle_partitions=args.shuffle_partitions,
+        )
+        summary = run_local_transform(config, bookmarks_root=bookmarks)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"spotify-etl transform: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary.to_dict(), indent=1, sort_keys=True) if args.json else summary.format())
+    return 0

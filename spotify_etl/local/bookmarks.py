@@ -1,0 +1,162 @@
+"""A local job bookmark with AWS Glue's semantics for S3 sources (DESIGN.md s.5).
+
+Glue remembers, per job and ``transformation_ctx``, a high-water mark of the last-modified times it has
+processed, plus the names of the objects modified inside a recent band (``maxBand``, 15 minutes) before
+that mark. An object is new when it is newer than the mark, or inside the band and not among the names.
+The names make objects that share a timestamp (several in the same second) safe; the band absorbs
+objects whose last-modified time is a little older than objects already processed.
+
+State lives in ``<bookmarks_root>/<job_name>/<transformation_ctx>.json`` and is replaced atomically
+(write to a temporary file, fsync, rename) on commit only, so a run that fails leaves it unchanged (I3).
+
+Options, as on Glue:
+    ``job-bookmark-enable``  read what is new, advance the bookmark on commit.
+    ``job-bookmark-pause``   read what is new since the bookmark, leave the bookmark where it is.
+    ``job-bookmark-disable`` read everything, leave the bookmark where it is.
+A reset deletes the state: the next enabled run reads everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_MAX_BAND_MS = 15 * 60 * 1000
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One raw object as the bookmark sees it."""
+
+    uri: str
+    modified_ms: int
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class BookmarkState:
+    """High-water mark (ms since epoch) and the object names inside the band below it."""
+
+    high_water_ms: int | None = None
+    band: frozenset[str] = field(default_factory=frozenset)
+    runs: int = 0
+    committed_at: str | None = None
+
+    def is_new(self, obj: ObjectVersion, max_band_ms: int) -> bool:
+        if self.high_water_ms is None or obj.modified_ms > self.high_water_ms:
+            return True
+        return obj.modified_ms > self.high_water_ms - max_band_ms and obj.uri not in self.band
+
+
+class LocalBookmarkStore:
+    """Loads, selects against and atomically commits one job's bookmark for one transformation_ctx."""
+
+    def __init__(
+        self, root: str | Path, job_name: str, transformation_ctx: str, max_band_ms: int = DEFAULT_MAX_BAND_MS
+    ) -> None:
+        base = Path(str(root).removeprefix("file://"))
+        self.path = base / job_name / f"{transformation_ctx}.json"
+        self.max_band_ms = max_band_ms
+
+    def load(self) -> BookmarkState:
+        if not self.path.exists():
+            return BookmarkState()
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return BookmarkState(
+                high_water_ms=data["high_water_ms"],
+                band=frozenset(entry["uri"] for entry in data["band"]),
+                runs=int(data.get("runs", 0)),
+                committed_at=data.get("committed_at"),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise BookmarkError(
+                f"bookmark state {self.path} is unreadable ({error}); inspect it, or reset it with "
+                "'spotify-etl bookmark reset --lake DIR' (the next run then reprocesses all raw objects, "
+                "which the merge makes safe)"
+            ) from error
+
+    def select(self, objects: Iterable[ObjectVersion], option: str) -> list[ObjectVersion]:
+        """The objects a run with ``option`` reads, in a stable order."""
+        objects = sorted(objects, key=lambda o: (o.modified_ms, o.uri))
+        if option == "job-bookmark-disable":
+            return objects
+        state = self.load()
+        return [o for o in objects if state.is_new(o, self.max_band_ms)]
+
+    def commit(self, processed: Iterable[ObjectVersion], now: datetime | None = None) -> BookmarkState:
+        """Advance the bookmark past ``processed`` and persist it atomically."""
+        processed = list(processed)
+        state = self.load()
+        moment = now or datetime.now(UTC)
+        mark = max(
+            [o.modified_ms for o in processed] + ([state.high_water_ms] if state.high_water_ms else []),
+            default=None,
+        )
+        band_entries: dict[str, int] = {}
+        previous = self._load_band_times()
+        if mark is not None:
+            floor = mark - self.max_band_ms
+            for uri, modified in previous.items():
+                if modified > floor:
+                    band_entries[uri] = modified
+            for obj in processed:
+                if obj.modified_ms > floor:
+                    band_entries[obj.uri] = obj.modified_ms
+        payload = {
+            "version": STATE_VERSION,
+            "high_water_ms": mark,
+            "band": [{"uri": uri, "modified_ms": ms} for uri, ms in sorted(band_entries.items())],
+            "max_band_ms": self.max_band_ms,
+            "runs": state.runs + 1,
+            "committed_at": moment.isoformat(),
+        }
+        self._write_atomically(json.dumps(payload, indent=1, sort_keys=True))
+        return self.load()
+
+    def reset(self) -> bool:
+        """Forget everything; return whether there was a state to delete."""
+        if self.path.exists():
+            self.path.unlink()
+            return True
+        return False
+
+    def describe(self) -> str:
+        state = self.load()
+        if state.high_water_ms is None:
+            return f"{self.path}: no bookmark (the next run reads every raw object)"
+        mark = datetime.fromtimestamp(state.high_water_ms / 1000, UTC).isoformat()
+        return (
+            f"{self.path}: high-water mark {mark}, {len(state.band)} object(s) tracked by name in the band, "
+            f"{state.runs} committed run(s), last commit {state.committed_at}"
+        )
+
+    def _load_band_times(self) -> dict[str, int]:
+        if not self.path.exists():
+            return {}
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        return {entry["uri"]: int(entry["modified_ms"]) for entry in data["band"]}
+
+    def _write_atomically(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".bookmark-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+class BookmarkError(RuntimeError):
+    """The bookmark state cannot be used."""

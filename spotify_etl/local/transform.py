@@ -1,0 +1,151 @@
+"""The transform job on the embedded default stack: local files, local Spark, the local bookmark.
+
+``run_local_transform`` is what ``spotify-etl transform`` and the local workflow runner call; it runs the
+very same ``run_transform`` as the Glue job, with a runtime that lists ``<raw>/`` itself and keeps the
+bookmark under ``<lake>/_bookmarks/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from spotify_etl.config import RAW_TRANSFORMATION_CTX, LakeLayout, TransformConfig, to_uri
+from spotify_etl.local.bookmarks import LocalBookmarkStore, ObjectVersion
+from spotify_etl.transform.job import RawBatch, run_transform
+from spotify_etl.transform.summary import RunSummary
+
+RAW_SUFFIX = ".json.gz"
+
+
+def local_path(uri: str) -> Path:
+    """The filesystem path of a ``file://`` URI (or a plain path)."""
+    if uri.startswith("file:"):
+        return Path(unquote(urlparse(uri).path))
+    if "://" in uri:
+        raise ValueError(f"{uri!r} is not a local path: the local runtime reads and writes file:// only")
+    return Path(uri)
+
+
+def list_raw_objects(raw_root: str) -> list[ObjectVersion]:
+    """Every object under the raw root, hidden (``.``/``_``) files and folders skipped, as Spark would."""
+    root = local_path(raw_root)
+    found = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        for name in sorted(filenames):
+            if name.startswith((".", "_")):
+                continue
+            path = Path(directory) / name
+            stat = path.stat()
+            found.append(ObjectVersion(path.as_uri(), stat.st_mtime_ns // 1_000_000, stat.st_size))
+    return found
+
+
+@dataclass
+class LocalRuntime:
+    """The bookmarked read of raw/ and the commit, locally (what Glue's job bookmarks give on AWS)."""
+
+    config: TransformConfig
+    bookmarks_root: str
+    store: LocalBookmarkStore = field(init=False)
+    _selected: list[ObjectVersion] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.store = LocalBookmarkStore(self.bookmarks_root, self.config.job_name, RAW_TRANSFORMATION_CTX)
+
+    def read_new_raw(self, spark: SparkSession) -> RawBatch:
+        self._selected = self.store.select(
+            list_raw_objects(self.config.raw_path), self.config.bookmark_option
+        )
+        readable = [o.uri for o in self._selected if o.uri.endswith(RAW_SUFFIX)]
+        prejected = [
+            (
+                o.uri,
+                "not_gzip",
+                f"object name does not end in {RAW_SUFFIX}: raw objects are gzip JSON Lines (DESIGN.md s.2)",
+            )
+            for o in self._selected
+            if not o.uri.endswith(RAW_SUFFIX)
+        ]
+        if readable:
+            lines_df = (
+                spark.read.option("ignoreCorruptFiles", "true")
+                .text(readable)
+                .select(F.input_file_name().alias("source_file"), "value")
+            )
+        else:
+            lines_df = spark.createDataFrame([], "source_file string, value string")
+        return RawBatch(
+            lines_df=lines_df,
+            listed=[_spark_uri(uri) for uri in readable],
+            prejected=prejected,
+            raw_bytes=sum(o.size for o in self._selected),
+        )
+
+    def commit(self) -> bool:
+        if self.config.bookmark_option != "job-bookmark-enable":
+            return False
+        self.store.commit(self._selected, datetime.now(UTC))
+        return True
+
+
+def _spark_uri(uri: str) -> str:
+    """The form ``input_file_name()`` gives a local file: ``file:///abs/path``."""
+    return local_path(uri).resolve().as_uri()
+
+
+def config_for_lake(
+    lake: str | Path,
+    *,
+    bookmark_option: str = "job-bookmark-enable",
+    job_name: str | None = None,
+    raw: str | None = None,
+    curated: str | None = None,
+    quarantine: str | None = None,
+    target_file_mb: int = 128,
+    shuffle_partitions: int | None = None,
+) -> tuple[TransformConfig, str]:
+    """The transform config of a local lake (with optional root overrides) and its bookmark root."""
+    from spotify_etl.config import DEFAULT_JOB_NAME
+
+    layout = LakeLayout.from_lake(lake)
+    config = TransformConfig(
+        job_name=job_name or DEFAULT_JOB_NAME,
+        raw_path=to_uri(raw) if raw else layout.raw,
+        curated_path=to_uri(curated) if curated else layout.curated,
+        quarantine_path=to_uri(quarantine) if quarantine else layout.quarantine,
+        staging_path=layout.staging,
+        bookmark_option=bookmark_option,
+        target_file_mb=target_file_mb,
+        shuffle_partitions=shuffle_partitions,
+    )
+    return config, layout.bookmarks
+
+
+def run_local_transform(
+    config: TransformConfig,
+    spark: SparkSession | None = None,
+    bookmarks_root: str | None = None,
+) -> RunSummary:
+    """Run the transform locally. ``bookmarks_root`` defaults to ``_bookmarks`` beside the raw root."""
+    if spark is None:
+        from spotify_etl.sparkutil import local_spark_session
+
+        spark = local_spark_session()
+    if bookmarks_root is None:
+        bookmarks_root = to_uri(local_path(config.raw_path).parent / "_bookmarks")
+    for root in (config.raw_path, config.curated_path, config.quarantine_path, config.staging_path):
+        local_path(root)  # refuses non-local URIs with a clear message
+    if not local_path(config.raw_path).is_dir():
+        raise FileNotFoundError(
+            f"raw folder {local_path(config.raw_path)} does not exist: land raw objects first "
+            "('spotify-etl extract' or 'make run'), or pass --raw"
+        )
+    return run_transform(spark, LocalRuntime(config, bookmarks_root), config)

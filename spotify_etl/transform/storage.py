@@ -1,0 +1,84 @@
+"""File operations through Hadoop's FileSystem API, so that one code path works on ``file://`` locally
+and on ``s3://`` inside Glue (EMRFS), with the credentials and retries Spark already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    uri: str
+    size: int
+    modified_ms: int
+
+
+class HadoopFileSystem:
+    """A thin wrapper over ``org.apache.hadoop.fs.FileSystem`` for the few operations the job needs."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm: Any = spark.sparkContext._jvm
+        self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _path(self, uri: str) -> tuple[Any, Any]:
+        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        return path.getFileSystem(self._conf), path
+
+    def exists(self, uri: str) -> bool:
+        fs, path = self._path(uri)
+        return bool(fs.exists(path))
+
+    def list_files(self, uri: str, suffix: str = "") -> list[FileStatus]:
+        """Files directly under ``uri`` (not recursive), hidden ones (``_``/``.``) skipped; [] if absent."""
+        fs, path = self._path(uri)
+        if not fs.exists(path):
+            return []
+        found = []
+        for status in fs.listStatus(path):
+            name = status.getPath().getName()
+            if status.isFile() and not name.startswith(("_", ".")) and name.endswith(suffix):
+                found.append(
+                    FileStatus(
+                        str(status.getPath().toString()),
+                        int(status.getLen()),
+                        int(status.getModificationTime()),
+                    )
+                )
+        return sorted(found, key=lambda f: f.uri)
+
+    def list_dirs(self, uri: str) -> list[str]:
+        fs, path = self._path(uri)
+        if not fs.exists(path):
+            return []
+        return sorted(str(s.getPath().toString()) for s in fs.listStatus(path) if s.isDirectory())
+
+    def rename(self, source: str, target: str) -> None:
+        fs, src = self._path(source)
+        _, dst = self._path(target)
+        fs.mkdirs(dst.getParent())
+        if not fs.rename(src, dst):
+            raise OSError(f"could not move {source} to {target}")
+
+    def delete(self, uri: str, recursive: bool = False) -> None:
+        fs, path = self._path(uri)
+        if fs.exists(path) and not fs.delete(path, recursive):
+            raise OSError(f"could not delete {uri}")
+
+    def head(self, uri: str, count: int) -> bytes:
+        """The first ``count`` bytes of a file (fewer if it is shorter)."""
+        fs, path = self._path(uri)
+        stream = fs.open(path)
+        try:
+            data = bytearray()
+            while len(data) < count:
+                byte = stream.read()
+                if byte < 0:
+                    break
+                data.append(byte)
+            return bytes(data)
+        finally:
+            stream.close()

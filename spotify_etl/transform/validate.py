@@ -1,0 +1,217 @@
+"""Where raw JSON becomes a DataFrame: parse once with the explicit envelope schema, validate, quarantine.
+
+Input: one row per line of a raw object, ``(source_file, value)``. Output: the valid observations (schema
+``OBSERVATION``, one row per raw object) and the rejected objects (``source_file, reason, detail``).
+
+Every raw object ends up in exactly one of the two (I2). The JSON is parsed a single time, in PERMISSIVE
+mode with a corrupt-record column: Spark then returns the fields it could read and, separately, the text of
+any record that did not fit the schema. Only those few rejected records are looked at again, to name the
+reason.
+
+Reasons, checked in this order (the first that applies is recorded):
+
+==============================  ==============================================================
+``not_gzip``                    the object could not be decompressed (set by the runtime)
+``empty``                       the object decompressed to no JSON line (set by the runtime)
+``multiple_records``            more than one non-blank line: the contract is one line per object
+``not_json``                    the line is not JSON
+``not_an_object``               valid JSON, but not an object (array, string, number, null)
+``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
+``missing_playlist_id``         no ``playlist.id``
+``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
+``items_not_array``             ``items`` missing or not an array
+``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity)
+==============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
+
+CORRUPT_COLUMN = "_corrupt_record"
+_ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+_DETAIL_CHARS = 200
+
+QUARANTINE_REASONS = (
+    "not_gzip",
+    "empty",
+    "multiple_records",
+    "not_json",
+    "not_an_object",
+    "unsupported_schema_version",
+    "missing_playlist_id",
+    "bad_extracted_at",
+    "items_not_array",
+    "schema_mismatch",
+)
+
+
+@dataclass(frozen=True)
+class ParsedRaw:
+    """The result of parsing one batch of raw lines."""
+
+    observations_df: DataFrame  # schema OBSERVATION
+    rejected_df: DataFrame  # source_file, reason, detail
+
+
+def parse_extracted_at(column: Column) -> Column:
+    """ISO-8601 UTC with ``Z``, with or without fractional seconds; anything else is null."""
+    text = F.trim(column)
+    return F.when(
+        text.rlike(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"),
+        F.to_timestamp(F.regexp_replace(text, "Z$", ""), "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]"),
+    )
+
+
+def _snippet(column: Column) -> Column:
+    return F.substring(F.regexp_replace(column, r"\s+", " "), 1, _DETAIL_CHARS)
+
+
+def filter_single_records(lines_df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Split objects into those with exactly one non-blank line and rejects for the others.
+
+    Returns ``(records_df, rejected_df)``; ``records_df`` has ``source_file, value``.
+    """
+    non_blank = F.trim(F.col("value")) != ""
+    counted_df = lines_df.groupBy("source_file").agg(
+        F.count(F.when(non_blank, F.lit(1))).alias("lines"),
+        F.first(F.when(non_blank, F.col("value")), ignorenulls=True).alias("value"),
+    )
+    records_df = counted_df.where(F.col("lines") == 1).select("source_file", "value")
+    rejected_df = counted_df.where(F.col("lines") != 1).select(
+        "source_file",
+        F.when(F.col("lines") == 0, F.lit("empty")).otherwise(F.lit("multiple_records")).alias("reason"),
+        F.when(F.col("lines") == 0, F.lit("the object holds no JSON line"))
+        .otherwise(
+            F.format_string(
+                "%d non-blank lines; a raw object holds exactly one JSON line (DESIGN.md s.2)", F.col("lines")
+            )
+        )
+        .alias("detail"),
+    )
+    return records_df, rejected_df
+
+
+def with_envelope(records_df: DataFrame) -> DataFrame:
+    """Parse ``value`` once with the explicit envelope schema into column ``envelope``."""
+    return records_df.withColumn("envelope", F.from_json("value", _ENVELOPE_WITH_CORRUPT, _JSON_OPTIONS))
+
+
+def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
+    """The first quarantine reason that applies to a parsed record, or null when it is valid."""
+    corrupt = envelope[CORRUPT_COLUMN].isNotNull()
+    trimmed = F.ltrim(value)
+    # Any JSON value parses as the value of a one-field object; malformed text does not.
+    is_json_value = F.from_json(F.concat(F.lit('{"v":'), value, F.lit("}")), "map<string,string>").isNotNull()
+    is_object = trimmed.startswith("{") & F.from_json(value, "map<string,string>").isNotNull()
+    version = envelope["schema_version"]
+    return (
+        F.when(envelope.isNull(), F.lit("not_json"))
+        .when(corrupt & ~trimmed.startswith("{") & is_json_value, F.lit("not_an_object"))
+        .when(corrupt & ~is_object, F.lit("not_json"))
+        .when(
+            version.isNull() | ~version.isin(*SUPPORTED_SCHEMA_VERSIONS), F.lit("unsupported_schema_version")
+        )
+        .when(
+            envelope["playlist"]["id"].isNull() | (F.trim(envelope["playlist"]["id"]) == ""),
+            "missing_playlist_id",
+        )
+        .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
+        .when(envelope["items"].isNull(), F.lit("items_not_array"))
+        .when(corrupt, F.lit("schema_mismatch"))
+    )
+
+
+def _raw_field(value: Column, name: str) -> Column:
+    """The JSON text of a top-level scalar field as written (quotes kept), for messages; null when absent."""
+    found = F.regexp_extract(value, rf'"{name}"\s*:\s*("[^"]*"|[^,}}\s]+)', 1)
+    return F.when(found != "", found)
+
+
+def _detail(reason: Column, envelope: Column, value: Column) -> Column:
+    """A message that says what was wrong, for a person reading the quarantine."""
+    versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    return (
+        F.when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
+        .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
+        .when(
+            reason == "unsupported_schema_version",
+            F.concat(
+                F.lit("schema_version="),
+                F.coalesce(_raw_field(value, "schema_version"), F.lit("<missing>")),
+                F.lit(f"; this job reads schema_version {versions}"),
+            ),
+        )
+        .when(reason == "missing_playlist_id", F.lit("playlist.id is missing or empty"))
+        .when(
+            reason == "bad_extracted_at",
+            F.concat(
+                F.lit("extracted_at="),
+                F.coalesce(_raw_field(value, "extracted_at"), F.lit("<missing>")),
+                F.lit("; expected ISO-8601 UTC like 2026-11-22T03:00:05Z"),
+            ),
+        )
+        .when(
+            reason == "items_not_array",
+            F.concat(
+                F.lit("items is "),
+                F.coalesce(_snippet(F.get_json_object(value, "$.items")), F.lit("<missing>")),
+                F.lit("; expected an array of playlist items"),
+            ),
+        )
+        .when(
+            reason == "schema_mismatch",
+            F.lit(
+                "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
+            ),
+        )
+    )
+
+
+def check_raw_lines(lines_df: DataFrame) -> DataFrame:
+    """One row per raw object: its observation columns, and ``reason``/``detail`` (null when valid).
+
+    This is the single parse of the run: persist it, then take ``observations_of`` and ``rejects_of``.
+    """
+    records_df, multi_df = filter_single_records(lines_df)
+    envelope = F.col("envelope")
+    parsed_df = (
+        with_envelope(records_df)
+        .withColumn("extracted_ts", parse_extracted_at(envelope["extracted_at"]))
+        .withColumn("reason", _reason(envelope, F.col("value"), F.col("extracted_ts")))
+    )
+    checked_df = parsed_df.select(
+        "source_file",
+        "reason",
+        _detail(F.col("reason"), envelope, F.col("value")).alias("detail"),
+        F.col("extracted_ts").alias("extracted_at"),
+        F.date_format("extracted_ts", "yyyy-MM-dd").alias("snapshot_date"),
+        envelope["market"].alias("market"),
+        envelope["playlist"].alias("playlist"),
+        envelope["items"].alias("items"),
+        F.coalesce(envelope["artists"], F.array().cast(OBSERVATION["artists"].dataType)).alias("artists"),
+    )
+    return checked_df.unionByName(multi_df, allowMissingColumns=True)
+
+
+def observations_of(checked_df: DataFrame) -> DataFrame:
+    """The valid observations (schema ``OBSERVATION``)."""
+    return checked_df.where(F.col("reason").isNull()).select(*OBSERVATION.fieldNames())
+
+
+def rejects_of(checked_df: DataFrame) -> DataFrame:
+    """The rejected objects: ``source_file, reason, detail``."""
+    return checked_df.where(F.col("reason").isNotNull()).select("source_file", "reason", "detail")
+
+
+def parse_raw_lines(lines_df: DataFrame) -> ParsedRaw:
+    """Validate raw lines ``(source_file, value)`` into observations and rejects (see module docstring)."""
+    checked_df = check_raw_lines(lines_df)
+    return ParsedRaw(observations_df=observations_of(checked_df), rejected_df=rejects_of(checked_df))

@@ -1,0 +1,113 @@
+"""Validation where raw JSON becomes a DataFrame: every quarantine reason, named with a useful detail."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from spotify_etl.transform.validate import QUARANTINE_REASONS, check_raw_lines, observations_of, rejects_of
+from tests import builders as b
+
+GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
+REJECT_SCHEMA = "source_file string, reason string, detail string"
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    assert old in text, f"builder output no longer contains {old!r}"
+    return text.replace(old, new, 1)
+
+
+# (lines of one object, reason, detail) -- one case per reason the pure validation names.
+CASES = {
+    "empty": (["", "   "], "empty", "the object holds no JSON line"),
+    "multiple_records": (
+        [GOOD, GOOD],
+        "multiple_records",
+        "2 non-blank lines; a raw object holds exactly one JSON line (DESIGN.md s.2)",
+    ),
+    "not_json": (['{"schema_version": 1,'], "not_json", 'not valid JSON: {"schema_version": 1,'),
+    "not_an_object": (["[1, 2]"], "not_an_object", "JSON value is not an object: [1, 2]"),
+    "unsupported_schema_version": (
+        [_replace(GOOD, '"schema_version": 1', '"schema_version": 2')],
+        "unsupported_schema_version",
+        "schema_version=2; this job reads schema_version 1",
+    ),
+    "missing_playlist_id": (
+        [_replace(GOOD, '"id": "p1"', '"id": null')],
+        "missing_playlist_id",
+        "playlist.id is missing or empty",
+    ),
+    "bad_extracted_at": (
+        [_replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-22 03:00:05+01:00"')],
+        "bad_extracted_at",
+        'extracted_at="2026-11-22 03:00:05+01:00"; expected ISO-8601 UTC like 2026-11-22T03:00:05Z',
+    ),
+    "items_not_array": (
+        [_replace(GOOD, '"items": [', '"items": {"oops": 1}, "was_items": [')],
+        "items_not_array",
+        'items is {"oops":1}; expected an array of playlist items',
+    ),
+    "schema_mismatch": (
+        [_replace(GOOD, '"duration_ms": ', '"duration_ms": "long", "was": ')],
+        "schema_mismatch",
+        "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)",
+    ),
+}
+
+
+def _lines(spark: SparkSession, objects: dict[str, list[str]]):
+    rows = [(uri, line) for uri, lines in objects.items() for line in lines]
+    return spark.createDataFrame(rows, "source_file string, value string")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_reason_is_named_and_good_objects_pass(spark: SparkSession, case: str) -> None:
+    lines, reason, detail = CASES[case]
+    checked = check_raw_lines(
+        _lines(spark, {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]})
+    )
+
+    expected = spark.createDataFrame([("file:///raw/bad.json.gz", reason, detail)], REJECT_SCHEMA)
+    assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
+    assert [r.source_file for r in observations_of(checked).collect()] == ["file:///raw/good.json.gz"]
+
+
+def test_every_pure_reason_has_a_case() -> None:
+    runtime_reasons = {
+        "not_gzip"
+    }  # named by the runtime, which sees the bytes (tests/unit/test_transform_job.py)
+    assert set(QUARANTINE_REASONS) - runtime_reasons == set(CASES)
+
+
+def test_valid_observation_keeps_provenance_and_date(spark: SparkSession) -> None:
+    env = b.envelope(
+        playlist=b.playlist(id="p1"), extracted_at=datetime(2026, 11, 21, 23, 59, 59, tzinfo=b.UTC)
+    )
+    fractional = _replace(json.dumps(env), '"2026-11-21T23:59:59Z"', '"2026-11-22T00:00:00.250Z"')
+    checked = check_raw_lines(
+        _lines(spark, {"file:///a.json.gz": [json.dumps(env)], "file:///b.json.gz": [fractional]})
+    )
+
+    got = observations_of(checked).select(
+        "source_file", "extracted_at", "snapshot_date", F.col("playlist.id").alias("playlist_id"), "market"
+    )
+    expected = spark.createDataFrame(
+        [
+            ("file:///a.json.gz", datetime(2026, 11, 21, 23, 59, 59), "2026-11-21", "p1", "US"),
+            ("file:///b.json.gz", datetime(2026, 11, 22, 0, 0, 0, 250000), "2026-11-22", "p1", "US"),
+        ],
+        "source_file string, extracted_at timestamp, snapshot_date string, playlist_id string, market string",
+    )
+    assert_df_equality(got, expected, ignore_nullable=True, ignore_row_order=True)
+
+
+def test_missing_artists_become_an_empty_array(spark: SparkSession) -> None:
+    env = b.envelope(playlist=b.playlist(id="p1"))
+    del env["artists"]
+    checked = check_raw_lines(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
+    assert [r.artists for r in observations_of(checked).collect()] == [[]]
