@@ -1,0 +1,1 @@
+"""``make bench``: benchmark data, the harness, and the DuckDB yardstick. Not part of the product."""

@@ -1,0 +1,320 @@
+"""``make bench``: time the transform per tier against the DuckDB yardstick; write results.json and results.md.
+
+Per tier (data from ``bench/generate.py``, cached):
+
+1. full run, cold: a fresh ``spotify-etl transform --lake`` subprocess on a lake holding the tier's raw
+   objects (JVM start included); peak RSS of its process tree; Spark's jobs/stages/tasks/spill from the
+   event log;
+2. incremental runs on that lake: +1 observation (a new day), +50 (49 on that day and a later observation
+   of an existing day: a partition merge), and a re-run with nothing new;
+3. the +1 observation alone on an empty lake (the yardstick of the incremental target);
+4. the output layout of the lake after all runs (files per partition, sizes; I4);
+5. the DuckDB yardstick on the same raw objects, in its own process (process start included), and a
+   cross-check that it built the same rows as the transform;
+6. full run, warm: in this process, the session already started and warmed up (no JVM start), with
+   Spark's status tracker counting jobs, stages and tasks.
+
+Raw objects are copied into the lake with fresh modification times (the bookmark tracks objects by
+last-modified time, as Glue's does). Every figure carries the 1-minute load average at its start:
+this machine has 2 cores shared with other work, so figures taken under load are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.compare import compare_outputs
+from bench.generate import DATA_DIR, TierData, generate_tier
+from bench.measure import ProcessRun, event_log_env, layout, read_event_logs, run_measured
+from spotify_etl.config import CURATED_TABLES
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_JSON = BENCH_DIR / "results.json"
+RESULTS_MD = BENCH_DIR / "results.md"
+MB = 1_000_000
+
+
+def _copy_raw(source: Path, lake: Path) -> None:
+    """Copy raw objects into ``lake/raw`` with fresh modification times (copyfile, not copy2)."""
+    shutil.copytree(source, lake / "raw", dirs_exist_ok=True, copy_function=shutil.copyfile)
+
+
+def _transform_argv(lake: Path) -> list[str]:
+    return [sys.executable, "-m", "spotify_etl.cli", "transform", "--lake", str(lake)]
+
+
+def _spark_run(lake: Path, logs: Path, label: str) -> dict[str, Any]:
+    """One transform subprocess on ``lake``; wall, peak RSS, Spark counts, the summary it printed."""
+    log_dir = logs / label
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    run = run_measured(_transform_argv(lake), env=event_log_env(log_dir))
+    if run.returncode != 0:
+        raise RuntimeError(f"transform ({label}) exited {run.returncode}:\n{run.stderr[-4000:]}")
+    counts = read_event_logs(log_dir)
+    return {
+        "wall_seconds": round(run.wall_seconds, 2),
+        "peak_rss_mb": round(run.peak_rss_bytes / MB),
+        "spark": counts.as_dict(),
+        "summary": run.stdout.strip().splitlines()[-12:],
+        "load_1m": round(run.load_before[0], 2),
+    }
+
+
+def _jvm_start() -> dict[str, Any]:
+    """The cost of starting Python + pyspark + the JVM and a local session, doing nothing."""
+    code = "from spotify_etl.sparkutil import local_spark_session as s; s().stop()"
+    run = run_measured([sys.executable, "-c", code])
+    return {"wall_seconds": round(run.wall_seconds, 2), "load_1m": round(run.load_before[0], 2)}
+
+
+def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
+    if out.exists():
+        shutil.rmtree(out)
+    argv = [
+        sys.executable,
+        str(BENCH_DIR / "duckdb_baseline.py"),
+        "--raw",
+        str(data.base.raw),
+        "--out",
+        str(out),
+    ]
+    run = run_measured(argv)
+    if run.returncode != 0:
+        raise RuntimeError(f"DuckDB baseline exited {run.returncode}:\n{run.stderr[-4000:]}")
+    return {
+        "wall_seconds": round(run.wall_seconds, 2),
+        "peak_rss_mb": round(run.peak_rss_bytes / MB),
+        "summary": json.loads(run.stdout.strip().splitlines()[-1]),
+        "load_1m": round(run.load_before[0], 2),
+    }, run
+
+
+def _warm_full(data: TierData, work: Path) -> dict[str, Any]:
+    """The full run in this process with a warm session: no JVM start; Spark's status tracker counts."""
+    from spotify_etl.config import DEFAULT_JOB_NAME, LakeLayout, TransformConfig
+    from spotify_etl.local.transform import run_local_transform
+    from spotify_etl.sparkutil import local_spark_session
+
+    def config(lake: Path) -> TransformConfig:
+        lay = LakeLayout.from_lake(lake)
+        return TransformConfig(
+            job_name=DEFAULT_JOB_NAME,
+            raw_path=lay.raw,
+            curated_path=lay.curated,
+            quarantine_path=lay.quarantine,
+            staging_path=lay.staging,
+        )
+
+    spark = local_spark_session()
+    warmup = work / "warmup-lake"
+    shutil.rmtree(warmup, ignore_errors=True)
+    _copy_raw(data.inc50.raw, warmup)
+    run_local_transform(config(warmup), spark)  # JIT, class loading, Python workers
+    lake = work / "warm-lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    _copy_raw(data.base.raw, lake)
+    tracker = spark.sparkContext.statusTracker()
+    group = f"bench-warm-{data.tier}"
+    spark.sparkContext.setJobGroup(group, "bench warm full run")
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    summary = run_local_transform(config(lake), spark)
+    wall = time.perf_counter() - started
+    job_ids = tracker.getJobIdsForGroup(group)
+    stage_ids = {sid for jid in job_ids if (job := tracker.getJobInfo(jid)) for sid in job.stageIds}
+    stages = [info for sid in stage_ids if (info := tracker.getStageInfo(sid)) is not None]
+    ran = [s for s in stages if s.numCompletedTasks > 0]
+    spark.sparkContext.setJobGroup("", "")
+    shutil.rmtree(warmup, ignore_errors=True)
+    return {
+        "wall_seconds": round(wall, 2),
+        "summary_seconds": round(summary.seconds, 2),
+        "spark": {
+            "jobs": len(job_ids),
+            "stages": len(ran),
+            "stages_skipped": len(stage_ids) - len(ran),
+            "tasks": sum(s.numCompletedTasks for s in ran),
+        },
+        "load_1m": round(load, 2),
+    }
+
+
+def run_tier(tier: str, seed: int, warm: bool, work_root: Path) -> dict[str, Any]:
+    """Every measurement of one tier."""
+    print(f"[{tier}] generating (cached per tier and seed) ...", flush=True)
+    data = generate_tier(tier, seed)
+    work = work_root / tier
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    logs = work / "eventlogs"
+    result: dict[str, Any] = {
+        "tier": tier,
+        "seed": seed,
+        "data": {
+            "observations": data.base.objects,
+            "items": data.base.items,
+            "raw_mb_gz": round(data.base.bytes_gz / MB, 1),
+            "raw_mb_json": round(data.base.bytes_json / MB, 1),
+            "generation_seconds": round(data.generation_seconds, 1),
+            "world": data.world,
+        },
+    }
+    result["jvm_start"] = _jvm_start()
+
+    print(f"[{tier}] full run (cold, fresh process) ...", flush=True)
+    lake = work / "lake"
+    _copy_raw(data.base.raw, lake)
+    full = _spark_run(lake, logs, "full")
+    wall = full["wall_seconds"]
+    full["items_per_second"] = round(data.base.items / wall)
+    full["raw_mb_per_second_gz"] = round(data.base.bytes_gz / MB / wall, 2)
+    full["raw_mb_per_second_json"] = round(data.base.bytes_json / MB / wall, 2)
+    result["full_cold"] = full
+
+    print(f"[{tier}] incremental runs ...", flush=True)
+    _copy_raw(data.inc1.raw, lake)
+    inc1 = _spark_run(lake, logs, "inc1")
+    _copy_raw(data.inc50.raw, lake)
+    inc50 = _spark_run(lake, logs, "inc50")
+    nothing = _spark_run(lake, logs, "nothing_new")
+    alone_lake = work / "alone-lake"
+    _copy_raw(data.inc1.raw, alone_lake)
+    alone = _spark_run(alone_lake, logs, "inc1_alone")
+    result["incremental"] = {
+        "plus_1": inc1,
+        "plus_1_alone_on_empty_lake": alone,
+        "plus_1_ratio": round(inc1["wall_seconds"] / alone["wall_seconds"], 2),
+        "plus_50": inc50,
+        "nothing_new": nothing,
+        "nothing_new_minus_jvm_start": round(
+            nothing["wall_seconds"] - result["jvm_start"]["wall_seconds"], 2
+        ),
+    }
+    tables = layout(lake / "curated", CURATED_TABLES)
+    result["layout"] = [asdict(t) for t in tables]
+    result["layout_ok"] = all(not t.flagged_partitions for t in tables)
+
+    print(f"[{tier}] DuckDB yardstick ...", flush=True)
+    duck, _ = _duckdb_run(data, work / "duckdb")
+    result["duckdb"] = duck
+    result["spark_over_duckdb"] = round(wall / duck["wall_seconds"], 2)
+    result["crosscheck"] = None
+
+    if warm:
+        print(f"[{tier}] full run (warm, in-process) ...", flush=True)
+        result["full_warm"] = _warm_full(data, work)
+        w = result["full_warm"]["wall_seconds"]
+        result["full_warm"]["items_per_second"] = round(data.base.items / w)
+        # The warm lake holds exactly the base objects, as the DuckDB script saw them: same rows expected.
+        result["crosscheck"] = compare_outputs(work / "warm-lake" / "curated", work / "duckdb")
+    return result
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results as markdown tables (one row per tier)."""
+    tiers = [results["tiers"][t] for t in sorted(results["tiers"], key="SML".index)]
+    lines = [
+        f"Measured {results['measured_at']} on {results['machine']}.",
+        "",
+        "### Full transform (JVM start included unless noted)",
+        "",
+        "| tier | obs x items | raw MB gz / json | Spark cold s | Spark warm s | items/s cold | items/s warm "
+        "| MB/s gz / json | peak RSS MB | jobs / stages / tasks | spill MB | DuckDB s | Spark/DuckDB | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in tiers:
+        d, f, w, k = r["data"], r["full_cold"], r.get("full_warm") or {}, r["full_cold"]["spark"]
+        spill = (k["memory_bytes_spilled"] + k["disk_bytes_spilled"]) / MB
+        lines.append(
+            f"| {r['tier']} | {d['observations']} x {d['items'] // max(d['observations'], 1)} "
+            f"| {d['raw_mb_gz']} / {d['raw_mb_json']} | {f['wall_seconds']} | {w.get('wall_seconds', '-')} "
+            f"| {f['items_per_second']} | {w.get('items_per_second', '-')} "
+            f"| {f['raw_mb_per_second_gz']} / {f['raw_mb_per_second_json']} | {f['peak_rss_mb']} "
+            f"| {k['jobs']} / {k['stages']} / {k['tasks']} | {spill:.0f} | {r['duckdb']['wall_seconds']} "
+            f"| {_fmt_ratio(r['spark_over_duckdb'])} | {f['load_1m']} / {r['duckdb']['load_1m']} |"
+        )
+    lines += [
+        "",
+        "### Incremental runs (fresh process each, JVM start included)",
+        "",
+        "| tier | JVM start s | +1 obs s | +1 alone on empty lake s | ratio (target <= 1.1x) | +50 obs s "
+        "| nothing new s | nothing new - JVM s (target < 10) | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in tiers:
+        i = r["incremental"]
+        lines.append(
+            f"| {r['tier']} | {r['jvm_start']['wall_seconds']} | {i['plus_1']['wall_seconds']} "
+            f"| {i['plus_1_alone_on_empty_lake']['wall_seconds']} | {_fmt_ratio(i['plus_1_ratio'])} "
+            f"| {i['plus_50']['wall_seconds']} | {i['nothing_new']['wall_seconds']} "
+            f"| {i['nothing_new_minus_jvm_start']} "
+            f"| {i['plus_1']['load_1m']} / {i['plus_1_alone_on_empty_lake']['load_1m']} |"
+        )
+    lines += [
+        "",
+        "### Output layout after all runs (I4: one file per partition under 128 MB)",
+        "",
+        "| tier | table | partitions | files | max files/partition | flagged | file KB min / median / max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in tiers:
+        for t in r["layout"]:
+            lines.append(
+                f"| {r['tier']} | {t['table']} | {t['partitions']} | {t['files']} | {t['max_files_per_partition']} "
+                f"| {len(t['flagged_partitions']) or '-'} | {t['file_bytes_min'] // 1000} / "
+                f"{t['file_bytes_median'] // 1000} / {t['file_bytes_max'] // 1000} |"
+            )
+    crosschecks = [(r["tier"], r.get("crosscheck")) for r in tiers if r.get("crosscheck")]
+    if crosschecks:
+        lines += ["", "### Cross-check: rows that differ between the transform and the DuckDB yardstick", ""]
+        for tier, check in crosschecks:
+            diffs = ", ".join(f"{t} {v['only_spark']}/{v['only_duckdb']}" for t, v in check.items())
+            lines.append(f"- {tier}: (only in Spark / only in DuckDB) {diffs}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the transform per tier (make bench).")
+    parser.add_argument("--tier", default="S", help="comma-separated tiers: S, M, L (default S)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-warm", action="store_true", help="skip the in-process warm run")
+    parser.add_argument("--work", type=Path, default=DATA_DIR / "work", help="scratch lakes")
+    args = parser.parse_args(argv)
+    tiers = [t.strip().upper() for t in args.tier.split(",") if t.strip()]
+    unknown = [t for t in tiers if t not in ("S", "M", "L")]
+    if unknown:
+        parser.error(f"unknown tier(s) {', '.join(unknown)}; choose from S, M, L")
+    previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {"tiers": {}}
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
+        "tiers": dict(previous.get("tiers", {})),
+    }
+    for tier in tiers:
+        results["tiers"][tier] = run_tier(tier, args.seed, not args.no_warm, args.work)
+        results["tiers"][tier]["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True))
+    table = markdown(results)
+    RESULTS_MD.write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
