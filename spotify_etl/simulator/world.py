@@ -379,6 +379,7 @@ class ChartWorld:
             "name": "Chart Talk 42 - The Missing Middle",
             "release_date": "2026-10-18",
             "release_date_precision": "day",
+            "resume_point": {"fully_played": False, "resume_position_ms": 0},
             "show": {
                 "available_markets": _MARKETS,
                 "copyrights": [],
