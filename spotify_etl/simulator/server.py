@@ -498,6 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
     simulator: SimulatorServer
     protocol_version = "HTTP/1.1"
     server_version = "SpotifySimulator/1.0"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid the 40 ms delayed-ACK stall
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
