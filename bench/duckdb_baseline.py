@@ -69,8 +69,24 @@ ENVELOPE_COLUMNS: dict[str, str] = {
     ),
 }
 
-# The merge rule, as one ORDER BY per table: the greatest observation wins (extracted_at, source_file).
+# The merge rule, as one ORDER BY per table: the greatest observation wins (extracted_at, source_file);
+# inside one observation (a track listed twice), the smallest row content wins, as in the transform.
 _OBS_ORDER = "extracted_at DESC, source_file DESC"
+
+# The non-null ids of a list of simple objects, in order (as the transform's artist_ids).
+_IDS = "list_filter(list_transform({0}, a -> a.id), i -> i IS NOT NULL)"
+
+# The first day a release date stands for; the precision decides, else the string's length.
+_RELEASE_DATE = """
+    CASE coalesce(a.release_date_precision,
+                  CASE length(a.release_date) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END)
+        WHEN 'year' THEN CASE WHEN regexp_full_match(a.release_date, '\\d{4}') AND a.release_date <> '0000'
+                              THEN try_cast(a.release_date || '-01-01' AS DATE) END
+        WHEN 'month' THEN CASE WHEN regexp_full_match(a.release_date, '\\d{4}-\\d{2}') AND a.release_date[1:4] <> '0000'
+                               THEN try_cast(a.release_date || '-01' AS DATE) END
+        WHEN 'day' THEN CASE WHEN regexp_full_match(a.release_date, '\\d{4}-\\d{2}-\\d{2}') AND a.release_date[1:4] <> '0000'
+                             THEN try_cast(a.release_date AS DATE) END
+    END"""
 
 SQL: dict[str, str] = {
     # One parsed, validated observation per raw object (the transform's OBSERVATION).
@@ -80,40 +96,48 @@ SQL: dict[str, str] = {
             'file://' || filename AS source_file,
             CAST(strptime(extracted_at, '%Y-%m-%dT%H:%M:%SZ') AS TIMESTAMPTZ) AS extracted_at,
             strftime(strptime(extracted_at, '%Y-%m-%dT%H:%M:%SZ'), '%Y-%m-%d') AS snapshot_date,
-            market, playlist, items, artists
+            playlist, items, artists
         FROM raw
         WHERE schema_version = 1
-          AND playlist.id IS NOT NULL AND playlist.id <> ''
+          AND playlist.id IS NOT NULL AND trim(playlist.id) <> ''
           AND try_strptime(extracted_at, '%Y-%m-%dT%H:%M:%SZ') IS NOT NULL
           AND items IS NOT NULL
     """,
-    # Every item of every observation, with its position and the playable object (item, else track).
+    # Every item of every observation at its position; the playable object (item, else track) is kept
+    # only for the tracks that feed tracks/albums/artists/track_artists (type track, non-null id).
     "items": """
         CREATE TEMP TABLE items AS
-        SELECT
-            o.source_file, o.extracted_at, o.snapshot_date, o.playlist.id AS playlist_id,
-            o.playlist.snapshot_id AS snapshot_id,
-            CAST(u.pos - 1 AS INTEGER) AS position,
-            u.it AS it,
-            coalesce(u.it.item, u.it.track) AS p
-        FROM observations o,
-             LATERAL (SELECT unnest(o.items) AS it, generate_subscripts(o.items, 1) AS pos) u
+        WITH exploded AS (
+            SELECT source_file, extracted_at, snapshot_date, playlist.id AS playlist_id,
+                   playlist.snapshot_id AS snapshot_id,
+                   CAST(generate_subscripts(items, 1) - 1 AS INTEGER) AS position,
+                   unnest(items) AS it
+            FROM observations
+        ),
+        typed AS (
+            SELECT *, coalesce(it.item, it.track) AS p FROM exploded
+        ),
+        kinds AS (
+            SELECT *,
+                CASE
+                    WHEN coalesce(it.is_local, false) OR coalesce(p.is_local, false) THEN 'local'
+                    WHEN p IS NULL THEN 'unavailable'
+                    WHEN p.type = 'episode' THEN 'episode'
+                    ELSE 'track'
+                END AS item_type
+            FROM typed
+        )
+        SELECT source_file, extracted_at, snapshot_date, playlist_id, snapshot_id, position, item_type,
+               CASE WHEN item_type <> 'local' THEN p.id END AS item_id,
+               p.uri AS item_uri,
+               CAST(try_strptime(it.added_at, '%Y-%m-%dT%H:%M:%SZ') AS TIMESTAMPTZ) AS added_at,
+               it.added_by.id AS added_by_id,
+               CASE WHEN item_type = 'track' AND p.id IS NOT NULL THEN p END AS tp
+        FROM kinds
     """,
-    "typed_items": """
-        CREATE TEMP TABLE typed_items AS
-        SELECT *,
-            CASE
-                WHEN coalesce(it.is_local, false) OR coalesce(p.is_local, false) THEN 'local'
-                WHEN p IS NULL THEN 'unavailable'
-                WHEN p.type = 'episode' THEN 'episode'
-                ELSE 'track'
-            END AS item_type
-        FROM items
-    """,
-    # Tracks that feed tracks/albums/artists/track_artists: a non-null id, type track.
     "track_items": """
         CREATE TEMP TABLE track_items AS
-        SELECT * FROM typed_items WHERE item_type = 'track' AND p.id IS NOT NULL
+        SELECT source_file, extracted_at, snapshot_date, tp AS p FROM items WHERE tp IS NOT NULL
     """,
     "playlist_snapshots": f"""
         SELECT
@@ -137,104 +161,113 @@ SQL: dict[str, str] = {
             QUALIFY row_number() OVER (PARTITION BY playlist.id, snapshot_date ORDER BY {_OBS_ORDER}) = 1
         )
         SELECT
-            playlist_id, snapshot_id, position, item_type,
-            CASE WHEN item_type IN ('local', 'unavailable') THEN NULL ELSE p.id END AS item_id,
-            p.uri AS item_uri,
-            CASE WHEN item_type = 'track' THEN p.id END AS track_id,
-            CAST(try_strptime(it.added_at, '%Y-%m-%dT%H:%M:%SZ') AS TIMESTAMPTZ) AS added_at,
-            it.added_by.id AS added_by_id,
+            playlist_id, snapshot_id, position, item_type, item_id, item_uri,
+            CASE WHEN item_type = 'track' THEN item_id END AS track_id,
+            added_at, added_by_id,
             extracted_at, source_file, snapshot_date
-        FROM typed_items
-        WHERE source_file IN (SELECT source_file FROM latest)
+        FROM items
+        SEMI JOIN latest USING (source_file)
     """,
     "tracks": f"""
-        SELECT
-            p.id AS track_id,
-            p.name AS track_name,
-            p.album.id AS album_id,
-            list_transform(p.artists, a -> a.id) AS artist_ids,
-            p.duration_ms AS duration_ms,
-            p.explicit AS is_explicit,
-            p.external_ids.isrc AS isrc,
-            p.popularity AS popularity,
-            CAST(p.disc_number AS INTEGER) AS disc_number,
-            CAST(p.track_number AS INTEGER) AS track_number,
-            p.uri AS track_uri,
-            p.preview_url AS preview_url,
-            extracted_at, source_file, snapshot_date
-        FROM track_items
-        QUALIFY row_number() OVER (PARTITION BY p.id, snapshot_date ORDER BY {_OBS_ORDER}, position) = 1
+        WITH rows AS (
+            SELECT
+                p.id AS track_id,
+                p.name AS track_name,
+                p.album.id AS album_id,
+                {_IDS.format("p.artists")} AS artist_ids,
+                p.duration_ms AS duration_ms,
+                p.explicit AS is_explicit,
+                p.external_ids.isrc AS isrc,
+                p.popularity AS popularity,
+                CAST(p.disc_number AS INTEGER) AS disc_number,
+                CAST(p.track_number AS INTEGER) AS track_number,
+                p.uri AS track_uri,
+                p.preview_url AS preview_url,
+                extracted_at, source_file, snapshot_date
+            FROM track_items
+        )
+        SELECT * FROM rows
+        QUALIFY row_number() OVER (
+            PARTITION BY track_id, snapshot_date
+            ORDER BY {_OBS_ORDER}, track_name, album_id, artist_ids, duration_ms, is_explicit, isrc,
+                     popularity, disc_number, track_number, track_uri, preview_url) = 1
     """,
     "albums": f"""
-        SELECT
-            p.album.id AS album_id,
-            p.album.name AS album_name,
-            p.album.album_type AS album_type,
-            CASE p.album.release_date_precision
-                WHEN 'year' THEN try_cast(p.album.release_date || '-01-01' AS DATE)
-                WHEN 'month' THEN try_cast(p.album.release_date || '-01' AS DATE)
-                ELSE try_cast(p.album.release_date AS DATE)
-            END AS release_date,
-            p.album.release_date AS release_date_raw,
-            p.album.release_date_precision AS release_date_precision,
-            CAST(p.album.total_tracks AS INTEGER) AS total_tracks,
-            list_transform(p.album.artists, a -> a.id) AS artist_ids,
-            (list_sort(
-                list_transform(list_filter(p.album.images, i -> i.url IS NOT NULL),
-                               i -> {{'w': coalesce(i.width, -1), 'u': i.url}}),
-                'DESC'))[1].u AS image_url,
-            extracted_at, source_file, snapshot_date
-        FROM track_items
-        WHERE p.album.id IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY p.album.id, snapshot_date ORDER BY {_OBS_ORDER}, position) = 1
+        WITH albums AS (
+            SELECT p.album AS a,
+                   list_filter(p.album.images, i -> i.url IS NOT NULL) AS imgs,
+                   extracted_at, source_file, snapshot_date
+            FROM track_items
+            WHERE p.album.id IS NOT NULL
+        ),
+        rows AS (
+            SELECT
+                a.id AS album_id,
+                a.name AS album_name,
+                a.album_type AS album_type,
+                {_RELEASE_DATE} AS release_date,
+                a.release_date AS release_date_raw,
+                a.release_date_precision AS release_date_precision,
+                CAST(a.total_tracks AS INTEGER) AS total_tracks,
+                {_IDS.format("a.artists")} AS artist_ids,
+                coalesce(
+                    list_min(list_transform(
+                        list_filter(imgs, i -> i.width = list_max(list_transform(imgs, j -> j.width))),
+                        i -> i.url)),
+                    list_min(list_transform(imgs, i -> i.url))) AS image_url,
+                extracted_at, source_file, snapshot_date
+            FROM albums
+        )
+        SELECT * FROM rows
+        QUALIFY row_number() OVER (
+            PARTITION BY album_id, snapshot_date
+            ORDER BY {_OBS_ORDER}, album_name, album_type, release_date, release_date_raw,
+                     release_date_precision, total_tracks, artist_ids, image_url) = 1
     """,
     "track_artists": f"""
         WITH credits AS (
-            SELECT p.id AS track_id, a.artist.id AS artist_id, CAST(a.pos - 1 AS INTEGER) AS artist_position,
-                   extracted_at, source_file, snapshot_date, position
-            FROM track_items,
-                 LATERAL (SELECT unnest(p.artists) AS artist, generate_subscripts(p.artists, 1) AS pos) a
+            SELECT p.id AS track_id, {_IDS.format("p.artists")} AS ids, extracted_at, source_file, snapshot_date
+            FROM track_items
+        ),
+        rows AS (
+            SELECT track_id, unnest(ids) AS artist_id,
+                   CAST(generate_subscripts(ids, 1) - 1 AS INTEGER) AS artist_position,
+                   extracted_at, source_file, snapshot_date
+            FROM credits
         )
         SELECT track_id, artist_id, artist_position, extracted_at, source_file, snapshot_date
-        FROM credits
-        WHERE artist_id IS NOT NULL
+        FROM rows
         QUALIFY row_number() OVER (
-            PARTITION BY track_id, artist_id, snapshot_date ORDER BY {_OBS_ORDER}, position, artist_position) = 1
+            PARTITION BY track_id, artist_id, snapshot_date ORDER BY {_OBS_ORDER}, artist_position) = 1
     """,
     "artists": f"""
         WITH simple AS (
-            SELECT a.id AS artist_id, a.name AS artist_name, a.uri AS artist_uri,
+            SELECT unnest(list_concat(coalesce(p.artists, []), coalesce(p.album.artists, []))) AS a,
                    extracted_at, source_file, snapshot_date
-            FROM (
-                SELECT unnest(p.artists) AS a, extracted_at, source_file, snapshot_date FROM track_items
-                UNION ALL
-                SELECT unnest(p.album.artists) AS a, extracted_at, source_file, snapshot_date FROM track_items
-            )
-            WHERE a.id IS NOT NULL
+            FROM track_items
         ),
         full_objs AS (
-            SELECT a.id AS artist_id, a.name AS artist_name, a.uri AS artist_uri, a.genres AS genres,
-                   a.popularity AS popularity, a.followers.total AS followers,
-                   extracted_at, source_file, snapshot_date
-            FROM (SELECT unnest(artists) AS a, extracted_at, source_file, snapshot_date FROM observations)
-            WHERE a.id IS NOT NULL
+            SELECT unnest(artists) AS a, extracted_at, source_file, snapshot_date
+            FROM observations
         ),
         candidates AS (
-            SELECT artist_id, artist_name, artist_uri, genres, popularity, followers,
-                   extracted_at, source_file, snapshot_date, 1 AS enriched
+            SELECT a.id AS artist_id, a.name AS artist_name, a.uri AS artist_uri,
+                   coalesce(a.genres, []::VARCHAR[]) AS genres, a.popularity AS popularity,
+                   a.followers.total AS followers, extracted_at, source_file, snapshot_date, 1 AS enriched
             FROM full_objs
+            WHERE a.id IS NOT NULL
             UNION ALL
-            SELECT artist_id, artist_name, artist_uri, NULL::VARCHAR[], NULL::BIGINT, NULL::BIGINT,
+            SELECT a.id, a.name, a.uri, NULL::VARCHAR[], NULL::BIGINT, NULL::BIGINT,
                    extracted_at, source_file, snapshot_date, 0 AS enriched
             FROM simple
-            WHERE (artist_id, source_file) NOT IN (SELECT artist_id, source_file FROM full_objs)
+            WHERE a.id IS NOT NULL
         )
         SELECT artist_id, artist_name, artist_uri, genres, popularity, followers,
                extracted_at, source_file, snapshot_date
         FROM candidates
         QUALIFY row_number() OVER (
             PARTITION BY artist_id, snapshot_date
-            ORDER BY enriched DESC, {_OBS_ORDER}, artist_name, artist_uri) = 1
+            ORDER BY enriched DESC, {_OBS_ORDER}, artist_name, artist_uri, genres, popularity, followers) = 1
     """,
 }
 
@@ -258,6 +291,8 @@ def build(raw_root: Path, out_dir: Path, threads: int | None = None) -> dict[str
     con.execute("SET preserve_insertion_order = false")
     # Timestamps are UTC instants, written as Parquet TIMESTAMP_MICROS adjusted to UTC, as Spark writes them.
     con.execute("SET TimeZone = 'UTC'")
+    # Spark's order: ascending puts nulls first, descending last (the in-observation tie-break compares rows).
+    con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
     columns = ", ".join(f"{_literal(name)}: {_literal(dtype)}" for name, dtype in ENVELOPE_COLUMNS.items())
     con.execute(
         f"CREATE TEMP VIEW raw AS SELECT * FROM read_json({_literal(pattern)}, format = 'newline_delimited', "
@@ -265,7 +300,7 @@ def build(raw_root: Path, out_dir: Path, threads: int | None = None) -> dict[str
         "maximum_object_size = 268435456)"
     )
     objects_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]  # type: ignore[index]
-    for step in ("observations", "items", "typed_items", "track_items"):
+    for step in ("observations", "items", "track_items"):
         con.execute(SQL[step])
     objects_kept = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,11 @@ def _playlist_ids(world: ChartWorld) -> list[str]:
     return list(world.playlist_ids)
 
 
+def base_observations(shape: TierShape) -> list[Observation]:
+    """Every playlist once a day at 03:00 (a second apart), for ``shape.days`` days."""
+    return [Observation(p, d) for d in range(shape.days) for p in range(shape.n_playlists)]
+
+
 def increments(shape: TierShape) -> tuple[list[Observation], list[Observation]]:
     """The observations of ``inc1`` and ``inc50`` for a tier shape."""
     new_day = shape.days
@@ -116,10 +121,10 @@ def increments(shape: TierShape) -> tuple[list[Observation], list[Observation]]:
     return inc1, [*more, later]
 
 
-def _write_chunk(args: tuple[int, str, Path, list[Observation]]) -> tuple[int, int, int, int]:
+def _write_chunk(args: tuple[int, TierShape, Path, list[Observation]]) -> tuple[int, int, int, int]:
     """Generate and land a list of observations; return (objects, items, bytes_gz, bytes_json)."""
-    seed, tier, raw, observations = args
-    world = _world(seed, TIERS[tier])
+    seed, shape, raw, observations = args
+    world = _world(seed, shape)
     ids = _playlist_ids(world)
     lander = LocalLander(raw)
     objects = items_n = gz = plain = 0
@@ -150,11 +155,11 @@ def _chunks(observations: list[Observation], n: int) -> Iterable[list[Observatio
 
 
 def write_raw_set(
-    seed: int, tier: str, raw: Path, observations: list[Observation], workers: int = 2
+    seed: int, shape: TierShape, raw: Path, observations: list[Observation], workers: int = 2
 ) -> RawSet:
-    """Land ``observations`` under ``raw`` (in ``workers`` processes)."""
+    """Land ``observations`` of the world of ``shape`` under ``raw`` (in ``workers`` processes)."""
     raw.mkdir(parents=True, exist_ok=True)
-    jobs = [(seed, tier, raw, chunk) for chunk in _chunks(observations, workers * 4)]
+    jobs = [(seed, shape, raw, chunk) for chunk in _chunks(observations, workers * 4)]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_write_chunk, jobs))
@@ -190,11 +195,11 @@ def generate_tier(tier: str, seed: int = 7, data_dir: Path = DATA_DIR, workers: 
     if root.exists():
         shutil.rmtree(root)
     started = time.perf_counter()
-    base_obs = [Observation(p, d) for d in range(shape.days) for p in range(shape.n_playlists)]
+    base_obs = base_observations(shape)
     inc1_obs, inc50_obs = increments(shape)
-    base = write_raw_set(seed, tier, root / "base" / "raw", base_obs, workers)
-    inc1 = write_raw_set(seed, tier, root / "inc1" / "raw", inc1_obs, 1)
-    inc50 = write_raw_set(seed, tier, root / "inc50" / "raw", inc50_obs, workers)
+    base = write_raw_set(seed, shape, root / "base" / "raw", base_obs, workers)
+    inc1 = write_raw_set(seed, shape, root / "inc1" / "raw", inc1_obs, 1)
+    inc50 = write_raw_set(seed, shape, root / "inc50" / "raw", inc50_obs, workers)
     seconds = time.perf_counter() - started
     result = TierData(tier, seed, root, base, inc1, inc50, seconds, world_name)
     payload = {"version": GENERATOR_VERSION, **_jsonable(asdict(result))}
