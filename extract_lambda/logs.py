@@ -2,8 +2,8 @@
 
 Each extract event is one JSON object per line (``log_event``). Secrets never reach a log line for two
 reasons that do not depend on each other: spotipy, which logs request headers (the Basic client secret,
-the Bearer token) and the refresh-token body at DEBUG level, is held at INFO or above whatever
-``LOG_LEVEL`` says; and the handlers installed here redact every known secret from every formatted line.
+the Bearer token) and the refresh-token body at DEBUG level, is held at CRITICAL whatever ``LOG_LEVEL``
+says; and the handlers installed here redact every known secret from every formatted line.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 LOGGER_NAME = "extract_lambda"
-# Loggers that may print request headers or bodies at DEBUG: never below INFO.
-_CHATTY_LOGGERS = ("spotipy", "urllib3")
+# Floors for library loggers. spotipy prints request headers and bodies (secrets) at DEBUG and an ERROR
+# line for every HTTP error, which the extractor explains itself in its own event (and some of which,
+# like the batch-artists 403, are expected): spotipy is held at CRITICAL, urllib3 at INFO.
+_LIBRARY_LOG_FLOORS = {"spotipy": logging.CRITICAL, "urllib3": logging.INFO}
 REDACTED = "[REDACTED]"
 
 
@@ -32,11 +34,11 @@ def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **f
 
 
 def quiet_http_debug_logs() -> None:
-    """Hold spotipy/urllib3 at INFO or above: at DEBUG spotipy logs Authorization headers."""
-    for name in _CHATTY_LOGGERS:
+    """Raise spotipy/urllib3 to their floors: at DEBUG spotipy logs Authorization headers."""
+    for name, floor in _LIBRARY_LOG_FLOORS.items():
         lib_logger = logging.getLogger(name)
-        if lib_logger.level < logging.INFO:  # NOTSET (0) included: it would inherit DEBUG from root
-            lib_logger.setLevel(logging.INFO)
+        if lib_logger.level < floor:  # NOTSET (0) included: it would inherit DEBUG from root
+            lib_logger.setLevel(floor)
 
 
 class RedactingFilter(logging.Filter):

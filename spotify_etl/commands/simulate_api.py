@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, EDITORIAL_PLAYLIST_ID, ChartWorld
@@ -21,7 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--start", type=date.fromisoformat, default=date(2026, 11, 1), help="the world's day 0 (YYYY-MM-DD)"
     )
     parser.add_argument(
-        "--day", type=date.fromisoformat, default=None, help="the simulated day to serve (default: --start)"
+        "--day",
+        type=date.fromisoformat,
+        default=None,
+        help="the simulated day to serve (default: today, UTC)",
     )
     parser.add_argument(
         "--dev-mode",
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     world = ChartWorld(seed=args.seed, start=args.start)
     server = SimulatorServer(world, port=args.port, dev_mode=args.dev_mode, legacy_shape=args.legacy_shape)
     server.start()
-    server.set_day(args.day or args.start)
+    server.set_day(args.day or datetime.now(UTC).date())
     try:
         print(f"Spotify API simulator on {server.base_url} (day {server.day}, dev mode {server.dev_mode}, "
               f"legacy shape {server.legacy_shape})")  # fmt: skip

@@ -264,3 +264,51 @@ def test_fault_injection_and_the_simulated_clock(server):
     after = _get(server, f"playlists/{pid}", token).json()["snapshot_id"]
     assert before != after
     assert after == server.world.observe(pid, DAY0 + timedelta(days=5))[0]["snapshot_id"]
+
+
+def test_simulate_api_command_prints_its_urls_and_serves(tmp_path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spotify_etl.cli", "simulate-api", "--legacy-shape", "--day", "2026-11-03"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                break
+        exports = dict(
+            line.removeprefix("export ").split("#")[0].strip().split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        assert set(exports) == {
+            "SPOTIFY_API_BASE_URL",
+            "SPOTIFY_TOKEN_URL",
+            "SPOTIFY_CLIENT_ID",
+            "SPOTIFY_CLIENT_SECRET",
+            "SPOTIFY_REFRESH_TOKEN",
+        }
+        assert "day 2026-11-03" in lines[0] and "legacy shape True" in lines[0]
+        token = requests.post(
+            exports["SPOTIFY_TOKEN_URL"],
+            data={"grant_type": "client_credentials"},
+            auth=(exports["SPOTIFY_CLIENT_ID"], exports["SPOTIFY_CLIENT_SECRET"]),
+            timeout=5,
+        ).json()["access_token"]
+        playlist = requests.get(
+            f"{exports['SPOTIFY_API_BASE_URL']}playlists/{DEFAULT_PLAYLIST_IDS[0]}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+        expected = ChartWorld(seed=7, start=DAY0).observe(DEFAULT_PLAYLIST_IDS[0], date(2026, 11, 3))[0]
+        assert playlist["snapshot_id"] == expected["snapshot_id"] and "tracks" in playlist
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
