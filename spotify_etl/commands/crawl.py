@@ -1,0 +1,29 @@
+"""``spotify-etl crawl``: register the curated tables of a lake in ``LAKE/catalog.duckdb`` (the crawler)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spotify_etl.local.catalog import CatalogError, crawl_lake
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        result = crawl_lake(args.lake)
+    except CatalogError as error:
+        print(f"spotify-etl crawl: {error}", file=sys.stderr)
+        return 1
+    print(result.format())
+    for name, table in sorted(result.tables.items()):
+        added = result.partitions_added.get(name, [])
+        print(
+            f"  {name:<19} {len(table.columns):>2} columns, {len(table.partitions):>3} partitions"
+            + (f" (+{len(added)} new)" if added else "")
+        )
+    return 0

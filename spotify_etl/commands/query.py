@@ -1,0 +1,56 @@
+"""``spotify-etl query``: Athena (Trino) SQL run locally on the lake's catalog.
+
+``spotify-etl query "SELECT ..."`` or ``spotify-etl query --name NAME`` (a file of
+``sql/athena/queries``); ``--list`` shows the named queries and the question each answers. The SQL is
+transpiled by sqlglot from Trino to DuckDB; the views of ``sql/athena/views`` are available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spotify_etl.local.athena import FORMATS, QueryError, format_result, load_queries, run_query, transpile
+from spotify_etl.local.catalog import CatalogError, catalog_path_for
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sql", nargs="?", help="Athena (Trino) SQL to run")
+    parser.add_argument("--name", help="run the named query sql/athena/queries/NAME.sql")
+    parser.add_argument("--list", action="store_true", help="list the named queries")
+    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--max-rows", type=int, default=None, help="print at most this many rows (table)")
+    parser.add_argument("--show-sql", action="store_true", help="print the DuckDB SQL it was transpiled to")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        queries = load_queries()
+        if args.list:
+            for name, query in sorted(queries.items()):
+                print(f"{name:<28} {query.question}")
+            return 0
+        if bool(args.sql) == bool(args.name):
+            print("spotify-etl query: give either SQL or --name NAME (see --list)", file=sys.stderr)
+            return 2
+        if args.name:
+            if args.name not in queries:
+                print(
+                    f"spotify-etl query: no query named {args.name!r}; known: {', '.join(sorted(queries))}",
+                    file=sys.stderr,
+                )
+                return 2
+            sql, name = queries[args.name].sql, args.name
+        else:
+            sql, name = args.sql, "query"
+        if args.show_sql:
+            for statement in transpile(sql):
+                print(f"-- DuckDB:\n{statement};", file=sys.stderr)
+        result = run_query(catalog_path_for(args.lake), sql, name)
+    except (QueryError, CatalogError) as error:
+        print(f"spotify-etl query: {error}", file=sys.stderr)
+        return 1
+    print(format_result(result, args.format, max_rows=args.max_rows))
+    return 0

@@ -1,0 +1,62 @@
+"""``spotify-etl run``: the whole workflow locally (``make run``); see :mod:`spotify_etl.local.pipeline`.
+
+Exit 0 when every day completed, 1 when a step failed (the message names it; what landed is kept and a
+re-run retries), 2 on bad configuration (a broken template, half-set real-API variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
+from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError
+
+REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN", "PLAYLISTS")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=int(os.environ["DAYS"]) if os.environ.get("DAYS", "").isdigit() else None,
+        help="simulated days to run (default: $DAYS, else 7 on a new lake and 1 more on an existing one)",
+    )
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="CloudFormation template")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed of a new lake (default 7)")
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2026, 11, 1),
+        help="first simulated day of a new lake",
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="use the simulator even when real-API variables are set"
+    )
+    parser.add_argument("--no-report", action="store_true", help="skip the analysis and the report")
+
+
+def run(args: argparse.Namespace) -> int:
+    env = {k: v for k, v in os.environ.items() if not (args.offline and k in REAL_API_VARS)}
+    try:
+        options = PipelineOptions(
+            lake=args.lake,
+            days=args.days,
+            template=args.template,
+            seed=args.seed,
+            start=args.start,
+            report=not args.no_report,
+            print_analysis=not args.no_report,
+        )
+        run_pipeline(options, env, say=lambda line: print(line, flush=True))
+    except (WorkflowError, ValueError) as error:
+        print(f"spotify-etl run: {error}", file=sys.stderr)
+        return 2
+    except PipelineError as error:
+        print(f"spotify-etl run: FAILED: {error}", file=sys.stderr)
+        return 1
+    return 0
