@@ -61,6 +61,11 @@ def _pick(value: Any, auto: Any) -> Any:
     return auto if value is AUTO else value
 
 
+def _clean(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop the fields given as ``OMIT``."""
+    return {key: value for key, value in obj.items() if value is not OMIT}
+
+
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
     if value is not OMIT:
         obj[key] = value
@@ -116,7 +121,7 @@ def full_artist(
     _put(artist, "popularity", popularity)
     if followers is not OMIT:
         artist["followers"] = None if followers is None else {"href": None, "total": followers}
-    return artist
+    return _clean(artist)
 
 
 def album(
@@ -145,7 +150,7 @@ def album(
     _put(obj, "total_tracks", total_tracks)
     obj["type"] = "album"
     obj["uri"] = f"spotify:album:{album_id}" if album_id else None
-    return obj
+    return _clean(obj)
 
 
 _album = album  # the builders below take parameters named like the builders
@@ -188,7 +193,7 @@ def track(
     obj["track_number"] = track_number
     obj["type"] = "track"
     obj["uri"] = f"spotify:track:{track_id}" if track_id else None
-    return obj
+    return _clean(obj)
 
 
 def episode(
@@ -319,7 +324,7 @@ def playlist_item(
     if key in ("track", "both"):
         item["track"] = obj
     item["video_thumbnail"] = {"url": None}
-    return item
+    return _clean(item)
 
 
 def playlist(
@@ -365,7 +370,7 @@ def playlist(
             "uri": f"spotify:playlist:{id}",
         }
     )
-    return obj
+    return _clean(obj)
 
 
 _playlist = playlist
@@ -395,3 +400,50 @@ def land(raw_root: Path, envelope: dict[str, Any]) -> str:
     extracted_at = datetime.strptime(envelope["extracted_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     key = raw_key(envelope["playlist"]["id"], extracted_at, envelope["playlist"].get("snapshot_id"))
     return LocalLander(raw_root).land(key, encode_envelope(envelope)).uri
+
+
+def source_file(envelope: dict[str, Any], raw_root: str = "file:///lake/raw") -> str:
+    """The URI ``land`` would give ``envelope`` under ``raw_root`` (without writing anything)."""
+    extracted_at = datetime.strptime(envelope["extracted_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return f"{raw_root}/" + raw_key(
+        envelope["playlist"]["id"], extracted_at, envelope["playlist"].get("snapshot_id")
+    )
+
+
+def observations_df(spark: Any, envelopes: list[Any]) -> Any:
+    """An ``OBSERVATION`` DataFrame of ``envelopes`` (dicts, or ``(source_file, dict)`` pairs).
+
+    A stand-in for the job's raw parser, for tests of the table transforms: the envelope is serialized
+    to JSON and read back with the explicit ``ENVELOPE`` schema, so missing keys become nulls exactly as
+    they do in the job.
+    """
+    import json
+
+    from pyspark.sql import functions as F
+
+    from spotify_etl.transform.schema import ENVELOPE, OBSERVATION
+
+    pairs = [e if isinstance(e, tuple) else (source_file(e), e) for e in envelopes]
+    lines_df = spark.createDataFrame(
+        [(uri, json.dumps(env)) for uri, env in pairs], "source_file string, value string"
+    )
+    parsed_df = lines_df.select("source_file", F.from_json("value", ENVELOPE).alias("e")).select(
+        "source_file",
+        F.to_timestamp(F.regexp_replace("e.extracted_at", "Z$", ""), "yyyy-MM-dd'T'HH:mm:ss").alias(
+            "extracted_at"
+        ),
+        "e.market",
+        "e.playlist",
+        "e.items",
+        "e.artists",
+    )
+    rows = parsed_df.select(
+        "source_file",
+        "extracted_at",
+        F.date_format("extracted_at", "yyyy-MM-dd").alias("snapshot_date"),
+        "market",
+        "playlist",
+        "items",
+        "artists",
+    ).collect()
+    return spark.createDataFrame(rows, OBSERVATION)

@@ -1,0 +1,388 @@
+"""The six curated tables of DESIGN.md s.3, derived from parsed observations.
+
+Every function here is a pure ``DataFrame -> DataFrame`` transform of an ``OBSERVATION`` DataFrame
+(one row per raw object). Each emits one row per key *per observation*: a track listed twice in one
+playlist yields one ``tracks`` row, but two observations of the same day yield two rows. Reducing rows
+across observations (and against rows already in the lake) is ``merge.apply_merge_rule``'s job.
+
+How it stays cheap (DESIGN.md s.6): no Python UDFs; every table explodes the items at most once. The
+per-observation deduplication happens inside each observation's array, before the explode, with
+higher-order functions (sort the array of output rows, keep the first row of each key), so building the
+tables needs no shuffle at all. Which row of a key wins inside one observation follows the same order
+as the merge rule: enriched artists first, then the smallest row content, so that the result never
+depends on the order of the items.
+
+Null handling: any nested struct may be null or missing. Rows without a key (a local file's null id,
+an album without id, an artist without id) are never emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StringType
+
+from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.schema import TABLE_SCHEMAS
+
+_PROVENANCE = ("extracted_at", "source_file", "snapshot_date")
+_KEY = "_key"  # first field of every per-observation row struct: what the in-array dedup compares
+_RANK = "_rank"  # second field of artist rows: 0 for an enriched (full) artist object, 1 for a simple one
+
+ITEM_TYPES = ("track", "episode", "local", "unavailable")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Column functions on one playlist item (a PLAYLIST_ITEM struct column or lambda variable)
+# ---------------------------------------------------------------------------------------------------
+
+
+def playable(item: Column) -> Column:
+    """The item's track or episode: the 2026 key ``item`` when present, else the older ``track``."""
+    return F.coalesce(item["item"], item["track"])
+
+
+def item_type(item: Column) -> Column:
+    """``local`` | ``unavailable`` | ``episode`` | ``track`` (DESIGN.md s.3), never null."""
+    obj = playable(item)
+    is_local = F.coalesce(item["is_local"], F.lit(False)) | F.coalesce(obj["is_local"], F.lit(False))
+    return (
+        F.when(is_local, F.lit("local"))
+        .when(obj.isNull(), F.lit("unavailable"))
+        .when(obj["type"] == F.lit("episode"), F.lit("episode"))
+        .otherwise(F.lit("track"))
+    )
+
+
+def item_id(item: Column) -> Column:
+    """The playable's id; null for local files (their ids are null anyway) and unavailable items."""
+    return F.when(item_type(item) != F.lit("local"), playable(item)["id"])
+
+
+def _ids(simple_objects: Column) -> Column:
+    """The non-null ids of an array of simple objects, in order; an empty array when the array is null."""
+    return F.filter(F.transform(_or_empty(simple_objects), lambda o: o["id"]), lambda i: i.isNotNull())
+
+
+def _or_empty(array: Column) -> Column:
+    return F.coalesce(array, F.array())
+
+
+def _track_objects(items: Column) -> Column:
+    """The playables of the ``track`` items that have an id, in playlist order (may hold duplicates)."""
+    as_tracks = F.transform(
+        _or_empty(items), lambda it: F.when(item_type(it) == F.lit("track"), playable(it))
+    )
+    return F.filter(as_tracks, lambda p: p["id"].isNotNull())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Column functions on albums and dates
+# ---------------------------------------------------------------------------------------------------
+
+_DATE_PATTERNS = {"year": r"^\d{4}$", "month": r"^\d{4}-\d{2}$", "day": r"^\d{4}-\d{2}-\d{2}$"}
+
+
+def release_date(raw: Column, precision: Column) -> Column:
+    """The first day a release date stands for: ``1981`` -> 1981-01-01, ``1981-12`` -> 1981-12-01.
+
+    The precision (``year|month|day``) decides how the string is read; when it is missing, the string's
+    length does. Anything that does not fit its precision, or is not a real date (``0000``,
+    ``1981-02-30``), gives null: the caller keeps the string in ``release_date_raw``.
+    """
+    effective = F.coalesce(
+        precision,
+        F.when(F.length(raw) == 4, F.lit("year"))
+        .when(F.length(raw) == 7, F.lit("month"))
+        .when(F.length(raw) == 10, F.lit("day")),
+    )
+    padded = (
+        F.when((effective == "year") & raw.rlike(_DATE_PATTERNS["year"]), F.concat(raw, F.lit("-01-01")))
+        .when((effective == "month") & raw.rlike(_DATE_PATTERNS["month"]), F.concat(raw, F.lit("-01")))
+        .when((effective == "day") & raw.rlike(_DATE_PATTERNS["day"]), raw)
+    )
+    # Year 0 parses in Spark's proleptic calendar but is no release date (and breaks Python's datetime).
+    real = padded.isNotNull() & (F.substring(padded, 1, 4) != F.lit("0000"))
+    return F.when(real, F.to_date(F.try_to_timestamp(padded, F.lit("yyyy-MM-dd"))))
+
+
+def widest_image_url(images: Column) -> Column:
+    """The url of the widest image, ties broken by the smallest url; any url when no width is known."""
+    with_url = F.filter(_or_empty(images), lambda i: i["url"].isNotNull())
+    widest = F.array_max(F.transform(with_url, lambda i: i["width"]))
+    among_widest = F.filter(with_url, lambda i: i["width"] == widest)
+    return F.coalesce(
+        F.array_min(F.transform(among_widest, lambda i: i["url"])),
+        F.array_min(F.transform(with_url, lambda i: i["url"])),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-observation rows as arrays of structs, deduplicated by key inside the array
+# ---------------------------------------------------------------------------------------------------
+
+
+def _first_per_key(rows: Column) -> Column:
+    """Keep, for each ``_key``, the smallest struct of a sorted array (struct order: ``_key`` first).
+
+    Must be applied to an array column materialized in a previous projection: the lambda reads the
+    array's previous element, and Spark does not inline an expensive array into a lambda that uses it
+    twice.
+    """
+    return F.filter(rows, lambda row, i: (i == 0) | (rows[i - 1][_KEY] != row[_KEY]))
+
+
+def _explode_rows(observations_df: DataFrame, rows: Column, table: str) -> DataFrame:
+    """One output row per distinct key of each observation's ``rows`` array, in the table's schema."""
+    sorted_df = observations_df.select(*_PROVENANCE, F.array_sort(rows).alias("_rows"))
+    exploded_df = sorted_df.select(*_PROVENANCE, F.explode(_first_per_key(F.col("_rows"))).alias("_row"))
+    return exploded_df.select(*_PROVENANCE, "_row.*").transform(lambda df: conform(df, table))
+
+
+def _track_row(track: Column) -> Column:
+    return F.struct(
+        track["id"].alias(_KEY),
+        track["id"].alias("track_id"),
+        track["name"].alias("track_name"),
+        track["album"]["id"].alias("album_id"),
+        _ids(track["artists"]).alias("artist_ids"),
+        track["duration_ms"].alias("duration_ms"),
+        track["explicit"].alias("is_explicit"),
+        track["external_ids"]["isrc"].alias("isrc"),
+        track["popularity"].alias("popularity"),
+        track["disc_number"].cast("int").alias("disc_number"),
+        track["track_number"].cast("int").alias("track_number"),
+        track["uri"].alias("track_uri"),
+        track["preview_url"].alias("preview_url"),
+    )
+
+
+def _album_row(album: Column) -> Column:
+    return F.struct(
+        album["id"].alias(_KEY),
+        album["id"].alias("album_id"),
+        album["name"].alias("album_name"),
+        album["album_type"].alias("album_type"),
+        release_date(album["release_date"], album["release_date_precision"]).alias("release_date"),
+        album["release_date"].alias("release_date_raw"),
+        album["release_date_precision"].alias("release_date_precision"),
+        album["total_tracks"].cast("int").alias("total_tracks"),
+        _ids(album["artists"]).alias("artist_ids"),
+        widest_image_url(album["images"]).alias("image_url"),
+    )
+
+
+def _simple_artist_row(artist: Column) -> Column:
+    return F.struct(
+        artist["id"].alias(_KEY),
+        F.lit(1).alias(_RANK),
+        artist["id"].alias("artist_id"),
+        artist["name"].alias("artist_name"),
+        artist["uri"].alias("artist_uri"),
+        F.lit(None).cast(ArrayType(StringType())).alias("genres"),
+        F.lit(None).cast("bigint").alias("popularity"),
+        F.lit(None).cast("bigint").alias("followers"),
+    )
+
+
+def _full_artist_row(artist: Column) -> Column:
+    return F.struct(
+        artist["id"].alias(_KEY),
+        F.lit(0).alias(_RANK),
+        artist["id"].alias("artist_id"),
+        artist["name"].alias("artist_name"),
+        artist["uri"].alias("artist_uri"),
+        # Enriched means "we saw the full object": an object without genres has none, not unknown ones.
+        F.coalesce(artist["genres"], F.array().cast(ArrayType(StringType()))).alias("genres"),
+        artist["popularity"].alias("popularity"),
+        artist["followers"]["total"].alias("followers"),
+    )
+
+
+def _with_key(rows: Column) -> Column:
+    return F.filter(rows, lambda row: row[_KEY].isNotNull())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The six tables
+# ---------------------------------------------------------------------------------------------------
+
+
+def playlist_snapshots(observations_df: DataFrame) -> DataFrame:
+    """One row per observation: the playlist's metadata at that moment and how many items it had."""
+    playlist = F.col("playlist")
+    return observations_df.select(
+        playlist["id"].alias("playlist_id"),
+        playlist["snapshot_id"].alias("snapshot_id"),
+        playlist["name"].alias("playlist_name"),
+        playlist["description"].alias("description"),
+        playlist["owner"]["id"].alias("owner_id"),
+        playlist["owner"]["display_name"].alias("owner_display_name"),
+        playlist["followers"]["total"].alias("followers"),
+        playlist["public"].alias("is_public"),
+        playlist["collaborative"].alias("is_collaborative"),
+        F.size(_or_empty(F.col("items"))).alias("item_count"),
+        *_PROVENANCE,
+    ).transform(lambda df: conform(df, "playlist_snapshots"))
+
+
+def playlist_items(observations_df: DataFrame) -> DataFrame:
+    """One row per item of each observation, at its 0-based position, whatever its type."""
+    exploded_df = observations_df.select(
+        F.col("playlist")["id"].alias("playlist_id"),
+        F.col("playlist")["snapshot_id"].alias("snapshot_id"),
+        *_PROVENANCE,
+        F.posexplode(_or_empty(F.col("items"))).alias("position", "item"),
+    )
+    item = F.col("item")
+    kind = item_type(item)
+    return exploded_df.select(
+        "playlist_id",
+        "snapshot_id",
+        "position",
+        kind.alias("item_type"),
+        item_id(item).alias("item_id"),
+        playable(item)["uri"].alias("item_uri"),
+        F.when(kind == F.lit("track"), item_id(item)).alias("track_id"),
+        F.try_to_timestamp(item["added_at"]).alias("added_at"),
+        item["added_by"]["id"].alias("added_by_id"),
+        *_PROVENANCE,
+    ).transform(lambda df: conform(df, "playlist_items"))
+
+
+def tracks(observations_df: DataFrame) -> DataFrame:
+    """One row per distinct track (non-null id, item type ``track``) of each observation."""
+    rows = F.transform(_track_objects(F.col("items")), _track_row)
+    return _explode_rows(observations_df, rows, "tracks")
+
+
+def albums(observations_df: DataFrame) -> DataFrame:
+    """One row per distinct album (non-null id) of the tracks of each observation."""
+    rows = _with_key(F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])))
+    return _explode_rows(observations_df, rows, "albums")
+
+
+def artists(observations_df: DataFrame) -> DataFrame:
+    """One row per distinct artist of each observation: track credits, album artists, full objects.
+
+    A full artist object from the envelope's ``artists`` (enriched: genres never null) wins over the
+    simple objects of the same artist in the same observation.
+    """
+    credited = F.flatten(
+        F.transform(
+            _track_objects(F.col("items")),
+            lambda t: F.concat(_or_empty(t["artists"]), _or_empty(t["album"]["artists"])),
+        )
+    )
+    rows = F.concat(
+        F.transform(_or_empty(F.col("artists")), _full_artist_row),
+        F.transform(credited, _simple_artist_row),
+    )
+    return _explode_rows(observations_df, _with_key(rows), "artists")
+
+
+def track_artists(observations_df: DataFrame) -> DataFrame:
+    """One row per (track, credited artist) of each observation, with the 0-based credit position.
+
+    The position counts the credited artists that have an id, so it indexes ``tracks.artist_ids``.
+    An artist credited twice on one track keeps its first position.
+    """
+
+    def credits(track: Column) -> Column:
+        return F.transform(
+            _ids(track["artists"]),
+            lambda artist_id, position: F.struct(
+                F.struct(track["id"].alias("track_id"), artist_id.alias("artist_id")).alias(_KEY),
+                track["id"].alias("track_id"),
+                artist_id.alias("artist_id"),
+                position.alias("artist_position"),
+            ),
+        )
+
+    rows = F.flatten(F.transform(_track_objects(F.col("items")), credits))
+    return _explode_rows(observations_df, rows, "track_artists")
+
+
+TABLE_BUILDERS: dict[str, Callable[[DataFrame], DataFrame]] = {
+    "playlist_snapshots": playlist_snapshots,
+    "playlist_items": playlist_items,
+    "tracks": tracks,
+    "albums": albums,
+    "artists": artists,
+    "track_artists": track_artists,
+}
+
+
+def build_tables(observations_df: DataFrame) -> dict[str, DataFrame]:
+    """All six tables from one parse of the raw objects (the caller caches ``observations_df``)."""
+    return {table: TABLE_BUILDERS[table](observations_df) for table in CURATED_TABLES}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema alignment
+# ---------------------------------------------------------------------------------------------------
+
+
+def conform(df: DataFrame, table: str) -> DataFrame:
+    """``df`` with exactly ``TABLE_SCHEMAS[table]``: those columns, in that order, cast to those types,
+    with that nullability. Extra columns are dropped.
+
+    Spark derives nullability from expressions and offers no way to declare it, so it is carried by
+    identity expressions: ``when(x IS NOT NULL, x)`` is nullable, and ``coalesce(x, literal)`` is not.
+    The non-nullable columns are keys, positions and provenance, which the builders never leave null;
+    rows read back from Parquet (where Spark makes every column nullable) were written from them. So a
+    row with a null there is filtered out first (a row without its key cannot be placed), which makes
+    the ``coalesce`` a no-op that only carries the nullability.
+
+    Raises:
+        KeyError: ``table`` is not a curated table.
+        ValueError: ``df`` lacks some of the table's columns (all of them are named).
+    """
+    if table not in TABLE_SCHEMAS:
+        raise KeyError(f"unknown curated table {table!r}; expected one of {', '.join(TABLE_SCHEMAS)}")
+    schema = TABLE_SCHEMAS[table]
+    missing = [name for name in schema.fieldNames() if name not in df.columns]
+    if missing:
+        raise ValueError(
+            f"rows for table {table!r} lack the columns {', '.join(missing)} "
+            f"(they have: {', '.join(df.columns)})"
+        )
+    nullable_now = {field.name: field.nullable for field in df.schema.fields}
+    keyed_df = df
+    columns = []
+    for field in schema.fields:
+        column = F.col(field.name).cast(field.dataType)
+        if not field.nullable:
+            if nullable_now.get(field.name, True):
+                keyed_df = keyed_df.where(F.col(field.name).isNotNull())
+            column = F.coalesce(column, _placeholder(field.dataType.simpleString()))
+        elif not nullable_now.get(field.name, True):
+            column = F.when(column.isNotNull(), column)
+        columns.append(column.alias(field.name))
+    return keyed_df.select(*columns)
+
+
+def _placeholder(type_name: str) -> Column:
+    """A typed non-null literal for ``conform``'s nullability-only coalesce (never actually used)."""
+    if type_name == "timestamp":
+        return F.lit(datetime(1970, 1, 1, tzinfo=UTC))
+    return F.lit("" if type_name == "string" else 0).cast(type_name)
+
+
+__all__ = [
+    "ITEM_TYPES",
+    "TABLE_BUILDERS",
+    "albums",
+    "artists",
+    "build_tables",
+    "conform",
+    "playlist_items",
+    "playlist_snapshots",
+    "release_date",
+    "track_artists",
+    "tracks",
+    "widest_image_url",
+]
