@@ -19,6 +19,9 @@ artists     ar1 "Artist One" (11-01), renamed "Artist 1" (11-02), genres [pop, d
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -189,3 +192,22 @@ def build_curated_lake(spark: SparkSession, lake: Path, days: tuple[str, ...] = 
         if wanted:
             write_table(spark, curated, table, wanted)
     return lake
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def curated_lake_copy(spark: SparkSession, dest: Path, days: tuple[str, ...] = (D1, D2)) -> Path:
+    """A copy of the tiny lake (only ``days``) at ``dest``; Spark writes it once per test session."""
+    if "lake" not in _BUILT:
+        root = Path(tempfile.mkdtemp(prefix="curated-lake-"))
+        atexit.register(shutil.rmtree, root, True)
+        _BUILT["lake"] = build_curated_lake(spark, root / "lake")
+    dropped = {f"snapshot_date={d}" for d in (D1, D2) if d not in days}
+    shutil.copytree(
+        _BUILT["lake"],
+        dest,
+        dirs_exist_ok=True,
+        ignore=lambda _dir, names: [n for n in names if n in dropped],
+    )
+    return dest
