@@ -30,11 +30,15 @@ CURATED_TABLES: tuple[str, ...] = (
 
 
 def to_uri(path_or_uri: str | Path) -> str:
-    """Return a URI: ``s3://``/``file://`` kept as given, a local path made absolute ``file://``."""
+    """Return a URI: ``s3://``/``file://`` kept as given, a local path made absolute ``file://``.
+
+    Local URIs are not percent-encoded (``file:///lake/raw/ingest_date=...``): Hadoop's ``Path`` takes
+    them as written, and so do the file:// paths Spark reports.
+    """
     text = str(path_or_uri)
     if "://" in text:
         return text.rstrip("/")
-    return Path(text).expanduser().resolve().as_uri()
+    return "file://" + str(Path(text).expanduser().resolve())
 
 
 @dataclass(frozen=True)

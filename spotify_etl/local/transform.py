@@ -44,7 +44,7 @@ def list_raw_objects(raw_root: str) -> list[ObjectVersion]:
                 continue
             path = Path(directory) / name
             stat = path.stat()
-            found.append(ObjectVersion(path.as_uri(), stat.st_mtime_ns // 1_000_000, stat.st_size))
+            found.append(ObjectVersion(to_uri(path), stat.st_mtime_ns // 1_000_000, stat.st_size))
     return found
 
 
@@ -84,7 +84,7 @@ class LocalRuntime:
             lines_df = spark.createDataFrame([], "source_file string, value string")
         return RawBatch(
             lines_df=lines_df,
-            listed=[_spark_uri(uri) for uri in readable],
+            listed=readable,
             prejected=prejected,
             raw_bytes=sum(o.size for o in self._selected),
         )
@@ -94,11 +94,6 @@ class LocalRuntime:
             return False
         self.store.commit(self._selected, datetime.now(UTC))
         return True
-
-
-def _spark_uri(uri: str) -> str:
-    """The form ``input_file_name()`` gives a local file: ``file:///abs/path``."""
-    return local_path(uri).resolve().as_uri()
 
 
 def config_for_lake(

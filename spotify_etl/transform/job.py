@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import unquote
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -192,6 +193,8 @@ def run_transform(
     fs = HadoopFileSystem(spark)
     summary = RunSummary(bookmark_option=config.bookmark_option)
 
+    # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
+    fs.delete(config.staging_path, recursive=True)
     batch = source.read_new_raw(spark)
     parallelism = spark.sparkContext.defaultParallelism
     spark.conf.set(
@@ -202,14 +205,15 @@ def run_transform(
     checked_df = check_raw_lines(batch.lines_df).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         verdicts = checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
+        # input_file_name() percent-encodes some characters (a space becomes %20); the listing does not.
         accounted = (
-            {row.source_file for row in checked_df.select("source_file").collect()}
+            {unquote(row.source_file) for row in checked_df.select("source_file").collect()}
             if batch.listed is not None
             else set()
         )
         rejected_rows = list(batch.prejected)
         if batch.listed is not None:
-            rejected_rows += [_unreadable(fs, uri) for uri in batch.listed if uri not in accounted]
+            rejected_rows += [_unreadable(fs, uri) for uri in batch.listed if unquote(uri) not in accounted]
 
         dates = sorted({row.snapshot_date for row in verdicts if row.reason is None})
         summary.objects_valid = sum(row.n for row in verdicts if row.reason is None)
