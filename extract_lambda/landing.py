@@ -85,6 +85,11 @@ class Lander(Protocol):
     def land(self, key: str, body: bytes) -> LandResult: ...
 
 
+def file_uri(path: Path) -> str:
+    """``file://`` URI of a local object, with ``=`` left as is (as Spark/Hadoop print partition paths)."""
+    return path.as_uri().replace("%3D", "=")
+
+
 class LocalLander:
     """Lands under a local raw root with write-to-temp then rename (atomic on one filesystem)."""
 
@@ -94,7 +99,7 @@ class LocalLander:
     def land(self, key: str, body: bytes) -> LandResult:
         target = self.root / key
         if target.exists():
-            return LandResult(target.as_uri(), key, False, target.stat().st_size)
+            return LandResult(file_uri(target), key, False, target.stat().st_size)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".landing-", suffix=".tmp", dir=target.parent)
         try:
@@ -106,10 +111,10 @@ class LocalLander:
             try:
                 os.link(tmp, target)
             except FileExistsError:
-                return LandResult(target.as_uri(), key, False, target.stat().st_size)
+                return LandResult(file_uri(target), key, False, target.stat().st_size)
         finally:
             os.unlink(tmp)
-        return LandResult(target.as_uri(), key, True, len(body))
+        return LandResult(file_uri(target), key, True, len(body))
 
 
 class S3Lander:

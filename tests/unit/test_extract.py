@@ -81,7 +81,7 @@ def run(server, tmp_path, *playlist_ids, deadline_s=60.0, sleeps=None, at=AT, **
 
 
 def read_envelope(uri: str) -> dict:
-    path = Path(uri.removeprefix("file://").replace("%3D", "="))
+    path = Path(uri.removeprefix("file://"))
     lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
     assert len(lines) == 1
     return json.loads(lines[0])
@@ -116,7 +116,7 @@ def test_landed_object_is_exactly_the_envelope_at_the_contract_key(server, tmp_p
     digest = hashlib.sha256(playlist["snapshot_id"].encode()).hexdigest()[:12]
     key = f"playlists/ingest_date=2026-11-01/playlist_id={OWN}/20261101T030005Z-{digest}.json.gz"
     assert (tmp_path / "raw" / key).is_file()
-    assert landed == (OWN, (tmp_path / "raw" / key).resolve().as_uri(), True, 100, 2)
+    assert landed == (OWN, f"file://{(tmp_path / 'raw' / key).resolve()}", True, 100, 2)
     expected = {
         "schema_version": 1,
         "extracted_at": "2026-11-01T03:00:05Z",
@@ -348,7 +348,7 @@ def test_batch_403_falls_back_to_single_artists_each_fetched_once(server, tmp_pa
 
 def test_a_run_repeated_at_the_same_instant_does_not_overwrite(server, tmp_path):
     first = run(server, tmp_path, OWN, DEFAULT_PLAYLIST_IDS[1])
-    paths = [Path(p.uri.removeprefix("file://").replace("%3D", "=")) for p in first.landed]
+    paths = [Path(p.uri.removeprefix("file://")) for p in first.landed]
     before = [(p.stat().st_ino, p.read_bytes()) for p in paths]
     second = run(server, tmp_path, OWN, DEFAULT_PLAYLIST_IDS[1])
     assert [(p.playlist_id, p.created) for p in first.landed] == [
@@ -366,7 +366,7 @@ def test_next_day_lands_a_new_partition(server, tmp_path):
     run(server, tmp_path, OWN)
     server.set_day(date(2026, 11, 2))
     report = run(server, tmp_path, OWN, at=datetime(2026, 11, 2, 3, 0, 5, tzinfo=UTC))
-    assert "/ingest_date%3D2026-11-02/" in report.landed[0].uri
+    assert f"/ingest_date=2026-11-02/playlist_id={OWN}/20261102T030005Z-" in report.landed[0].uri
     objects = sorted(
         p.relative_to(tmp_path / "raw").as_posix() for p in (tmp_path / "raw").rglob("*.json.gz")
     )
