@@ -294,6 +294,34 @@ def test_unreachable_api_is_a_connection_failure(tmp_path):
     assert sleeps == [0.5, 1.0, 2.0]
 
 
+def test_a_silent_token_endpoint_times_out_instead_of_hanging(tmp_path):
+    with socket.socket() as silent:  # accepts connections (kernel backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        settings = ExtractSettings(
+            playlist_ids=(OWN,),
+            client_id="id",
+            client_secret="secret-xyz",
+            api_base_url=f"http://127.0.0.1:{port}/v1/",
+            token_url=f"http://127.0.0.1:{port}/api/token",
+            requests_timeout=0.5,
+        )
+        sleeps: list[float] = []
+        report = extract_playlists(
+            settings,
+            LocalLander(tmp_path),
+            now=lambda: AT,
+            deadline=time.monotonic() + 30,
+            sleep=sleeps.append,
+        )
+    reason, message = failure(report, OWN)
+    assert (reason, message) == (
+        "connection",
+        f"could not reach Spotify for GET /playlists/{OWN} after 4 attempts: ReadTimeout",
+    )
+
+
 def test_deadline_already_passed_fetches_nothing(server, tmp_path):
     report = run(server, tmp_path, OWN, DEFAULT_PLAYLIST_IDS[1], deadline_s=-1)
     assert [(f.playlist_id, f.reason) for f in report.failed] == [
