@@ -93,7 +93,9 @@ class ExtractSettings:
     def __post_init__(self) -> None:
         if not self.playlist_ids:
             raise ValueError("no playlist ids to extract")
-        object.__setattr__(self, "playlist_ids", tuple(normalize_playlist_id(p) for p in self.playlist_ids))
+        # Normalized and de-duplicated in order: the same playlist twice would be the same observation.
+        ids = tuple(dict.fromkeys(normalize_playlist_id(p) for p in self.playlist_ids))
+        object.__setattr__(self, "playlist_ids", ids)
         if not self.client_id or not self.client_secret:
             raise ValueError("the Spotify client id and client secret are both required")
         if not 1 <= self.page_limit <= MAX_PAGE_LIMIT:
