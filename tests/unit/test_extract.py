@@ -458,11 +458,11 @@ def test_cli_exit_codes(server, tmp_path, monkeypatch, capsys):
 
 def test_settings_validate_and_hide_secrets():
     settings = ExtractSettings(
-        playlist_ids=(f"https://open.spotify.com/playlist/{OWN}?si=abc",),
+        playlist_ids=(f"https://open.spotify.com/playlist/{OWN}?si=abc", FOREIGN, f"spotify:playlist:{OWN}"),
         client_id="i",
         client_secret="s3cr3t-value",
     )
-    assert settings.playlist_ids == (OWN,)
+    assert settings.playlist_ids == (OWN, FOREIGN)
     assert "s3cr3t-value" not in repr(settings)
     with pytest.raises(ValueError, match=r"page_limit must be 1\.\.50"):
         ExtractSettings(playlist_ids=(OWN,), client_id="i", client_secret="s", page_limit=100)
