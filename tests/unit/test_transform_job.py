@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -289,7 +289,9 @@ def scratch() -> Iterator[Path]:
 STEPS = st.sampled_from(["run", "rerun_disabled", "crash_before_commit", "crash_mid_swap"])
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(order=[4, 3, 2, 1, 0], cuts=[2], steps=["crash_mid_swap", "crash_before_commit"])
+@example(order=[0, 1, 2, 3, 4], cuts=[1, 3], steps=["rerun_disabled", "run", "crash_mid_swap"])
 @given(
     order=st.permutations(range(5)),
     cuts=st.lists(st.integers(min_value=1, max_value=4), max_size=3, unique=True),
