@@ -7,7 +7,7 @@ playlist p1 "Top A"
     2026-11-01: 1 t1 "One", 2 t2 "Two", 3 t3 "Three"
     2026-11-02: 1 t2, 2 t1, (a local file, unranked), 3 t4 "Four"
 playlist p2 "Top B" (one snapshot)
-    2026-11-02: 1 t1, 2 t5 "Five"
+    2026-11-02: 1 t1, 2 t5 "Five", 3 t1 again (listed twice: one chart track, best rank 1)
 
 tracks      t1 album a1, artists [ar1], explicit       t2 album a1, artists [ar1, ar2], not explicit
             t3 album a2, artists [ar2], not explicit   t4 album a3, artists [ar3], explicit
@@ -47,7 +47,7 @@ def _row(table: str, day: str, playlist: str = "p1", **values: Any) -> dict[str,
 CHARTS = {
     ("p1", D1): ["t1", "t2", "t3"],
     ("p1", D2): ["t2", "t1", None, "t4"],  # None: a local file
-    ("p2", D2): ["t1", "t5"],
+    ("p2", D2): ["t1", "t5", "t1"],  # t1 listed twice
 }
 PLAYLIST_NAMES = {"p1": "Top A", "p2": "Top B"}
 TRACKS = {

@@ -3,8 +3,9 @@
 The SQL files are written once, in Trino SQL, for Athena; locally each statement is transpiled with
 ``sqlglot.transpile(sql, read="trino", write="duckdb")`` and run on the catalog that the local crawler
 wrote (``lake/catalog.duckdb``, opened read-only). The views of ``sql/athena/views/`` are created as
-temporary views in each session, so a query always sees the views as the files define them, and the
-catalog stays the crawler's alone.
+temporary views in each session, in file-name order (a view may use the views whose names sort before
+its own), so a query always sees the views as the files define them, and the catalog stays the
+crawler's alone.
 
 Where sqlglot's translation keeps the syntax but not the meaning, :func:`athena_semantics` fixes it
 in this one place (never by writing DuckDB SQL in the files):

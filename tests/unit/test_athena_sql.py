@@ -224,7 +224,7 @@ def test_views_current_tracks_albums_playlists(catalog: Path) -> None:
     ]
     assert list(playlists.rows) == [
         ("p1", "Top A", 1000, 4, 2, D1, D2),
-        ("p2", "Top B", None, 2, 1, D2, D2),
+        ("p2", "Top B", None, 3, 1, D2, D2),
     ]
 
 
@@ -242,6 +242,24 @@ def test_view_chart_entries_ranks_tracks_only(catalog: Path) -> None:
         (D2, "p1", 1, 0, "t2"),
         (D2, "p1", 2, 1, "t1"),
         (D2, "p1", 3, 3, "t4"),  # position 2 is a local file
+    ]
+
+
+def test_view_chart_tracks_counts_a_track_listed_twice_once_at_its_best_rank(catalog: Path) -> None:
+    entries = run_query(
+        catalog,
+        "SELECT chart_rank, track_id FROM chart_entries WHERE playlist_id = 'p2' ORDER BY chart_rank",
+    )
+    tracks = run_query(
+        catalog,
+        "SELECT snapshot_date, playlist_name, track_id, chart_rank, listings, track_name, artist_ids, is_explicit "
+        "FROM chart_tracks WHERE playlist_id = 'p2' ORDER BY chart_rank",
+    )
+
+    assert list(entries.rows) == [(1, "t1"), (2, "t5"), (3, "t1")]
+    assert list(tracks.rows) == [
+        (D2, "Top B", "t1", 1, 2, "One", ["ar1"], True),
+        (D2, "Top B", "t5", 2, 1, "Five", ["ar3"], None),
     ]
 
 

@@ -1,11 +1,11 @@
--- Which artists are most present on the charts: chart entries (track x playlist x day) crediting them,
+-- Which artists are most present on the charts: chart entries (distinct track x playlist x day) crediting them,
 -- through track_artists, and their share of all chart entries?
 WITH totals AS (
-    SELECT count(*) AS all_entries FROM chart_entries
+    SELECT count(*) AS all_entries FROM chart_tracks
 ),
 credited AS (
     SELECT DISTINCT ta.artist_id, c.playlist_id, c.snapshot_date, c.track_id
-    FROM chart_entries AS c
+    FROM chart_tracks AS c
     JOIN track_artists AS ta ON ta.track_id = c.track_id AND ta.snapshot_date = c.snapshot_date
 )
 SELECT

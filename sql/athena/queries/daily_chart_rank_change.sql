@@ -17,9 +17,9 @@ SELECT
         ELSE 'same'
     END AS movement
 FROM playlist_snapshot_sequence AS q
-JOIN chart_entries AS c
+JOIN chart_tracks AS c
     ON c.playlist_id = q.playlist_id AND c.snapshot_date = q.snapshot_date
-LEFT JOIN chart_entries AS p
+LEFT JOIN chart_tracks AS p
     ON p.playlist_id = q.playlist_id AND p.snapshot_date = q.previous_snapshot_date AND p.track_id = c.track_id
 WHERE q.is_latest
 ORDER BY c.playlist_name, c.playlist_id, c.chart_rank

@@ -6,6 +6,6 @@ SELECT
     count(*) AS chart_tracks,
     count_if(is_explicit) AS explicit_tracks,
     round(CAST(count_if(is_explicit) AS double) / nullif(count(is_explicit), 0), 4) AS explicit_share
-FROM chart_entries
+FROM chart_tracks
 GROUP BY snapshot_date, playlist_id, playlist_name
 ORDER BY snapshot_date, playlist_name

@@ -2,7 +2,7 @@
 -- do they carry, and what share of those entries has each genre?
 WITH latest_entries AS (
     SELECT c.playlist_id, c.chart_rank, c.track_id, c.snapshot_date
-    FROM chart_entries AS c
+    FROM chart_tracks AS c
     JOIN playlist_snapshot_sequence AS q
         ON q.playlist_id = c.playlist_id AND q.snapshot_date = c.snapshot_date AND q.is_latest
 ),

@@ -8,7 +8,7 @@ SELECT
     min(c.snapshot_date) AS first_seen_date,
     max(c.snapshot_date) AS last_seen_date,
     max(c.snapshot_date) = max(q.last_snapshot_date) AS still_on_chart
-FROM chart_entries AS c
+FROM chart_tracks AS c
 JOIN current_playlists AS q ON q.playlist_id = c.playlist_id
 GROUP BY c.playlist_id, c.playlist_name, c.track_id
 ORDER BY days_on_chart DESC, best_rank, c.playlist_name, track_name

@@ -7,17 +7,17 @@ WITH latest AS (
 )
 SELECT l.playlist_name, l.snapshot_date, 'new entry' AS change, c.chart_rank AS chart_rank, c.track_id, c.track_name
 FROM latest AS l
-JOIN chart_entries AS c ON c.playlist_id = l.playlist_id AND c.snapshot_date = l.snapshot_date
+JOIN chart_tracks AS c ON c.playlist_id = l.playlist_id AND c.snapshot_date = l.snapshot_date
 WHERE NOT EXISTS (
-    SELECT 1 FROM chart_entries AS p
+    SELECT 1 FROM chart_tracks AS p
     WHERE p.playlist_id = l.playlist_id AND p.snapshot_date = l.previous_snapshot_date AND p.track_id = c.track_id
 )
 UNION ALL
 SELECT l.playlist_name, l.snapshot_date, 'drop-out' AS change, p.chart_rank AS chart_rank, p.track_id, p.track_name
 FROM latest AS l
-JOIN chart_entries AS p ON p.playlist_id = l.playlist_id AND p.snapshot_date = l.previous_snapshot_date
+JOIN chart_tracks AS p ON p.playlist_id = l.playlist_id AND p.snapshot_date = l.previous_snapshot_date
 WHERE NOT EXISTS (
-    SELECT 1 FROM chart_entries AS c
+    SELECT 1 FROM chart_tracks AS c
     WHERE c.playlist_id = l.playlist_id AND c.snapshot_date = l.snapshot_date AND c.track_id = p.track_id
 )
 ORDER BY playlist_name, change DESC, chart_rank

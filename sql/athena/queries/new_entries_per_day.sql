@@ -8,18 +8,18 @@ WITH pairs AS (
 entered AS (
     SELECT q.playlist_id, q.snapshot_date, count_if(p.track_id IS NULL) AS n
     FROM pairs AS q
-    JOIN chart_entries AS c
+    JOIN chart_tracks AS c
         ON c.playlist_id = q.playlist_id AND c.snapshot_date = q.snapshot_date
-    LEFT JOIN chart_entries AS p
+    LEFT JOIN chart_tracks AS p
         ON p.playlist_id = q.playlist_id AND p.snapshot_date = q.previous_snapshot_date AND p.track_id = c.track_id
     GROUP BY q.playlist_id, q.snapshot_date
 ),
 dropped AS (
     SELECT q.playlist_id, q.snapshot_date, count_if(c.track_id IS NULL) AS n
     FROM pairs AS q
-    JOIN chart_entries AS p
+    JOIN chart_tracks AS p
         ON p.playlist_id = q.playlist_id AND p.snapshot_date = q.previous_snapshot_date
-    LEFT JOIN chart_entries AS c
+    LEFT JOIN chart_tracks AS c
         ON c.playlist_id = q.playlist_id AND c.snapshot_date = q.snapshot_date AND c.track_id = p.track_id
     GROUP BY q.playlist_id, q.snapshot_date
 )

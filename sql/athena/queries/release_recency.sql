@@ -2,7 +2,7 @@
 -- bucketed?
 WITH latest_entries AS (
     SELECT c.playlist_id, c.track_id, c.album_id, c.snapshot_date
-    FROM chart_entries AS c
+    FROM chart_tracks AS c
     JOIN playlist_snapshot_sequence AS q
         ON q.playlist_id = c.playlist_id AND q.snapshot_date = c.snapshot_date AND q.is_latest
 )
