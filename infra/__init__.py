@@ -1,0 +1,1 @@
+"""Infrastructure as code and its packaging (not part of the runtime packages)."""

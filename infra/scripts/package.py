@@ -1,0 +1,285 @@
+"""Build everything `make deploy` ships into ``build/``, offline and reproducibly.
+
+``python -m infra.scripts.package --out build`` writes:
+
+- ``build/lambda/extract_lambda.zip``: the ``extract_lambda`` package plus its pinned dependencies
+  (``infra/scripts/lambda-requirements.txt``), installed for the Lambda runtime (python3.11, x86_64) from the
+  wheels that ``make install`` downloaded into ``.venv/lambda-wheels``. No pyspark, no ``spotify_etl``.
+- ``build/glue/transform_playlists.py``: the Glue entry script, verbatim.
+- ``build/glue/spotify_etl_glue-<hash>.zip``: the Glue-side modules of ``spotify_etl`` (``--extra-py-files``);
+  the content hash in the name makes every code change a new S3 key, so the job picks it up.
+- ``build/template.yaml``: the source template with the local code paths for ``aws cloudformation package``
+  and one ``AWS::Athena::NamedQuery`` per file of ``sql/athena/views`` and ``sql/athena/queries``.
+
+Zips are deterministic (sorted entries, fixed timestamps and modes): the same sources give the same bytes,
+so ``aws cloudformation package`` (which names uploads by content hash) uploads only what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template, load_template
+
+LAMBDA_REQUIREMENTS = REPO_ROOT / "infra" / "scripts" / "lambda-requirements.txt"
+LAMBDA_WHEELS = REPO_ROOT / ".venv" / "lambda-wheels"
+LAMBDA_PLATFORM = "manylinux2014_x86_64"  # keep equal to the template's Architectures: [x86_64]
+LAMBDA_PYTHON = "3.11"  # keep equal to the template's Runtime: python3.11
+LAMBDA_PACKAGE = "extract_lambda"
+GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "transform_playlists.py"
+# The Glue-side modules of spotify_etl: they import with pyspark (and awsglue for glue.py) only.
+GLUE_LIBRARY_FILES: tuple[str, ...] = (
+    "spotify_etl/__init__.py",
+    "spotify_etl/config.py",
+    "spotify_etl/sparkutil.py",
+    "spotify_etl/glue.py",
+)
+GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
+SQL_ROOT = REPO_ROOT / "sql" / "athena"
+
+_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+_SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+
+
+class PackagingError(RuntimeError):
+    """A build input is missing or malformed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Paths of one build, all inside ``out_dir``."""
+
+    out_dir: Path
+    lambda_zip: Path
+    glue_script: Path
+    glue_library: Path
+    template: Path
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One file of sql/athena: a view DDL or an analysis query, named by its stem."""
+
+    kind: str  # "view" or "query"
+    name: str
+    path: Path
+    text: str
+    question: str  # the leading `-- ` comment block, joined
+
+
+def _files_under(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not (_SKIP_PARTS & set(p.parts)) and p.suffix not in (".pyc", ".pyo")
+    )
+
+
+def write_deterministic_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> Path:
+    """Zip ``(archive name, file)`` pairs sorted by name, with fixed timestamps and 0644 modes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    tmp.replace(target)
+    return target
+
+
+def build_lambda_zip(out_dir: Path, wheels_dir: Path = LAMBDA_WHEELS) -> Path:
+    """The extract Lambda's deployment zip, built offline from the downloaded wheels.
+
+    Raises:
+        PackagingError: the wheels are missing (run ``make install``) or pip could not install them.
+    """
+    if not wheels_dir.is_dir() or not any(wheels_dir.glob("*.whl")):
+        raise PackagingError(
+            f"no Lambda wheels in {wheels_dir}: run `make install` (it downloads the pinned wheels of "
+            f"{LAMBDA_REQUIREMENTS.relative_to(REPO_ROOT)} once, so that packaging needs no network)"
+        )
+    with tempfile.TemporaryDirectory(prefix="lambda-build-") as tmp:
+        site = Path(tmp) / "site"
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-index", "--find-links", str(wheels_dir),
+            "--only-binary=:all:", "--platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON,
+            "--implementation", "cp", "--abi", "cp311",
+            "--no-compile", "--target", str(site), "-r", str(LAMBDA_REQUIREMENTS),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise PackagingError(
+                f"pip could not install the Lambda dependencies from {wheels_dir} "
+                f"(run `make install` after changing {LAMBDA_REQUIREMENTS.name}):\n{result.stderr.strip()}"
+            )
+        shutil.rmtree(site / "bin", ignore_errors=True)
+        entries = [(p.relative_to(site).as_posix(), p) for p in _files_under(site)]
+        package_dir = REPO_ROOT / LAMBDA_PACKAGE
+        entries += [(p.relative_to(REPO_ROOT).as_posix(), p) for p in _files_under(package_dir)]
+        return write_deterministic_zip(out_dir / "lambda" / "extract_lambda.zip", entries)
+
+
+def build_glue_library(out_dir: Path) -> Path:
+    """The ``--extra-py-files`` zip of spotify_etl's Glue-side modules, named by its content hash."""
+    entries: list[tuple[str, Path]] = []
+    for name in GLUE_LIBRARY_FILES:
+        path = REPO_ROOT / name
+        if not path.is_file():
+            raise PackagingError(f"{name} is missing: the Glue job's library needs it")
+        entries.append((name, path))
+    for tree in GLUE_LIBRARY_TREES:
+        entries += [(p.relative_to(REPO_ROOT).as_posix(), p) for p in _files_under(REPO_ROOT / tree)]
+    staged = write_deterministic_zip(out_dir / "glue" / "spotify_etl_glue.zip.build", entries)
+    digest = hashlib.sha256(staged.read_bytes()).hexdigest()[:12]
+    for old in staged.parent.glob("spotify_etl_glue-*.zip"):
+        old.unlink()
+    return staged.replace(staged.parent / f"spotify_etl_glue-{digest}.zip")
+
+
+_LEADING_COMMENT = re.compile(r"\A(?:--[^\n]*\n)+")
+
+
+def read_sql_files(sql_root: Path = SQL_ROOT) -> list[SqlFile]:
+    """Every view and query of sql/athena, validated.
+
+    Raises:
+        PackagingError: a query without its leading ``-- `` question, a view file that does not create the
+            view its name promises, or two files with the same name.
+    """
+    found: list[SqlFile] = []
+    for kind, folder in (("view", "views"), ("query", "queries")):
+        for path in sorted((sql_root / folder).glob("*.sql")):
+            text = path.read_text(encoding="utf-8")
+            comment = _LEADING_COMMENT.match(text)
+            if comment is None or not text.startswith("-- "):
+                raise PackagingError(f"{path}: the first line must be a `-- ` comment stating the question")
+            question = " ".join(line[2:].strip() for line in comment.group(0).splitlines()).strip()
+            if kind == "view" and not re.search(
+                rf"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+{re.escape(path.stem)}\b",
+                text,
+                re.IGNORECASE | re.MULTILINE,
+            ):
+                raise PackagingError(f"{path}: must contain `CREATE OR REPLACE VIEW {path.stem} AS ...`")
+            found.append(SqlFile(kind=kind, name=path.stem, path=path, text=text, question=question))
+    names = [f.name for f in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise PackagingError(f"sql/athena: names used by more than one file: {', '.join(duplicates)}")
+    return found
+
+
+def named_query_logical_id(sql: SqlFile) -> str:
+    """``views/current_tracks.sql`` -> ``AthenaViewCurrentTracks``."""
+    camel = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", sql.name) if part)
+    return f"Athena{sql.kind.capitalize()}{camel}"
+
+
+def named_query_resource(sql: SqlFile) -> dict[str, Any]:
+    """The AWS::Athena::NamedQuery of one sql file: its text verbatim, its question as the description."""
+    prefix = "Creates the view: " if sql.kind == "view" else ""
+    return {
+        "Type": "AWS::Athena::NamedQuery",
+        "Properties": {
+            "Name": sql.name,
+            "Description": (prefix + sql.question)[:1024],
+            "Database": {"Ref": "GlueDatabase"},
+            "WorkGroup": {"Ref": "AthenaWorkGroup"},
+            "QueryString": sql.text,
+        },
+    }
+
+
+def render_template(
+    source: dict[str, Any],
+    *,
+    lambda_zip: str,
+    glue_script: str,
+    glue_library_name: str,
+    sql_files: Sequence[SqlFile],
+) -> dict[str, Any]:
+    """The deployable template: local code paths for ``aws cloudformation package``, named queries added.
+
+    Args:
+        source: the source template in long form (``cfn.load_template``).
+        lambda_zip: path of the Lambda zip relative to the rendered template.
+        glue_script: path of the Glue script relative to the rendered template.
+        glue_library_name: file name of the uploaded library zip (content-hashed).
+        sql_files: the views and queries of sql/athena.
+    """
+    rendered = copy.deepcopy(source)
+    resources = rendered["Resources"]
+    resources["ExtractFunction"]["Properties"]["Code"] = lambda_zip
+    job = resources["TransformJob"]["Properties"]
+    job["Command"]["ScriptLocation"] = glue_script
+    job["DefaultArguments"]["--extra-py-files"] = {
+        "Fn::Sub": f"s3://${{AssetsBucket}}/${{AssetsPrefix}}/glue/{glue_library_name}"
+    }
+    for sql in sql_files:
+        logical_id = named_query_logical_id(sql)
+        if logical_id in resources:
+            raise PackagingError(f"{sql.path}: logical id {logical_id} already exists in the template")
+        resources[logical_id] = named_query_resource(sql)
+    return rendered
+
+
+def package(out_dir: Path, *, wheels_dir: Path = LAMBDA_WHEELS, sql_root: Path = SQL_ROOT) -> Artifacts:
+    """Build every artifact into ``out_dir`` (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sql_files = read_sql_files(sql_root)
+    lambda_zip = build_lambda_zip(out_dir, wheels_dir)
+    glue_library = build_glue_library(out_dir)
+    glue_script = out_dir / "glue" / GLUE_SCRIPT.name
+    shutil.copyfile(GLUE_SCRIPT, glue_script)
+    rendered = render_template(
+        load_template(SOURCE_TEMPLATE),
+        lambda_zip=lambda_zip.relative_to(out_dir).as_posix(),
+        glue_script=glue_script.relative_to(out_dir).as_posix(),
+        glue_library_name=glue_library.name,
+        sql_files=sql_files,
+    )
+    template = out_dir / "template.yaml"
+    template.write_text(dump_template(rendered), encoding="utf-8")
+    return Artifacts(out_dir, lambda_zip, glue_script, glue_library, template)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.scripts.package", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "build", help="output directory (default build/)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        artifacts = package(args.out.resolve())
+    except PackagingError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    for label, path in (
+        ("lambda zip", artifacts.lambda_zip),
+        ("glue script", artifacts.glue_script),
+        ("glue library", artifacts.glue_library),
+        ("template", artifacts.template),
+    ):
+        print(f"{label:13} {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} "
+              f"({path.stat().st_size:,} bytes)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

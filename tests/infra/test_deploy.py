@@ -1,0 +1,122 @@
+"""`make deploy` (DRY_RUN prints the exact commands, needs no AWS CLI) and `make test-glue` without Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.scripts import deploy
+from infra.scripts.cfn import REPO_ROOT
+from infra.scripts.package import SqlFile
+
+
+def _run_deploy(*args: str, path: str) -> subprocess.CompletedProcess[str]:
+    """The deploy module as `make deploy` runs it, with a PATH that has no `aws` on it."""
+    env = {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "infra.scripts.deploy", *args],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_dry_run_prints_the_exact_commands_without_the_aws_cli(artifacts, tmp_path):
+    build = artifacts.out_dir
+    library = artifacts.glue_library.name
+    views = sorted((REPO_ROOT / "sql" / "athena" / "views").glob("*.sql"))
+
+    result = _run_deploy(
+        "--stack", "lake", "--assets-bucket", "my-assets", "--build-dir", str(build),
+        "--playlist-ids", "37i9dQZEVXbMDoHDwVN2tF", "--alarm-email", "ops@example.com",
+        "--parameter", "TransformExecutionClass=FLEX", "--dry-run",
+        path=str(tmp_path),
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+
+    assert result.returncode == 0, result.stderr
+    assert lines[:3] == [
+        f"aws s3 cp {build}/glue/{library} s3://my-assets/lake/glue/{library}",
+        f"aws cloudformation package --template-file {build}/template.yaml --s3-bucket my-assets "
+        f"--s3-prefix lake/cfn --output-template-file {build}/packaged.yaml",
+        f"aws cloudformation deploy --template-file {build}/packaged.yaml --stack-name lake "
+        "--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --parameter-overrides "
+        "AssetsBucket=my-assets AssetsPrefix=lake TransformExecutionClass=FLEX "
+        "PlaylistIds=37i9dQZEVXbMDoHDwVN2tF AlarmEmail=ops@example.com",
+    ]
+    assert sorted(lines[3:]) == sorted(
+        "aws athena start-query-execution --work-group lake --query-execution-context Database=spotify_lake "
+        f"--query-string file://{view}"
+        for view in views
+    )
+
+
+def test_a_real_deploy_without_the_aws_cli_says_so(artifacts, tmp_path):
+    result = _run_deploy(
+        "--stack", "lake", "--assets-bucket", "b", "--build-dir", str(artifacts.out_dir), path=str(tmp_path)
+    )
+
+    assert result.returncode == 1
+    assert "the AWS CLI (`aws`) is not on PATH" in result.stderr
+    assert result.stdout == ""
+
+
+def test_deploy_needs_a_packaged_build(tmp_path):
+    config = deploy.DeployConfig(stack="lake", assets_bucket="b", build_dir=tmp_path)
+
+    with pytest.raises(deploy.DeployError, match="run `make package`"):
+        deploy.stack_commands(config)
+
+
+def _view(name: str, body: str) -> SqlFile:
+    text = f"-- {name}?\nCREATE OR REPLACE VIEW {name} AS {body}\n"
+    return SqlFile(kind="view", name=name, path=Path(f"{name}.sql"), text=text, question=f"{name}?")
+
+
+def test_views_run_after_the_views_they_select_from():
+    views = [
+        _view("a_latest", "SELECT * FROM z_base JOIN m_middle USING (id)"),
+        _view("m_middle", "SELECT * FROM z_base"),
+        _view("z_base", "SELECT * FROM tracks"),
+    ]
+
+    ordered = deploy.views_in_dependency_order(views)
+
+    assert [v.name for v in ordered] == ["z_base", "m_middle", "a_latest"]
+
+
+def test_views_in_a_cycle_are_refused():
+    views = [_view("one", "SELECT * FROM two"), _view("two", "SELECT * FROM one")]
+
+    with pytest.raises(deploy.DeployError, match=r"cycle: \['one', 'two'\]"):
+        deploy.views_in_dependency_order(views)
+
+
+def _make_test_glue(path: str) -> subprocess.CompletedProcess[str]:
+    make = shutil.which("make")
+    assert make is not None
+    return subprocess.run(
+        [make, "--no-print-directory", "test-glue"],
+        capture_output=True, text=True, cwd=REPO_ROOT, env={"PATH": path}, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_test_glue_without_docker_says_so_and_fails(tmp_path):
+    result = _make_test_glue(str(tmp_path))
+
+    assert result.returncode != 0
+    assert "the docker CLI is not on PATH" in result.stderr
+
+
+def test_test_glue_without_a_docker_engine_says_so_and_fails(tmp_path):
+    docker = tmp_path / "docker"
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    docker.chmod(0o755)
+
+    result = _make_test_glue(str(tmp_path))
+
+    assert result.returncode != 0
+    assert "needs a running Docker engine, and none is reachable" in result.stderr

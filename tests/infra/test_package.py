@@ -1,0 +1,255 @@
+"""What `make package` builds: a self-contained Lambda zip, an importable Glue library, the rendered template."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.scripts import package as packaging
+from infra.scripts.cfn import REPO_ROOT, resources_of_type
+
+# Run Python with nothing but the stdlib on sys.path (-I: no env vars, no cwd; -S: no site-packages).
+_ISOLATED = [sys.executable, "-I", "-S", "-c"]
+
+
+def _run_isolated(code: str, *path_entries: Path) -> dict:
+    prelude = f"import sys; sys.path[:0] = {[str(p) for p in path_entries]!r}\n"
+    result = subprocess.run(
+        [*_ISOLATED, prelude + textwrap.dedent(code)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- Lambda zip
+
+
+def test_lambda_zip_holds_the_extractor_and_its_pinned_dependencies_only(artifacts):
+    names = zipfile.ZipFile(artifacts.lambda_zip).namelist()
+    top_level = {n.split("/")[0] for n in names}
+
+    assert "extract_lambda/handler.py" in names
+    assert {"spotipy", "redis", "requests", "urllib3", "boto3", "botocore"} <= top_level
+    assert "spotipy-2.26.0.dist-info" in top_level
+    assert not {"pyspark", "spotify_etl", "py4j", "glue_jobs", "tests"} & top_level
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_lambda_zip_fits_the_lambda_limits(artifacts):
+    archive = zipfile.ZipFile(artifacts.lambda_zip)
+
+    assert artifacts.lambda_zip.stat().st_size < 50 * 1024 * 1024  # direct upload limit (zipped)
+    assert sum(i.file_size for i in archive.infolist()) < 250 * 1024 * 1024  # unzipped limit
+
+
+def test_lambda_handler_imports_and_runs_from_the_zip_alone(artifacts, tmp_path):
+    """Only the zip's contents and the stdlib are importable, as on the Lambda runtime (minus its boto3)."""
+    site = tmp_path / "lambda"
+    zipfile.ZipFile(artifacts.lambda_zip).extractall(site)
+
+    report = _run_isolated(
+        """
+        import json, os, sys
+        import extract_lambda.handler as h
+        os.environ.clear()
+        try:
+            h.handler({}, None)
+            error = None
+        except h.ConfigError as exc:
+            error = str(exc)
+        outside = sorted(
+            name for name, m in list(sys.modules.items())
+            if getattr(m, "__file__", None) and not m.__file__.startswith((sys.path[0], sys.base_prefix))
+        )
+        missing = []
+        for name in ("pyspark", "spotify_etl", "duckdb"):
+            try:
+                __import__(name)
+            except ModuleNotFoundError:
+                missing.append(name)
+        import spotipy, redis, boto3
+        print(json.dumps({"error": error, "outside": outside, "missing": missing,
+                          "spotipy": spotipy.__file__, "boto3": boto3.__file__}))
+        """,
+        site,
+    )
+
+    assert report["error"] == "missing environment variables: RAW_BUCKET, SPOTIFY_SECRET_ARN"
+    assert report["outside"] == []
+    assert report["missing"] == ["pyspark", "spotify_etl", "duckdb"]
+    assert report["spotipy"].startswith(str(site))
+    assert report["boto3"].startswith(str(site))
+
+
+def test_lambda_requirements_pin_what_the_project_is_tested_with():
+    pins = {}
+    for line in packaging.LAMBDA_REQUIREMENTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[name] = version
+
+    assert pins == {name: importlib.metadata.version(name) for name in pins}
+    assert pins["spotipy"] == "2.26.0"
+
+
+def test_lambda_zip_needs_the_downloaded_wheels(tmp_path):
+    with pytest.raises(packaging.PackagingError, match="run `make install`"):
+        packaging.build_lambda_zip(tmp_path / "out", wheels_dir=tmp_path / "no-wheels")
+
+
+# ---------------------------------------------------------------- Glue library
+
+
+def test_glue_library_holds_the_glue_side_modules_only(artifacts):
+    names = set(zipfile.ZipFile(artifacts.glue_library).namelist())
+
+    assert {
+        "spotify_etl/__init__.py",
+        "spotify_etl/config.py",
+        "spotify_etl/sparkutil.py",
+        "spotify_etl/glue.py",
+        "spotify_etl/transform/__init__.py",
+        "spotify_etl/transform/schema.py",
+    } <= names
+    assert {n.split("/")[1] for n in names if n.count("/") > 1} == {"transform"}
+    assert not [
+        n for n in names if n.startswith(("spotify_etl/cli", "spotify_etl/local", "spotify_etl/commands"))
+    ]
+
+
+def test_glue_library_imports_with_only_pyspark_available(artifacts, tmp_path):
+    """Glue puts the --extra-py-files zip on sys.path next to its pyspark: nothing else may be needed."""
+    import py4j
+    import pyspark
+
+    shim = tmp_path / "only-pyspark"
+    shim.mkdir()
+    for module in (pyspark, py4j):
+        source = Path(module.__file__).parent
+        (shim / source.name).symlink_to(source, target_is_directory=True)
+
+    report = _run_isolated(
+        """
+        import importlib, json, pkgutil, sys
+        import spotify_etl.transform as transform
+        modules = ["spotify_etl", "spotify_etl.config", "spotify_etl.sparkutil", "spotify_etl.glue"]
+        modules += [m.name for m in pkgutil.walk_packages(transform.__path__, "spotify_etl.transform.")]
+        files = {name: importlib.import_module(name).__file__ for name in modules}
+        import spotify_etl.glue as glue
+        missing = []
+        for name in ("duckdb", "yaml", "awsglue"):
+            try:
+                __import__(name)
+            except ModuleNotFoundError:
+                missing.append(name)
+        print(json.dumps({"files": files, "run_glue_job": callable(glue.run_glue_job), "missing": missing}))
+        """,
+        artifacts.glue_library,
+        shim,
+    )
+
+    assert "spotify_etl.transform.schema" in report["files"]
+    assert all(f.startswith(str(artifacts.glue_library)) for f in report["files"].values()), report["files"]
+    assert report["run_glue_job"] is True
+    assert report["missing"] == ["duckdb", "yaml", "awsglue"]
+
+
+def test_glue_library_is_reproducible_and_named_by_its_content(tmp_path):
+    first = packaging.build_glue_library(tmp_path / "a")
+    second = packaging.build_glue_library(tmp_path / "b")
+
+    assert first.name == second.name
+    assert first.read_bytes() == second.read_bytes()
+    assert first.name.startswith("spotify_etl_glue-") and len(first.stem) == len("spotify_etl_glue-") + 12
+
+
+# ---------------------------------------------------------------- rendered template
+
+
+def test_rendered_code_locations_point_at_the_built_artifacts(rendered, artifacts):
+    resources = rendered["Resources"]
+    code = resources["ExtractFunction"]["Properties"]["Code"]
+    job = resources["TransformJob"]["Properties"]
+
+    assert (artifacts.template.parent / code).resolve() == artifacts.lambda_zip
+    assert (artifacts.template.parent / job["Command"]["ScriptLocation"]).resolve() == artifacts.glue_script
+    assert job["DefaultArguments"]["--extra-py-files"] == {
+        "Fn::Sub": f"s3://${{AssetsBucket}}/${{AssetsPrefix}}/glue/{artifacts.glue_library.name}"
+    }
+
+
+def test_rendered_named_queries_equal_the_sql_files(rendered):
+    queries = {
+        q["Properties"]["Name"]: q["Properties"]
+        for q in resources_of_type(rendered, "AWS::Athena::NamedQuery").values()
+    }
+    files = sorted((REPO_ROOT / "sql" / "athena").glob("*/*.sql"))
+
+    assert files, "sql/athena has no .sql files"
+    assert sorted(queries) == sorted(f.stem for f in files)
+    for path in files:
+        query = queries[path.stem]
+        first_line = path.read_text().splitlines()[0]
+        assert query["QueryString"] == path.read_text(encoding="utf-8"), path
+        assert first_line.startswith("-- ") and first_line[3:].strip() in query["Description"], path
+        assert query["Database"] == {"Ref": "GlueDatabase"}
+        assert query["WorkGroup"] == {"Ref": "AthenaWorkGroup"}
+
+
+def test_sql_files_without_their_question_are_refused(tmp_path):
+    (tmp_path / "views").mkdir()
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "top_tracks.sql").write_text("SELECT 1\n")
+
+    with pytest.raises(
+        packaging.PackagingError, match=r"top_tracks\.sql: the first line must be a `-- ` comment"
+    ):
+        packaging.read_sql_files(tmp_path)
+
+
+def test_view_files_must_create_the_view_they_are_named_after(tmp_path):
+    (tmp_path / "views").mkdir()
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "views" / "current_tracks.sql").write_text(
+        "-- q?\nCREATE OR REPLACE VIEW other AS SELECT 1\n"
+    )
+
+    with pytest.raises(packaging.PackagingError, match="CREATE OR REPLACE VIEW current_tracks"):
+        packaging.read_sql_files(tmp_path)
+
+
+def test_named_query_ids_are_stable_camel_case():
+    view = packaging.SqlFile(kind="view", name="current_tracks", path=Path("x"), text="", question="")
+
+    assert packaging.named_query_logical_id(view) == "AthenaViewCurrentTracks"
+
+
+# ---------------------------------------------------------------- Glue image
+
+
+def test_glue_image_installs_the_pinned_test_dependencies_but_not_its_own_spark():
+    from infra.scripts.glue_image_requirements import glue_image_requirements
+
+    requirements = glue_image_requirements(REPO_ROOT / "pyproject.toml")
+    names = {r.split("==")[0].split("[")[0].lower() for r in requirements}
+
+    assert {"pytest", "chispa", "hypothesis", "spotipy", "duckdb", "pyyaml"} <= names
+    assert not names & {"pyspark", "awsgluedataplanepython", "ruff", "mypy", "cfn-lint"}
+    assert all("==" in r for r in requirements), requirements
+
+
+def test_dockerfile_glue_builds_on_the_glue_5_image_as_hadoop():
+    lines = (REPO_ROOT / "Dockerfile.glue").read_text().splitlines()
+    instructions = [line for line in lines if line and not line.startswith("#")]
+
+    assert instructions[0] == "FROM public.ecr.aws/glue/aws-glue-libs:5"
+    assert "USER hadoop" in instructions
+    assert "WORKDIR /home/hadoop/workspace" in instructions

@@ -1,0 +1,465 @@
+"""The CloudFormation template tied to the code: names, paths and arguments come from the code, not copies."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from infra.scripts import package as packaging
+from infra.scripts.cfn import resources_of_type
+from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from tests.infra.conftest import FAKE_NAMES, fake_sub
+
+# Glue's own job parameters (documented "special parameters"); everything else is an argument of our job.
+GLUE_SPECIAL_PARAMETERS = frozenset(
+    {
+        "job-bookmark-option",
+        "extra-py-files",
+        "job-language",
+        "TempDir",
+        "enable-metrics",
+        "enable-observability-metrics",
+        "enable-spark-ui",
+        "spark-event-logs-path",
+        "custom-logGroup-prefix",
+    }
+)
+
+
+def _props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return resources[logical_id]["Properties"]
+
+
+# ---------------------------------------------------------------- extract Lambda
+
+
+def test_lambda_handler_path_resolves_to_the_extract_handler(resources):
+    function = _props(resources, "ExtractFunction")
+    module_name, _, attribute = function["Handler"].rpartition(".")
+
+    module = importlib.import_module(module_name)
+
+    assert module_name.split(".")[0] == packaging.LAMBDA_PACKAGE
+    assert callable(getattr(module, attribute))
+
+
+def test_lambda_runtime_and_architecture_match_the_packaged_wheels(resources):
+    function = _props(resources, "ExtractFunction")
+
+    assert function["Runtime"] == f"python{packaging.LAMBDA_PYTHON}"
+    (architecture,) = function["Architectures"]
+    assert {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[architecture] == (
+        packaging.LAMBDA_PLATFORM
+    )
+
+
+def test_lambda_environment_names_equal_the_handlers_and_required_ones_are_set(resources):
+    from extract_lambda.handler import DEFAULTS, ENV_VARS, REQUIRED_ENV_VARS
+
+    variables = _props(resources, "ExtractFunction")["Environment"]["Variables"]
+
+    assert set(variables) == set(ENV_VARS)
+    assert all(variables[name] for name in REQUIRED_ENV_VARS)
+    literal = {name: value for name, value in variables.items() if isinstance(value, str)}
+    assert literal == {name: DEFAULTS[name] for name in literal}
+    assert variables["RAW_BUCKET"] == {"Ref": "DataBucket"}
+    assert variables["SPOTIFY_SECRET_ARN"] == {"Ref": "SpotifySecret"}
+
+
+def test_lambda_runs_alone_with_a_dead_letter_queue_on_a_schedule(resources):
+    function = _props(resources, "ExtractFunction")
+    rules = resources_of_type({"Resources": resources}, "AWS::Events::Rule")
+    schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
+    permissions = resources_of_type({"Resources": resources}, "AWS::Lambda::Permission")
+
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": ["ExtractDeadLetterQueue", "Arn"]}
+    assert [t["Arn"] for r in schedules for t in r["Properties"]["Targets"]] == [
+        {"Fn::GetAtt": ["ExtractFunction", "Arn"]}
+    ]
+    assert [p["Properties"]["Principal"] for p in permissions.values()] == ["events.amazonaws.com"]
+    assert resources["ExtractInvokeConfig"]["Properties"]["DestinationConfig"]["OnFailure"][
+        "Destination"
+    ] == {"Fn::GetAtt": ["ExtractDeadLetterQueue", "Arn"]}
+
+
+def test_raw_events_rule_matches_the_keys_the_lambda_lands(resources):
+    from extract_lambda.handler import DEFAULTS
+    from extract_lambda.landing import raw_key
+
+    key = f"{DEFAULTS['RAW_PREFIX']}/" + raw_key(
+        "37i9dQZEVXbMDoHDwVN2tF", datetime(2026, 11, 22, 3, tzinfo=UTC), "s"
+    )
+    pattern = _props(resources, "RawArrivedRule")["EventPattern"]
+    (prefix_filter,) = pattern["detail"]["object"]["key"]
+
+    assert pattern["detail-type"] == ["Object Created"]
+    assert key.startswith(prefix_filter["prefix"])
+    assert not ("quarantine/x.parquet".startswith(prefix_filter["prefix"]))
+    assert _props(resources, "DataBucket")["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+
+
+# ---------------------------------------------------------------- Glue job
+
+
+def test_job_script_is_the_packaged_glue_entry_script(resources, rendered, artifacts):
+    source_location = fake_sub(_props(resources, "TransformJob")["Command"]["ScriptLocation"], FAKE_NAMES)
+    rendered_location = _props(rendered["Resources"], "TransformJob")["Command"]["ScriptLocation"]
+
+    assert source_location.endswith("/" + packaging.GLUE_SCRIPT.name)
+    assert (
+        packaging.GLUE_SCRIPT.relative_to(packaging.REPO_ROOT).as_posix()
+        == "glue_jobs/transform_playlists.py"
+    )
+    assert (artifacts.template.parent / rendered_location).read_bytes() == packaging.GLUE_SCRIPT.read_bytes()
+    assert "run_glue_job" in packaging.GLUE_SCRIPT.read_text()
+
+
+def test_job_arguments_are_exactly_the_jobs_required_arguments(resources):
+    arguments = _props(resources, "TransformJob")["DefaultArguments"]
+    ours = {name[2:] for name in arguments} - GLUE_SPECIAL_PARAMETERS
+
+    assert all(name.startswith("--") for name in arguments)
+    assert ours - set(OPTIONAL_JOB_ARGS) == set(JOB_ARGS) - {"JOB_NAME"}
+    assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
+    assert arguments["--job-bookmark-option"] in BOOKMARK_OPTIONS
+
+
+def test_job_arguments_parse_into_the_expected_config(resources):
+    """Glue's argv (job name + DefaultArguments) through the job's own parser gives the lake's layout."""
+    from spotify_etl.glue import config_from_args, resolve_args
+
+    arguments = _props(resources, "TransformJob")["DefaultArguments"]
+    argv = ["transform_playlists.py", "--JOB_NAME", "lake-stack-transform-playlists"]
+    for name, value in arguments.items():
+        argv += [name, fake_sub(value, FAKE_NAMES)]
+
+    config = config_from_args(resolve_args(argv))
+
+    assert config == TransformConfig(
+        job_name="lake-stack-transform-playlists",
+        raw_path="s3://lake-data-bucket/raw",
+        curated_path="s3://lake-data-bucket/curated",
+        quarantine_path="s3://lake-data-bucket/quarantine",
+        staging_path="s3://lake-data-bucket/_staging/transform",
+        bookmark_option="job-bookmark-enable",
+    )
+
+
+def test_job_is_glue_5_with_bookmarks_flex_option_and_one_run_at_a_time(template, resources):
+    job = _props(resources, "TransformJob")
+    parameters = template["Parameters"]
+
+    assert job["GlueVersion"] == "5.0"
+    assert job["WorkerType"] == "G.1X"
+    assert parameters[job["NumberOfWorkers"]["Ref"]]["Default"] == 2
+    assert set(parameters[job["ExecutionClass"]["Ref"]]["AllowedValues"]) == {"STANDARD", "FLEX"}
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    assert job["SecurityConfiguration"] == {"Ref": "GlueSecurityConfiguration"}
+    assert job["DefaultArguments"]["--enable-metrics"] == "true"
+    assert job["DefaultArguments"]["--enable-observability-metrics"] == "true"
+
+
+def test_glue_security_configuration_encrypts_s3_logs_and_bookmarks(resources):
+    encryption = _props(resources, "GlueSecurityConfiguration")["EncryptionConfiguration"]
+
+    assert [e["S3EncryptionMode"] for e in encryption["S3Encryptions"]] == ["SSE-KMS"]
+    assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+
+
+# ---------------------------------------------------------------- workflow and crawler
+
+
+def _workflow_graph(resources: dict[str, Any]) -> tuple[str, dict[str, set[str]]]:
+    """(start trigger, edges) of the one workflow: trigger -> action, job -> conditional trigger."""
+    workflows = resources_of_type({"Resources": resources}, "AWS::Glue::Workflow")
+    assert len(workflows) == 1, f"expected one workflow, found {sorted(workflows)}"
+    (workflow,) = workflows
+    triggers = {
+        name: r["Properties"]
+        for name, r in resources_of_type({"Resources": resources}, "AWS::Glue::Trigger").items()
+        if r["Properties"].get("WorkflowName") == {"Ref": workflow}
+    }
+    starts = [name for name, t in triggers.items() if t["Type"] in ("EVENT", "SCHEDULED", "ON_DEMAND")]
+    assert len(starts) == 1, f"expected one start trigger, found {starts}"
+    edges: dict[str, set[str]] = {}
+    for name, trigger in triggers.items():
+        for action in trigger["Actions"]:
+            (target,) = [v["Ref"] for k, v in action.items() if k in ("JobName", "CrawlerName")]
+            edges.setdefault(name, set()).add(target)
+        if trigger["Type"] == "CONDITIONAL":
+            for condition in trigger["Predicate"]["Conditions"]:
+                assert condition["State"] == "SUCCEEDED" and condition["LogicalOperator"] == "EQUALS"
+                edges.setdefault(condition["JobName"]["Ref"], set()).add(name)
+    return starts[0], edges
+
+
+def test_workflow_is_connected_acyclic_and_ends_at_the_crawler(resources):
+    start, edges = _workflow_graph(resources)
+    nodes = set(edges) | {n for targets in edges.values() for n in targets}
+
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(node: str) -> None:
+        assert node not in visiting, f"cycle through {node}"
+        if node in order:
+            return
+        visiting.add(node)
+        for child in sorted(edges.get(node, ())):
+            visit(child)
+        visiting.discard(node)
+        order.append(node)
+
+    visit(start)
+    sinks = {n for n in nodes if not edges.get(n)}
+
+    assert set(order) == nodes  # everything reachable from the start trigger
+    assert sinks == {"CuratedCrawler"}
+    assert resources["CuratedCrawler"]["Type"] == "AWS::Glue::Crawler"
+    assert edges[start] == {"TransformJob"}
+    assert _props(resources, start)["Type"] == "EVENT"
+    assert _props(resources, start)["EventBatchingCondition"]["BatchSize"] == {"Ref": "EventBatchSize"}
+
+
+def test_workflow_graph_check_catches_a_cycle(resources):
+    """The graph check can fail: a trigger that restarts the job after the crawler is a cycle."""
+    broken = json.loads(json.dumps(resources))
+    broken["CrawlAfterTransformTrigger"]["Properties"]["Actions"].append({"JobName": {"Ref": "TransformJob"}})
+
+    with pytest.raises(AssertionError, match="cycle"):
+        test_workflow_is_connected_acyclic_and_ends_at_the_crawler(broken)
+
+
+def test_crawler_covers_curated_only_one_table_per_folder_new_folders_only(resources):
+    crawler = _props(resources, "CuratedCrawler")
+    (target,) = crawler["Targets"]["S3Targets"]
+    path = fake_sub(target["Path"], FAKE_NAMES)
+    arguments = _props(resources, "TransformJob")["DefaultArguments"]
+    configuration = json.loads(crawler["Configuration"])
+    curated_key = fake_sub(arguments["--curated_path"], FAKE_NAMES).split("lake-data-bucket/", 1)[1]
+
+    assert path.rstrip("/") == fake_sub(arguments["--curated_path"], FAKE_NAMES)
+    for outside in ("--quarantine_path", "--staging_path"):
+        assert not fake_sub(arguments[outside], FAKE_NAMES).startswith(path)
+    # curated/<table>/snapshot_date=...: the table folder is one level below curated/.
+    assert configuration["Grouping"]["TableLevelConfiguration"] == len(curated_key.split("/")) + 1
+    assert configuration["CrawlerOutput"]["Partitions"]["AddOrUpdateBehavior"] == "InheritFromTable"
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert crawler["DatabaseName"] == {"Ref": "GlueDatabase"}
+
+
+# ---------------------------------------------------------------- storage
+
+
+def _buckets(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        n: r["Properties"] for n, r in resources_of_type({"Resources": resources}, "AWS::S3::Bucket").items()
+    }
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(resources):
+    policies = {
+        r["Properties"]["Bucket"]["Ref"]: r["Properties"]["PolicyDocument"]
+        for r in resources_of_type({"Resources": resources}, "AWS::S3::BucketPolicy").values()
+    }
+
+    for name, bucket in _buckets(resources).items():
+        (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("aws:kms", "AES256"), name
+        assert bucket["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, name
+        deny_insecure = [
+            s
+            for s in policies[name]["Statement"]
+            if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(deny_insecure) == 1, name
+        assert deny_insecure[0]["Resource"] == [
+            {"Fn::GetAtt": [name, "Arn"]},
+            {"Fn::Sub": f"${{{name}.Arn}}/*"},
+        ], name
+
+
+def test_raw_is_versioned_and_moves_to_infrequent_access_and_results_expire(resources):
+    buckets = _buckets(resources)
+    data_rules = {r["Id"]: r for r in buckets["DataBucket"]["LifecycleConfiguration"]["Rules"]}
+    (results_rule,) = buckets["AthenaResultsBucket"]["LifecycleConfiguration"]["Rules"]
+
+    assert buckets["DataBucket"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert data_rules["raw-to-infrequent-access"]["Prefix"] == "raw/"
+    assert data_rules["raw-to-infrequent-access"]["Transitions"] == [
+        {"StorageClass": "STANDARD_IA", "TransitionInDays": {"Ref": "RawInfrequentAccessDays"}}
+    ]
+    assert results_rule["ExpirationInDays"] == {"Ref": "AthenaResultsExpirationDays"}
+
+
+def test_secret_value_is_never_in_the_template(template, resources):
+    secret = _props(resources, "SpotifySecret")
+
+    assert "SecretString" not in secret
+    assert "GenerateSecretString" not in secret
+    assert not [p for p in template["Parameters"] if re.search(r"secret|token|password", p, re.IGNORECASE)]
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def _allow_statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+        for key in ("PolicyDocument", "KeyPolicy"):
+            if key in properties:
+                documents.append(properties[key])
+        for document in documents:
+            found += [(name, s) for s in document["Statement"] if s["Effect"] == "Allow"]
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_policy_allows_a_wildcard_action(resources):
+    statements = _allow_statements(resources)
+    wildcards = [(name, a) for name, s in statements for a in _as_list(s["Action"]) if "*" in a]
+
+    assert len(statements) > 20
+    assert wildcards == []
+
+
+def test_only_unscopable_actions_use_a_wildcard_resource(resources):
+    """X-Ray and PutMetricData have no resource-level permissions; KMS key policies always name "*" (this key)."""
+    unscoped = {
+        (name, tuple(_as_list(s["Action"])))
+        for name, s in _allow_statements(resources)
+        if "*" in _as_list(s["Resource"]) and resources[name]["Type"] != "AWS::KMS::Key"
+    }
+
+    assert unscoped == {
+        ("ExtractRole", ("xray:PutTraceSegments", "xray:PutTelemetryRecords")),
+        ("TransformRole", ("cloudwatch:PutMetricData",)),
+    }
+    (metrics,) = [
+        s for name, s in _allow_statements(resources) if _as_list(s["Action"]) == ["cloudwatch:PutMetricData"]
+    ]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+
+
+_S3_OBJECT_ARN = re.compile(
+    r"^(\$\{DataBucket\.Arn\}|arn:\$\{AWS::Partition\}:s3:::\$\{AssetsBucket\})/(?P<prefix>[^*]+)/\*$"
+)
+
+
+def _s3_grants(resources: dict[str, Any], role: str) -> dict[str, set[str]]:
+    """S3 action -> object prefixes (``raw/``) or listed prefixes (``list:raw/*``) granted to one role."""
+    grants: dict[str, set[str]] = {}
+    for name, statement in _allow_statements(resources):
+        if name != role:
+            continue
+        for action in _as_list(statement["Action"]):
+            if not action.startswith("s3:"):
+                continue
+            for resource in _as_list(statement["Resource"]):
+                if action == "s3:ListBucket":
+                    assert resource == {"Fn::GetAtt": ["DataBucket", "Arn"]}
+                    prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+                    grants.setdefault(action, set()).update(f"list:{p}" for p in prefixes)
+                    continue
+                match = _S3_OBJECT_ARN.match(resource["Fn::Sub"])
+                assert match, f"{role}: S3 resource {resource} is not scoped to a prefix"
+                grants.setdefault(action, set()).add(match.group("prefix") + "/")
+    return grants
+
+
+def test_every_s3_grant_is_scoped_to_its_prefixes(resources):
+    outputs = {"curated/", "quarantine/", "_staging/", "_glue/"}
+
+    assert _s3_grants(resources, "ExtractRole") == {"s3:PutObject": {"raw/"}}
+    assert _s3_grants(resources, "TransformRole") == {
+        "s3:GetObject": {"${AssetsPrefix}/", "raw/"} | outputs,
+        "s3:PutObject": outputs,
+        "s3:DeleteObject": outputs,
+        "s3:ListBucket": {
+            f"list:{p}{s}" for p in ("raw", "curated", "quarantine", "_staging", "_glue") for s in ("", "/*")
+        },
+    }
+    assert _s3_grants(resources, "CrawlerRole") == {
+        "s3:GetObject": {"curated/"},
+        "s3:ListBucket": {"list:curated", "list:curated/*"},
+    }
+    assert _s3_grants(resources, "RawArrivedEventsRole") == {}
+
+
+def test_job_output_paths_lie_inside_the_transform_roles_write_prefixes(resources):
+    arguments = _props(resources, "TransformJob")["DefaultArguments"]
+    writable = _s3_grants(resources, "TransformRole")["s3:PutObject"]
+
+    for name in (
+        "--curated_path",
+        "--quarantine_path",
+        "--staging_path",
+        "--TempDir",
+        "--spark-event-logs-path",
+    ):
+        key = fake_sub(arguments[name], FAKE_NAMES).split("lake-data-bucket/", 1)[1]
+        assert any(f"{key}/".startswith(prefix) for prefix in writable), name
+
+
+def test_one_role_per_component(resources):
+    users = {
+        "ExtractFunction": _props(resources, "ExtractFunction")["Role"],
+        "TransformJob": _props(resources, "TransformJob")["Role"],
+        "CuratedCrawler": _props(resources, "CuratedCrawler")["Role"],
+        "RawArrivedRule": _props(resources, "RawArrivedRule")["Targets"][0]["RoleArn"],
+    }
+    roles = set(resources_of_type({"Resources": resources}, "AWS::IAM::Role"))
+
+    assert sorted(r["Fn::GetAtt"][0] for r in users.values()) == sorted(roles)
+
+
+# ---------------------------------------------------------------- Athena and alarms
+
+
+def test_athena_workgroup_is_engine_v3_enforced_encrypted_and_capped(resources):
+    configuration = _props(resources, "AthenaWorkGroup")["WorkGroupConfiguration"]
+
+    assert configuration["EngineVersion"] == {"SelectedEngineVersion": "Athena engine version 3"}
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert configuration["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+
+
+def test_source_template_has_no_hand_written_named_queries(resources):
+    assert resources_of_type({"Resources": resources}, "AWS::Athena::NamedQuery") == {}
+
+
+def test_failures_reach_the_alarm_topic(resources):
+    job_rule = _props(resources, "TransformFailedRule")
+    alarm = _props(resources, "ExtractErrorsAlarm")
+
+    assert job_rule["EventPattern"]["detail-type"] == ["Glue Job State Change"]
+    assert job_rule["EventPattern"]["detail"] == {
+        "jobName": [{"Ref": "TransformJob"}],
+        "state": ["FAILED", "TIMEOUT"],
+    }
+    assert [t["Arn"] for t in job_rule["Targets"]] == [{"Ref": "AlarmTopic"}]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert _props(resources, "AlarmTopic")["Subscription"] == [
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
+    ]
