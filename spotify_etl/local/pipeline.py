@@ -47,14 +47,48 @@ DEFAULT_NEW_LAKE_DAYS = 7
 DEFAULT_NEXT_DAYS = 1
 EXTRACT_HOUR_UTC = 3
 STATE_FILE = Path("_simulator") / "state.json"
-# The analysis printed at the end of a run (every query is in the report and `spotify-etl query --name`).
-PRINTED_QUERIES = (
-    "daily_chart_rank_change",
-    "new_entries_and_dropouts",
-    "longest_running_tracks",
-    "genre_share",
+
+
+@dataclass(frozen=True)
+class _Printed:
+    """How one query's result is printed at the end of a run: which columns, which rows, how many."""
+
+    query: str
+    columns: tuple[str, ...]
+    max_rows: int
+    keep: Callable[[dict[str, Any], dict[str, Any]], bool] = lambda _row, _ctx: True
+
+
+# The analysis printed at the end of a run; every query is also in the report and `spotify-etl query --name`.
+PRINTED: tuple[_Printed, ...] = (
+    _Printed(
+        "daily_chart_rank_change",
+        ("playlist_name", "snapshot_date", "chart_rank", "track_name", "previous_rank", "movement"),
+        20,
+        lambda row, _ctx: int(row["chart_rank"]) <= 3,
+    ),
+    _Printed(
+        "new_entries_per_day",
+        ("snapshot_date", "playlist_name", "new_entries", "dropouts"),
+        20,
+        lambda row, ctx: row["snapshot_date"] == ctx["latest"],
+    ),
+    _Printed(
+        "longest_running_tracks",
+        ("playlist_name", "track_name", "days_on_chart", "best_rank", "first_seen_date", "still_on_chart"),
+        6,
+    ),
+    _Printed(
+        "artist_chart_presence", ("artist_name", "chart_entries", "tracks", "playlists", "entry_share"), 5
+    ),
+    _Printed("genre_share", ("genre", "chart_entries", "share"), 5),
+    _Printed(
+        "explicit_share_over_time",
+        ("snapshot_date", "playlist_name", "chart_tracks", "explicit_tracks", "explicit_share"),
+        20,
+        lambda row, ctx: row["snapshot_date"] == ctx["latest"],
+    ),
 )
-PRINTED_ROWS = 8
 
 Say = Callable[[str], None]
 
@@ -216,10 +250,14 @@ class PipelineResult:
 
 
 class _SparkHolder:
-    """One SparkSession for every simulated day, started on first use (the JVM starts once)."""
+    """One SparkSession for every simulated day, started on first use (the JVM starts once).
 
-    def __init__(self) -> None:
-        self.session: Any = None
+    A session handed in by the caller is used and left running; one started here is stopped at the end.
+    """
+
+    def __init__(self, session: Any = None) -> None:
+        self.session: Any = session
+        self.owned = session is None
 
     def get(self) -> Any:
         if self.session is None:
@@ -230,7 +268,7 @@ class _SparkHolder:
         return self.session
 
     def stop(self) -> None:
-        if self.session is not None:
+        if self.session is not None and self.owned:
             self.session.stop()
             self.session = None
 
@@ -314,8 +352,17 @@ def _run_day(
     return result, crawl
 
 
-def run_pipeline(options: PipelineOptions, env: Mapping[str, str], say: Say = print) -> PipelineResult:
-    """Run the pipeline (see module doc); raises PipelineError naming the failed step."""
+def run_pipeline(
+    options: PipelineOptions, env: Mapping[str, str], say: Say = print, spark: Any = None
+) -> PipelineResult:
+    """Run the pipeline (see module doc); raises PipelineError naming the failed step.
+
+    Args:
+        options: what to run.
+        env: the environment (real-API mode is chosen from it; pass ``{}`` to stay offline).
+        say: where progress lines go.
+        spark: an existing SparkSession to use (and leave running); default: one started and stopped here.
+    """
     started = time.monotonic()
     lake = options.lake.resolve()
     real = real_api_settings(env)
@@ -324,12 +371,12 @@ def run_pipeline(options: PipelineOptions, env: Mapping[str, str], say: Say = pr
     say(f"lake {lake}; workflow from {options.template}:")
     for line in graph.describe().splitlines():
         say(f"  {line}")
-    spark = _SparkHolder()
+    holder = _SparkHolder(spark)
     try:
         if real is not None:
-            _run_real(real, graph, lake, spark, result, say)
+            _run_real(real, graph, lake, holder, result, say)
         else:
-            _run_simulated(options, graph, lake, spark, result, say)
+            _run_simulated(options, graph, lake, holder, result, say)
         t0 = time.monotonic()
         if options.report or options.print_analysis:
             result.queries = athena.run_named_queries(result.catalog)
@@ -362,7 +409,7 @@ def run_pipeline(options: PipelineOptions, env: Mapping[str, str], say: Say = pr
             result.timings["report"] = time.monotonic() - t0
             say(f"report: {len(report.charts)} charts -> {report.index}")
     finally:
-        spark.stop()
+        holder.stop()
     result.seconds = time.monotonic() - started
     _print_summary(result, say)
     return result
@@ -440,13 +487,26 @@ def _run_real(
 
 
 def _print_analysis(result: PipelineResult, say: Say) -> None:
-    queries = athena.load_queries()
-    for name in PRINTED_QUERIES:
-        if name not in result.queries:
+    questions = {name: q.question for name, q in athena.load_queries().items()}
+    dates = [
+        str(r["snapshot_date"]) for q in result.queries.values() for r in q.as_dicts() if "snapshot_date" in r
+    ]
+    ctx: dict[str, Any] = {"latest": max(dates, default=None)}
+    for spec in PRINTED:
+        if spec.query not in result.queries:
             continue
+        full = result.queries[spec.query]
+        kept = [r for r in full.as_dicts() if spec.keep(r, ctx)]
+        shown = athena.QueryResult(
+            spec.query, spec.columns, tuple(tuple(r[c] for c in spec.columns) for r in kept[: spec.max_rows])
+        )
         say("")
-        say(f"== {name}: {queries[name].question}")
-        say(athena.format_result(result.queries[name], "table", max_rows=PRINTED_ROWS))
+        say(f"== {spec.query}: {questions.get(spec.query, '')}")
+        say(athena.format_result(shown, "table"))
+        if len(kept) < len(full.rows) or len(kept) > spec.max_rows:
+            say(
+                f"(selected from {len(full.rows)} rows: spotify-etl query --lake {result.lake} --name {spec.query})"
+            )
 
 
 def _print_summary(result: PipelineResult, say: Say) -> None:
