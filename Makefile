@@ -90,6 +90,10 @@ test-glue: ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole sui
 	docker build -f Dockerfile.glue -t $(GLUE_IMAGE) .
 	docker run --rm $(GLUE_IMAGE)
 
+TIER ?= S
+bench: install ## Benchmark the transform against the DuckDB yardstick: make bench [TIER=S|M|L|S,M] -> bench/results.{json,md}
+	$(BIN)/python -m bench.run --tier $(TIER)
+
 clean: ## Remove the venv, the local lake and build output
 	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
