@@ -375,6 +375,10 @@ def _s3_grants(resources: dict[str, Any], role: str) -> dict[str, set[str]]:
             if not action.startswith("s3:"):
                 continue
             for resource in _as_list(statement["Resource"]):
+                if action == "s3:GetBucketLocation":  # bucket metadata only, no objects
+                    assert resource == {"Fn::GetAtt": ["DataBucket", "Arn"]}
+                    grants.setdefault(action, set()).add("bucket")
+                    continue
                 if action == "s3:ListBucket":
                     assert resource == {"Fn::GetAtt": ["DataBucket", "Arn"]}
                     prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
@@ -394,12 +398,14 @@ def test_every_s3_grant_is_scoped_to_its_prefixes(resources):
         "s3:GetObject": {"${AssetsPrefix}/", "raw/"} | outputs,
         "s3:PutObject": outputs,
         "s3:DeleteObject": outputs,
+        "s3:GetBucketLocation": {"bucket"},
         "s3:ListBucket": {
             f"list:{p}{s}" for p in ("raw", "curated", "quarantine", "_staging", "_glue") for s in ("", "/*")
         },
     }
     assert _s3_grants(resources, "CrawlerRole") == {
         "s3:GetObject": {"curated/"},
+        "s3:GetBucketLocation": {"bucket"},
         "s3:ListBucket": {"list:curated", "list:curated/*"},
     }
     assert _s3_grants(resources, "RawArrivedEventsRole") == {}
