@@ -127,6 +127,7 @@ def view_command(config: DeployConfig, view: SqlFile) -> list[str]:
         "--work-group", config.workgroup,
         "--query-execution-context", f"Database={config.database}",
         "--query-string", f"file://{view.path}",
+        "--output", "json",
     )  # fmt: skip
 
 
@@ -143,9 +144,8 @@ def _run(command: list[str]) -> str:
 
 
 def _missing_tables(config: DeployConfig) -> list[str]:
-    out = _run(
-        _aws(config, "glue", "get-tables", "--database-name", config.database, "--query", "TableList[].Name")
-    )
+    command = _aws(config, "glue", "get-tables", "--database-name", config.database)
+    out = _run([*command, "--query", "TableList[].Name", "--output", "json"])
     present = set(json.loads(out or "[]") or [])
     return [table for table in CURATED_TABLES if table not in present]
 

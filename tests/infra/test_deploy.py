@@ -49,7 +49,7 @@ def test_dry_run_prints_the_exact_commands_without_the_aws_cli(artifacts, tmp_pa
     ]
     assert sorted(lines[3:]) == sorted(
         "aws athena start-query-execution --work-group lake --query-execution-context Database=spotify_lake "
-        f"--query-string file://{view}"
+        f"--query-string file://{view} --output json"
         for view in views
     )
 
@@ -120,3 +120,68 @@ def test_test_glue_without_a_docker_engine_says_so_and_fails(tmp_path):
 
     assert result.returncode != 0
     assert "needs a running Docker engine, and none is reachable" in result.stderr
+
+
+_FAKE_AWS = """#!{python}
+import json, pathlib, sys
+args = sys.argv[1:]
+pathlib.Path({log!r}).open("a").write(json.dumps(args) + "\\n")
+if args[:2] == ["glue", "get-tables"]:
+    print(json.dumps({tables}))
+elif args[:2] == ["athena", "start-query-execution"]:
+    print(json.dumps({{"QueryExecutionId": "q-" + pathlib.Path(args[args.index("--query-string") + 1]).stem}}))
+elif args[:2] == ["athena", "get-query-execution"]:
+    print(json.dumps({{"QueryExecution": {{"Status": {{"State": "SUCCEEDED"}}}}}}))
+"""
+
+
+def _fake_aws(tmp_path: Path, tables: list[str]) -> Path:
+    """A stand-in for the AWS CLI that records its calls and answers like the CLI does (JSON output)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "aws-calls.jsonl"
+    script = bin_dir / "aws"
+    script.write_text(_FAKE_AWS.format(python=sys.executable, log=str(log), tables=tables))
+    script.chmod(0o755)
+    return log
+
+
+def _calls(log: Path) -> list[list[str]]:
+    import json
+
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_views_wait_for_the_crawled_tables(artifacts, tmp_path):
+    log = _fake_aws(tmp_path, tables=["tracks"])
+
+    result = _run_deploy(
+        "--stack", "lake", "--assets-bucket", "b", "--build-dir", str(artifacts.out_dir), "--views-only",
+        path=f"{tmp_path / 'bin'}:/usr/bin:/bin",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "Athena views not created yet" in result.stdout
+    assert "playlist_snapshots, playlist_items, albums, artists, track_artists" in result.stdout
+    assert [c[:2] for c in _calls(log)] == [["glue", "get-tables"]]
+
+
+def test_views_are_created_in_dependency_order_once_the_tables_exist(artifacts, tmp_path):
+    from spotify_etl.config import CURATED_TABLES
+
+    log = _fake_aws(tmp_path, tables=list(CURATED_TABLES))
+    expected = [v.name for v in deploy.views_in_dependency_order(deploy.read_sql_files())]
+
+    result = _run_deploy(
+        "--stack", "lake", "--assets-bucket", "b", "--build-dir", str(artifacts.out_dir), "--views-only",
+        path=f"{tmp_path / 'bin'}:/usr/bin:/bin",
+    )  # fmt: skip
+    started = [
+        Path(c[c.index("--query-string") + 1]).stem for c in _calls(log) if c[1] == "start-query-execution"
+    ]
+
+    assert result.returncode == 0, result.stderr
+    assert started == expected
+    assert [f"view {name}: created" for name in expected] == [
+        line for line in result.stdout.splitlines() if line.startswith("view ")
+    ]
