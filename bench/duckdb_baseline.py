@@ -74,7 +74,7 @@ ENVELOPE_COLUMNS: dict[str, str] = {
 _OBS_ORDER = "extracted_at DESC, source_file DESC"
 
 # The non-null ids of a list of simple objects, in order (as the transform's artist_ids).
-_IDS = "list_filter(list_transform({0}, a -> a.id), i -> i IS NOT NULL)"
+_IDS = "list_filter(list_transform({0}, x -> x.id), i -> i IS NOT NULL)"
 
 # The first day a release date stands for; the precision decides, else the string's length.
 _RELEASE_DATE = """
