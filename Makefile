@@ -42,6 +42,7 @@ ALARM_EMAIL ?=
 REGION ?=
 DRY_RUN ?=
 VIEWS_ONLY ?=
+PARAMS ?=
 
 $(LAMBDA_WHEELS_STAMP): $(LAMBDA_REQUIREMENTS) | $(STAMP)
 	rm -rf $(LAMBDA_WHEELS) && mkdir -p $(LAMBDA_WHEELS)
@@ -77,12 +78,12 @@ run: install ## The whole pipeline locally on the embedded default stack (no cre
 package: install ## Build build/: Lambda zip, Glue script + library zip, rendered template (offline)
 	$(BIN)/python -m infra.scripts.package --out build
 
-deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=..] [DRY_RUN=1] [VIEWS_ONLY=1]
+deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=.. PARAMS="K=V .."] [DRY_RUN=1] [VIEWS_ONLY=1]
 	@test -n "$(STACK)" -a -n "$(ASSETS_BUCKET)" || { echo "ERROR: usage: make deploy STACK=<stack name> ASSETS_BUCKET=<existing bucket for the code> [PLAYLIST_IDS=id1,id2 ALARM_EMAIL=you@example.com] [DRY_RUN=1]" >&2; exit 2; }
 	$(BIN)/python -m infra.scripts.deploy --stack "$(STACK)" --assets-bucket "$(ASSETS_BUCKET)" \
 		$(if $(PLAYLIST_IDS),--playlist-ids "$(PLAYLIST_IDS)") $(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") \
 		$(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
-		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only)
+		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) $(foreach p,$(PARAMS),--parameter "$(p)")
 
 test-glue: ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole suite in it, incl. tests marked glue
 	@command -v docker >/dev/null 2>&1 || { echo "ERROR: make test-glue needs Docker, and the docker CLI is not on PATH. Install Docker (with a running engine) and retry." >&2; exit 1; }
