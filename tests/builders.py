@@ -403,7 +403,8 @@ def land(raw_root: Path, envelope: dict[str, Any]) -> str:
 
 
 def source_file(envelope: dict[str, Any], raw_root: str = "file:///lake/raw") -> str:
-    """The URI ``land`` would give ``envelope`` under ``raw_root`` (without writing anything)."""
+    """``<raw_root>/<contract key>`` of ``envelope``, written plainly (``land`` returns the same location,
+    but as ``Path.as_uri()`` spells it, with ``=`` percent-encoded)."""
     extracted_at = datetime.strptime(envelope["extracted_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return f"{raw_root}/" + raw_key(
         envelope["playlist"]["id"], extracted_at, envelope["playlist"].get("snapshot_id")
