@@ -87,7 +87,12 @@ def rank_series(result: QueryResult) -> dict[str, Series]:
 def artist_share_series(result: QueryResult) -> Series:
     """artist -> [(artist, entry_share)] for the top artists (artist_chart_presence)."""
     rows = _rows(result)[:MAX_BARS]
-    return {"entry share": [(r["artist_name"] or r["artist_id"], float(r["entry_share"])) for r in rows]}
+    names = [r["artist_name"] or r["artist_id"] for r in rows]
+    # two artists may share a name: a bar per artist, so the id tells them apart
+    labels = [
+        f"{n} ({r['artist_id']})" if names.count(n) > 1 else n for n, r in zip(names, rows, strict=True)
+    ]
+    return {"entry share": [(label, float(r["entry_share"])) for label, r in zip(labels, rows, strict=True)]}
 
 
 def new_entries_series(result: QueryResult) -> Series:
@@ -234,7 +239,7 @@ SPECS: tuple[_Spec, ...] = (
         "Artists by chart presence (share of chart entries crediting them)",
         "artist_chart_presence",
         artist_share_series,
-        lambda fig, s: _draw_hbar(fig, s["entry share"], "share of all chart entries"),
+        lambda fig, s: _draw_hbar(fig, s["entry share"], "share of all chart entries (%)"),
     ),
     _Spec(
         "new-entries",
@@ -262,7 +267,7 @@ SPECS: tuple[_Spec, ...] = (
         "Genres of the charting tracks' (enriched) artists",
         "genre_share",
         genre_series,
-        lambda fig, s: _draw_hbar(fig, s["share"], "share of enriched chart entries"),
+        lambda fig, s: _draw_hbar(fig, s["share"], "share of enriched chart entries (%)"),
     ),
 )
 QUERY_NAMES: tuple[str, ...] = tuple(s.query_name for s in SPECS)

@@ -97,6 +97,26 @@ def test_a_chart_without_rows_says_so_instead_of_drawing(
     assert "nothing to plot yet" in report.index.read_text(encoding="utf-8")
 
 
+def test_artists_sharing_a_name_get_a_bar_each(tmp_path: Path) -> None:
+    columns = ("artist_id", "artist_name", "chart_entries", "tracks", "playlists", "entry_share")
+    artists = QueryResult(
+        "artist_chart_presence",
+        columns,
+        (("id1", "Twin", 2, 1, 1, 0.5), ("id2", "Twin", 1, 1, 1, 0.25), ("id3", None, 1, 1, 1, 0.25)),
+    )
+
+    chart = build_report({**_empty_results(), "artist_chart_presence": artists}, tmp_path).chart(
+        "artist-share"
+    )
+
+    assert chart.series == {"entry share": [("Twin (id1)", 0.5), ("Twin (id2)", 0.25), ("id3", 0.25)]}
+    assert chart.image == "artist-share.png"
+
+
+def _empty_results() -> dict[str, QueryResult]:
+    return {name: QueryResult(name, (), ()) for name in QUERY_NAMES}
+
+
 def test_missing_query_results_are_named(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="the report needs the results of " + ", ".join(QUERY_NAMES)):
         build_report({}, tmp_path)
