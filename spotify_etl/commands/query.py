@@ -8,6 +8,7 @@ transpiled by sqlglot from Trino to DuckDB; the views of ``sql/athena/views`` ar
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,5 +53,8 @@ def run(args: argparse.Namespace) -> int:
     except (QueryError, CatalogError) as error:
         print(f"spotify-etl query: {error}", file=sys.stderr)
         return 1
-    print(format_result(result, args.format, max_rows=args.max_rows))
+    try:
+        print(format_result(result, args.format, max_rows=args.max_rows), flush=True)
+    except BrokenPipeError:  # `spotify-etl query ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
