@@ -135,3 +135,33 @@ def test_a_corrupt_clock_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(PipelineError, match=r"state.json is not a valid simulator state"):
         load_state(tmp_path)
+
+
+@pytest.mark.e2e
+def test_repeating_a_day_whose_clock_was_not_saved_changes_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    run_pipeline(PipelineOptions(lake=lake, days=1, report=False, print_analysis=False), env={}, spark=spark)
+    state_file = lake / "_simulator" / "state.json"
+    saved = state_file.read_text()
+    rows_before = _all_rows(lake)
+    # a crash after the day's workflow completed but before the clock moved on: the same day runs again
+    state_file.write_text(json.dumps({"seed": 7, "start": D1, "next_day": D1, "days_done": []}))
+
+    again = run_pipeline(
+        PipelineOptions(lake=lake, days=1, report=False, print_analysis=False), env={}, spark=spark
+    )
+
+    assert [(d.day, d.objects_landed, d.objects_processed) for d in again.days] == [(D1, 0, 0)]
+    assert len(raw_objects(lake, D1)) == len(DEFAULT_PLAYLIST_IDS)
+    assert _all_rows(lake) == rows_before
+    assert json.loads(state_file.read_text()) == json.loads(saved)
+
+
+def _all_rows(lake: Path) -> dict[str, list[tuple]]:
+    con = connect(lake / "catalog.duckdb")
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in CURATED_TABLES}
+    finally:
+        con.close()

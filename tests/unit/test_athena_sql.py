@@ -327,3 +327,32 @@ def test_result_formats() -> None:
         "+-----+-----+",
         "(2 rows)",
     ]
+
+
+def test_the_query_command_answers_named_and_inline_sql(
+    catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spotify_etl.cli import main
+
+    lake = str(catalog.parent)
+
+    named = main(["query", "--lake", lake, "--name", "new_entries_per_day", "--format", "csv"])
+    named_out = capsys.readouterr().out
+    inline = main(
+        [
+            "query",
+            "--lake",
+            lake,
+            "--format",
+            "json",
+            "SELECT track_id FROM current_tracks WHERE NOT is_explicit ORDER BY 1",
+        ]
+    )
+    inline_out = capsys.readouterr().out
+    unknown = main(["query", "--lake", lake, "--name", "nope"])
+    unknown_err = capsys.readouterr().err
+
+    assert (named, inline, unknown) == (0, 0, 2)
+    assert named_out.splitlines() == ["snapshot_date,playlist_name,new_entries,dropouts", f"{D2},Top A,1,1"]
+    assert json.loads(inline_out) == [{"track_id": "t2"}, {"track_id": "t3"}]
+    assert "no query named 'nope'; known: artist_chart_presence," in unknown_err
