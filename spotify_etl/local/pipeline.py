@@ -133,6 +133,10 @@ class RealApiSettings:
     refresh_token: str | None = field(default=None, repr=False)
     playlists: tuple[str, ...] = ()
     market: str = "US"
+    api_base_url: str | None = (
+        None  # SPOTIFY_API_BASE_URL / SPOTIFY_TOKEN_URL, as `spotify-etl extract` reads them
+    )
+    token_url: str | None = None
 
 
 def real_api_settings(env: Mapping[str, str]) -> RealApiSettings | None:
@@ -165,6 +169,8 @@ def real_api_settings(env: Mapping[str, str]) -> RealApiSettings | None:
         env.get("SPOTIFY_REFRESH_TOKEN") or None,
         playlists,
         env.get("SPOTIFY_MARKET", "US") or "US",
+        env.get("SPOTIFY_API_BASE_URL") or None,
+        env.get("SPOTIFY_TOKEN_URL") or None,
     )
 
 
@@ -227,6 +233,7 @@ class DayResult:
     objects_landed: int
     playlists_failed: int
     objects_processed: int
+    objects_rejected: int
     rows_written: int
     files_written: int
     seconds_extract: float
@@ -344,6 +351,7 @@ def _run_day(
         objects_landed=sum(1 for p in report.landed if p.created),
         playlists_failed=len(report.failed),
         objects_processed=summary.objects_read if summary else 0,
+        objects_rejected=sum(summary.rejected.values()) if summary else 0,
         rows_written=sum(summary.rows_written.values()) if summary else 0,
         files_written=sum(summary.files_written.values()) if summary else 0,
         seconds_extract=t1 - t0,
@@ -472,12 +480,14 @@ def _run_real(
 ) -> None:
     from extract_lambda.extractor import ExtractSettings
 
+    endpoints = {"api_base_url": real.api_base_url, "token_url": real.token_url}
     settings = ExtractSettings(
         playlist_ids=real.playlists,
         client_id=real.client_id,
         client_secret=real.client_secret,
         refresh_token=real.refresh_token,
         market=real.market,
+        **{k: v for k, v in endpoints.items() if v},  # type: ignore[arg-type]
     )
     moment = datetime.now(UTC).replace(microsecond=0)
     say(f"real Spotify Web API ({settings.auth_flow}): {len(real.playlists)} playlists")
@@ -517,7 +527,8 @@ def _print_summary(result: PipelineResult, say: Say) -> None:
         say(
             f"  {d.day}: landed {d.objects_landed} objects"
             + (f" ({d.playlists_failed} playlists failed)" if d.playlists_failed else "")
-            + f", transform processed {d.objects_processed} objects -> {d.rows_written} rows in {d.files_written} files; "
+            + f", transform processed {d.objects_processed} objects ({d.objects_rejected} quarantined) "
+            f"-> {d.rows_written} rows in {d.files_written} files; "
             f"extract {d.seconds_extract:.1f}s, workflow {d.seconds_workflow:.1f}s"
         )
     if result.last_crawl is not None:

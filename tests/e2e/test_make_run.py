@@ -107,7 +107,7 @@ def test_real_api_mode_is_chosen_only_when_fully_configured() -> None:
     assert real_api_settings({}) is None
     assert real_api_settings(
         {"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_CLIENT_SECRET": "secret", "PLAYLISTS": " a1 , b2 ,"}
-    ) == RealApiSettings("id", "secret", None, ("a1", "b2"), "US")
+    ) == RealApiSettings("id", "secret", None, ("a1", "b2"), "US", None, None)
 
 
 @pytest.mark.parametrize(
@@ -165,3 +165,35 @@ def _all_rows(lake: Path) -> dict[str, list[tuple]]:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in CURATED_TABLES}
     finally:
         con.close()
+
+
+@pytest.mark.e2e
+def test_real_api_mode_runs_once_against_the_configured_api(spark: SparkSession, tmp_path: Path) -> None:
+    """The real-API branch, pointed at the loopback simulator (never at api.spotify.com in tests)."""
+    from spotify_etl.simulator.server import SimulatorServer
+    from spotify_etl.simulator.world import ChartWorld
+
+    lake = tmp_path / "lake"
+    lines: list[str] = []
+    with SimulatorServer(ChartWorld(playlist_sizes=(5, 3), specials=False)) as server:
+        env = {**server.env(), "PLAYLISTS": ",".join(DEFAULT_PLAYLIST_IDS[:2])}
+
+        result = run_pipeline(
+            PipelineOptions(lake=lake, report=False, print_analysis=False),
+            env=env,
+            say=lines.append,
+            spark=spark,
+        )
+
+    assert result.mode == "real Spotify Web API"
+    assert [(d.objects_landed, d.objects_processed) for d in result.days] == [(2, 2)]
+    assert load_state(lake) is None  # no simulated clock in real mode
+    con = connect(lake / "catalog.duckdb")
+    try:
+        sizes = con.execute(
+            "SELECT playlist_id, item_count FROM playlist_snapshots ORDER BY item_count DESC"
+        ).fetchall()
+    finally:
+        con.close()
+    assert sizes == [(DEFAULT_PLAYLIST_IDS[0], 5), (DEFAULT_PLAYLIST_IDS[1], 3)]
+    assert not any(server.client_secret in line for line in lines)
