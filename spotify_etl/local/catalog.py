@@ -19,7 +19,8 @@ table it sees and reports what changed since the previous crawl (tables created,
 and removed). Parquet timestamps (UTC-adjusted) are exposed as ``TIMESTAMP`` without time zone, which
 is what Athena's ``timestamp`` type is.
 
-Metadata tables (schema ``lake_catalog``): ``tables``, ``columns`` and ``partitions``.
+Metadata tables (schema ``lake_catalog``): ``tables``, ``columns`` and ``partitions``. Locations are
+absolute paths, as Glue's are S3 URIs: after moving a lake folder, crawl it again.
 """
 
 from __future__ import annotations

@@ -97,6 +97,10 @@ class PipelineError(RuntimeError):
     """A step failed; the message says which and what was kept."""
 
 
+class PipelineConfigError(PipelineError, ValueError):
+    """The run is misconfigured (nothing was done); the message says what to set."""
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """What one ``spotify-etl run`` does.
@@ -159,7 +163,7 @@ def real_api_settings(env: Mapping[str, str]) -> RealApiSettings | None:
         if not value
     ]
     if missing:
-        raise PipelineError(
+        raise PipelineConfigError(
             f"real-API mode needs SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET and PLAYLISTS=id,id; missing "
             f"{', '.join(missing)} (unset them all, or pass --offline, to run on the simulator)"
         )
@@ -209,7 +213,7 @@ def load_state(lake: Path) -> SimulatorState | None:
             tuple(data.get("days_done", ())),
         )
     except (ValueError, KeyError, TypeError) as error:
-        raise PipelineError(
+        raise PipelineConfigError(
             f"{path} is not a valid simulator state ({error}); fix or delete it (deleting restarts the clock, "
             "the lake's data is kept)"
         ) from error
