@@ -62,6 +62,7 @@ def test_playlist_items_covers_every_item_shape_and_type(spark):
             b.playlist_item(b.episode(id="e1"), key="both", added_at="not a date"),
             # A playable that has no id and is not local: a track without id.
             b.playlist_item(b.track(id=None, name="Ghost")),
+            None,  # a null item object
         ],
     )
 
@@ -79,6 +80,7 @@ def test_playlist_items_covers_every_item_shape_and_type(spark):
         ("pl1", "snap1", 6, "local", None, "spotify:track:t_flag", None, d1, "owner1"),
         ("pl1", "snap1", 7, "episode", "e1", "spotify:episode:e1", None, None, "owner1"),
         ("pl1", "snap1", 8, "track", None, None, None, d1, "owner1"),
+        ("pl1", "snap1", 9, "unavailable", None, None, None, None, None),
     ]
     assert_df_equality(by_row(actual_df), by_row(expected_df(spark, "playlist_items", rows, env)))
 
@@ -117,20 +119,21 @@ def test_playlist_snapshots_one_row_per_observation_with_nulls_for_missing_field
             description=None,
             owner_id="o1",
             owner_display_name=None,
-            followers=b.OMIT,
+            followers=None,
             public=None,
             collaborative=True,
         ),
         items=[],
         extracted_at=T0 + timedelta(hours=1),
     )
+    thin["playlist"]["owner"] = None
 
     actual_df = tables.playlist_snapshots(b.observations_df(spark, [full, thin]))
 
     expected = spark.createDataFrame(
         [
             ("pl1", "s1", "Rap RU", "desc", "o1", "Owner One", 12, True, False, 2, *provenance(full)),
-            ("pl1", "s2", "Rap RU", None, "o1", None, None, None, True, 0, *provenance(thin)),
+            ("pl1", "s2", "Rap RU", None, None, None, None, None, True, 0, *provenance(thin)),
         ],
         TABLE_SCHEMAS["playlist_snapshots"],
     )
@@ -180,6 +183,7 @@ def test_tracks_dedupes_within_an_observation_and_keeps_only_track_items(spark):
             b.playlist_item(None),
             b.playlist_item(stripped, key="both"),
             b.playlist_item(b.track(id=None, name="No id")),
+            None,
         ]
     )
 
