@@ -10,7 +10,8 @@ or a literal ``Name``), and runs that graph with local implementations:
 - an ``AWS::Glue::Crawler`` -> the local crawler (``lake/catalog.duckdb``).
 
 Semantics, as in Glue: the start trigger (the one trigger of type ON_DEMAND, SCHEDULED or EVENT)
-fires first; when a job or crawler ends, every CONDITIONAL trigger whose predicate now holds fires
+fires first, once per call of :func:`run_workflow` (``make run`` calls it after each day's extract: an
+EVENT trigger's batch of new raw objects, a SCHEDULED trigger's tick); when a job or crawler ends, every CONDITIONAL trigger whose predicate now holds fires
 (``Logical: AND`` needs all conditions, ``ANY`` one); a trigger fires at most once per run. A job
 that raises ends FAILED, so triggers waiting for SUCCEEDED do not fire and the run is FAILED.
 
