@@ -274,6 +274,9 @@ class _SparkHolder:
         if self.session is None:
             from spotify_etl.sparkutil import local_spark_session
 
+            os.environ.setdefault(
+                "SPARK_LOCAL_IP", "127.0.0.1"
+            )  # local only; also silences Spark's hostname warning
             self.session = local_spark_session(app_name="spotify-etl-run", shuffle_partitions=2)
             self.session.sparkContext.setLogLevel("ERROR")
         return self.session
