@@ -3,8 +3,8 @@
 The SQL files are written once, in Trino SQL, for Athena; locally each statement is transpiled with
 ``sqlglot.transpile(sql, read="trino", write="duckdb")`` and run on the catalog that the local crawler
 wrote (``lake/catalog.duckdb``, opened read-only). The views of ``sql/athena/views/`` are created as
-temporary views in each session, in file-name order (a view may use the views whose names sort before
-its own), so a query always sees the views as the files define them, and the catalog stays the
+temporary views in each session, each after the views it selects from (as the deploy creates them in
+Athena), so a query always sees the views as the files define them, and the catalog stays the
 crawler's alone.
 
 Where sqlglot's translation keeps the syntax but not the meaning, :func:`athena_semantics` fixes it
@@ -106,6 +106,29 @@ def load_views(sql_dir: Path | None = None) -> list[SqlFile]:
     return views
 
 
+def views_in_dependency_order(views: Sequence[SqlFile]) -> list[SqlFile]:
+    """Each view after the views it names; a cycle is refused (QueryError)."""
+    by_name = {v.name: v for v in views}
+    body = {v.name: _strip_comments(v.sql) for v in views}
+    needs = {
+        name: {
+            other for other in by_name if other != name and re.search(rf"\b{re.escape(other)}\b", body[name])
+        }
+        for name in by_name
+    }
+    ordered: list[SqlFile] = []
+    done: set[str] = set()
+    while len(done) < len(by_name):
+        ready = sorted(name for name in by_name if name not in done and needs[name] <= done)
+        if not ready:
+            raise QueryError(
+                f"sql/athena/views reference each other in a cycle: {sorted(set(by_name) - done)}"
+            )
+        ordered.extend(by_name[name] for name in ready)
+        done.update(ready)
+    return ordered
+
+
 def load_queries(sql_dir: Path | None = None) -> dict[str, SqlFile]:
     return {q.name: q for q in load_sql_files((sql_dir or default_sql_dir()) / "queries")}
 
@@ -144,7 +167,7 @@ def _temp_view(statement: str) -> str:
 def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only session on the catalog with the Athena views defined (as temporary views)."""
     con = connect(catalog_path, read_only=True)
-    for view in load_views(sql_dir):
+    for view in views_in_dependency_order(load_views(sql_dir)):
         for statement in transpile(view.sql):
             try:
                 con.execute(_temp_view(statement))
@@ -267,4 +290,5 @@ __all__ = [
     "run_query",
     "run_sql",
     "transpile",
+    "views_in_dependency_order",
 ]

@@ -22,6 +22,7 @@ from spotify_etl.local.athena import (
     run_named_queries,
     run_query,
     transpile,
+    views_in_dependency_order,
 )
 from spotify_etl.local.catalog import catalog_path_for, crawl_lake
 from tests.curated_lake import D1, D2, curated_lake_copy
@@ -289,6 +290,31 @@ def test_every_sql_file_opens_with_its_question() -> None:
     assert all(f.sql.startswith("-- ") and f.question.endswith("?") for f in files), [
         f.name for f in files if not f.question.endswith("?")
     ]
+
+
+def test_views_are_created_after_the_views_they_select_from(tmp_path: Path) -> None:
+    (tmp_path / "views").mkdir()
+    for name, body in {
+        "a_top": "SELECT * FROM z_base",
+        "m_mid": "SELECT 2",
+        "z_base": "SELECT * FROM m_mid",
+    }.items():
+        (tmp_path / "views" / f"{name}.sql").write_text(f"-- Which?\nCREATE OR REPLACE VIEW {name} AS {body}")
+
+    ordered = views_in_dependency_order(load_views(tmp_path))
+
+    assert [v.name for v in ordered] == ["m_mid", "z_base", "a_top"]
+
+
+def test_a_cycle_of_views_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "views").mkdir()
+    for name, other in (("v1", "v2"), ("v2", "v1")):
+        (tmp_path / "views" / f"{name}.sql").write_text(
+            f"-- Which?\nCREATE OR REPLACE VIEW {name} AS SELECT * FROM {other}"
+        )
+
+    with pytest.raises(QueryError, match=r"reference each other in a cycle: \['v1', 'v2'\]"):
+        views_in_dependency_order(load_views(tmp_path))
 
 
 def test_a_file_without_its_question_comment_is_refused(tmp_path: Path) -> None:
