@@ -14,10 +14,16 @@ from collections.abc import Sequence
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "transform": ("spotify_etl.commands.transform", "Run the transform job locally (raw/ -> curated/ + quarantine/)"),
+    "transform": (
+        "spotify_etl.commands.transform",
+        "Run the transform job locally (raw/ -> curated/ + quarantine/)",
+    ),
     "bookmark": ("spotify_etl.commands.bookmark", "Inspect or reset the local job bookmark"),
     "extract": ("spotify_etl.commands.extract", "Fetch playlists from the Spotify Web API and land raw JSON"),
-    "simulate-api": ("spotify_etl.commands.simulate_api", "Serve the offline Spotify API simulator on 127.0.0.1"),
+    "simulate-api": (
+        "spotify_etl.commands.simulate_api",
+        "Serve the offline Spotify API simulator on 127.0.0.1",
+    ),
     "crawl": ("spotify_etl.commands.crawl", "Register the curated tables in the local catalog (crawler)"),
     "query": ("spotify_etl.commands.query", "Run Athena (Trino) SQL locally on the catalog"),
     "report": ("spotify_etl.commands.report", "Write the HTML report with charts"),
