@@ -151,8 +151,8 @@ def _warm_full(data: TierData, work: Path) -> dict[str, Any]:
     }
 
 
-def run_tier(tier: str, seed: int, warm: bool, work_root: Path) -> dict[str, Any]:
-    """Every measurement of one tier."""
+def run_tier(tier: str, seed: int, warm: bool, work_root: Path, full_only: bool = False) -> dict[str, Any]:
+    """Every measurement of one tier (``full_only``: the cold full run, its layout and the yardstick)."""
     print(f"[{tier}] generating (cached per tier and seed) ...", flush=True)
     data = generate_tier(tier, seed)
     work = work_root / tier
@@ -182,6 +182,14 @@ def run_tier(tier: str, seed: int, warm: bool, work_root: Path) -> dict[str, Any
     full["raw_mb_per_second_gz"] = round(data.base.bytes_gz / MB / wall, 2)
     full["raw_mb_per_second_json"] = round(data.base.bytes_json / MB / wall, 2)
     result["full_cold"] = full
+
+    if full_only:
+        result["layout"] = [asdict(t) for t in layout(lake / "curated", CURATED_TABLES)]
+        print(f"[{tier}] DuckDB yardstick ...", flush=True)
+        result["duckdb"], _ = _duckdb_run(data, work / "duckdb")
+        result["spark_over_duckdb"] = round(wall / result["duckdb"]["wall_seconds"], 2)
+        result["crosscheck"] = compare_outputs(lake / "curated", work / "duckdb")
+        return result
 
     print(f"[{tier}] incremental runs ...", flush=True)
     _copy_raw(data.inc1.raw, lake)
@@ -258,6 +266,11 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in tiers:
+        if "incremental" not in r:
+            lines.append(
+                f"| {r['tier']} | {r['jvm_start']['wall_seconds']} | not measured (--full-only) |||||||"
+            )
+            continue
         i = r["incremental"]
         lines.append(
             f"| {r['tier']} | {r['jvm_start']['wall_seconds']} | {i['plus_1']['wall_seconds']} "
@@ -294,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tier", default="S", help="comma-separated tiers: S, M, L (default S)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-warm", action="store_true", help="skip the in-process warm run")
+    parser.add_argument(
+        "--full-only", action="store_true", help="only the cold full run and the yardstick (for the L tier)"
+    )
     parser.add_argument("--work", type=Path, default=DATA_DIR / "work", help="scratch lakes")
     args = parser.parse_args(argv)
     tiers = [t.strip().upper() for t in args.tier.split(",") if t.strip()]
@@ -307,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tiers": dict(previous.get("tiers", {})),
     }
     for tier in tiers:
-        results["tiers"][tier] = run_tier(tier, args.seed, not args.no_warm, args.work)
+        results["tiers"][tier] = run_tier(tier, args.seed, not args.no_warm, args.work, args.full_only)
         results["tiers"][tier]["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True))
     table = markdown(results)
