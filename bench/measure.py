@@ -95,6 +95,9 @@ class SparkCounts:
     memory_bytes_spilled: int = 0
     disk_bytes_spilled: int = 0
     failed_tasks: int = 0
+    input_bytes: int = 0
+    shuffle_write_bytes: int = 0
+    executor_run_seconds: float = 0.0
     stage_tasks: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,6 +109,9 @@ class SparkCounts:
             "failed_tasks": self.failed_tasks,
             "memory_bytes_spilled": self.memory_bytes_spilled,
             "disk_bytes_spilled": self.disk_bytes_spilled,
+            "input_mb": round(self.input_bytes / 1e6, 1),
+            "shuffle_write_mb": round(self.shuffle_write_bytes / 1e6, 1),
+            "executor_run_seconds": round(self.executor_run_seconds, 1),
         }
 
 
@@ -146,6 +152,10 @@ def read_event_logs(directory: Path) -> SparkCounts:
                     metrics = event.get("Task Metrics") or {}
                     counts.memory_bytes_spilled += metrics.get("Memory Bytes Spilled", 0)
                     counts.disk_bytes_spilled += metrics.get("Disk Bytes Spilled", 0)
+                    counts.input_bytes += (metrics.get("Input Metrics") or {}).get("Bytes Read", 0)
+                    shuffle = metrics.get("Shuffle Write Metrics") or {}
+                    counts.shuffle_write_bytes += shuffle.get("Shuffle Bytes Written", 0)
+                    counts.executor_run_seconds += metrics.get("Executor Run Time", 0) / 1000
     counts.stages = len(completed)
     counts.stages_skipped = len(submitted - completed)
     return counts
