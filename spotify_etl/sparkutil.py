@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+# Warnings and errors only, so that a local run's output is the pipeline's, not Spark's start-up chatter.
+_LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
 def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int = 4) -> SparkSession:
@@ -24,7 +28,10 @@ def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int =
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", "2")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC -XX:+UseParallelGC")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Duser.timezone=UTC -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J2.as_uri()}",
+        )
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.parquet.compression.codec", "snappy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,3 +21,6 @@ def spark() -> Iterator[SparkSession]:
     session = local_spark_session(app_name="spotify-etl-tests", shuffle_partitions=2)
     yield session
     session.stop()
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has
+    # closed the streams its handlers write to; that message is of no use to anyone.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
