@@ -88,9 +88,11 @@ class GlueRuntime:
             transformation_ctx=RAW_TRANSFORMATION_CTX,
         )
         frame_df = dynamic_frame.toDF()
-        value_column = next(c for c in frame_df.columns if c != FILENAME_COLUMN)
+        value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
+        if not value_columns:  # nothing new since the bookmark: Glue gives a frame without columns
+            return RawBatch(lines_df=spark.createDataFrame([], "source_file string, value string"))
         lines_df = frame_df.select(
-            F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_column).cast("string").alias("value")
+            F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_columns[0]).cast("string").alias("value")
         )
         return RawBatch(lines_df=lines_df)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from awsglue.utils import GlueArgumentError
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from spotify_etl.config import JOB_ARGS, RAW_TRANSFORMATION_CTX
 from spotify_etl.glue import config_from_args, resolve_args, run_glue_job
@@ -43,6 +44,8 @@ class FakeGlue:
 
     def from_options(self, **kwargs: Any) -> FakeDynamicFrame:
         self.calls.append(("read", kwargs))
+        if not self._lines:  # what Glue returns when the bookmark has nothing new: no rows, no columns
+            return FakeDynamicFrame(self.spark_session.createDataFrame([], StructType([])))
         df = self.spark_session.createDataFrame(
             [(v, f) for f, v in self._lines], "col0 string, source_file string"
         )
@@ -117,6 +120,14 @@ def test_a_failing_write_never_commits(spark: SparkSession, tmp_path: Path) -> N
     with pytest.raises(Exception):  # noqa: B017 - any write failure must propagate
         run_glue_job(_argv(tmp_path), glue_context_factory=lambda: glue, job_factory=glue.job)
     assert "commit" not in [kind for kind, _ in glue.calls]
+
+
+def test_nothing_new_on_glue_writes_nothing_and_commits(spark: SparkSession, tmp_path: Path, capsys) -> None:
+    glue = FakeGlue(spark, [], tmp_path)
+    assert run_glue_job(_argv(tmp_path), glue_context_factory=lambda: glue, job_factory=glue.job) == 0
+    assert [kind for kind, _ in glue.calls] == ["init", "read", "commit"]
+    assert glue.calls[2][1] == []
+    assert "objects read: 0 (valid 0; rejected: none)" in capsys.readouterr().out
 
 
 def test_real_get_resolved_options_requires_every_job_arg(tmp_path: Path) -> None:
