@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import shutil
 import subprocess
@@ -30,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.scripts.cfn import REPO_ROOT
-from infra.scripts.package import SqlFile, read_sql_files
+from infra.scripts.package import read_sql_files
+from spotify_etl import athena_sql
+from spotify_etl.athena_sql import AthenaSqlError, SqlFile
 from spotify_etl.config import CURATED_TABLES
 
 DEFAULT_DATABASE = "spotify_lake"  # the template's DatabaseName default
@@ -94,31 +95,15 @@ def stack_commands(config: DeployConfig) -> list[list[str]]:
 
 
 def views_in_dependency_order(sql_files: Sequence[SqlFile]) -> list[SqlFile]:
-    """Views sorted so that each comes after the views it selects from.
+    """Views sorted so that each comes after the views it selects from (queries are left out).
 
     Raises:
         DeployError: the views reference each other in a cycle.
     """
-    views = {f.name: f for f in sql_files if f.kind == "view"}
-    body = {name: re.sub(r"--[^\n]*", "", f.text) for name, f in views.items()}
-    needs = {
-        name: {
-            other for other in views if other != name and re.search(rf"\b{re.escape(other)}\b", body[name])
-        }
-        for name in views
-    }
-    ordered: list[SqlFile] = []
-    done: set[str] = set()
-    while len(done) < len(views):
-        ready = sorted(name for name in views if name not in done and needs[name] <= done)
-        if not ready:
-            raise DeployError(
-                f"sql/athena/views reference each other in a cycle: {sorted(set(views) - done)}"
-            )
-        for name in ready:
-            ordered.append(views[name])
-            done.add(name)
-    return ordered
+    try:
+        return athena_sql.views_in_dependency_order(sql_files)
+    except AthenaSqlError as error:
+        raise DeployError(str(error)) from error
 
 
 def view_command(config: DeployConfig, view: SqlFile) -> list[str]:

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template, load_template
+from spotify_etl import athena_sql
+from spotify_etl.athena_sql import AthenaSqlError, SqlFile
 
 LAMBDA_REQUIREMENTS = REPO_ROOT / "infra" / "scripts" / "lambda-requirements.txt"
 LAMBDA_WHEELS = REPO_ROOT / ".venv" / "lambda-wheels"
@@ -66,17 +68,6 @@ class Artifacts:
     glue_script: Path
     glue_library: Path
     template: Path
-
-
-@dataclass(frozen=True)
-class SqlFile:
-    """One file of sql/athena: a view DDL or an analysis query, named by its stem."""
-
-    kind: str  # "view" or "query"
-    name: str
-    path: Path
-    text: str
-    question: str  # the leading `-- ` comment block, joined
 
 
 def _files_under(root: Path) -> list[Path]:
@@ -151,36 +142,17 @@ def build_glue_library(out_dir: Path) -> Path:
     return staged.replace(staged.parent / f"spotify_etl_glue-{digest}.zip")
 
 
-_LEADING_COMMENT = re.compile(r"\A(?:--[^\n]*\n)+")
-
-
 def read_sql_files(sql_root: Path = SQL_ROOT) -> list[SqlFile]:
-    """Every view and query of sql/athena, validated.
+    """Every view and query of sql/athena, validated (:func:`spotify_etl.athena_sql.read_sql_files`).
 
     Raises:
-        PackagingError: a query without its leading ``-- `` question, a view file that does not create the
+        PackagingError: a file without its leading ``-- `` question, a view file that does not create the
             view its name promises, or two files with the same name.
     """
-    found: list[SqlFile] = []
-    for kind, folder in (("view", "views"), ("query", "queries")):
-        for path in sorted((sql_root / folder).glob("*.sql")):
-            text = path.read_text(encoding="utf-8")
-            comment = _LEADING_COMMENT.match(text)
-            if comment is None or not text.startswith("-- "):
-                raise PackagingError(f"{path}: the first line must be a `-- ` comment stating the question")
-            question = " ".join(line[2:].strip() for line in comment.group(0).splitlines()).strip()
-            if kind == "view" and not re.search(
-                rf"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+{re.escape(path.stem)}\b",
-                text,
-                re.IGNORECASE | re.MULTILINE,
-            ):
-                raise PackagingError(f"{path}: must contain `CREATE OR REPLACE VIEW {path.stem} AS ...`")
-            found.append(SqlFile(kind=kind, name=path.stem, path=path, text=text, question=question))
-    names = [f.name for f in found]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise PackagingError(f"sql/athena: names used by more than one file: {', '.join(duplicates)}")
-    return found
+    try:
+        return athena_sql.read_sql_files(sql_root)
+    except AthenaSqlError as error:
+        raise PackagingError(str(error)) from error
 
 
 def named_query_logical_id(sql: SqlFile) -> str:

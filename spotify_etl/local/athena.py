@@ -25,7 +25,8 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,27 +37,15 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from spotify_etl import athena_sql
+from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile
 from spotify_etl.local.catalog import CatalogError, connect
 
 FORMATS = ("table", "csv", "json")
-_DEFAULT_SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "athena"
-_VIEW_DDL = re.compile(
-    r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+AS\b", re.I | re.S
-)
 
 
 class QueryError(RuntimeError):
     """A statement could not be transpiled or failed to run; the message names the query."""
-
-
-@dataclass(frozen=True)
-class SqlFile:
-    """One file of ``sql/athena``: its name (the file's stem), the question it answers, its SQL."""
-
-    name: str
-    path: Path
-    question: str
-    sql: str
 
 
 @dataclass(frozen=True)
@@ -71,70 +60,33 @@ class QueryResult:
 
 def default_sql_dir() -> Path:
     """``sql/athena`` of this checkout (the package is installed in editable mode)."""
-    return _DEFAULT_SQL_DIR
+    return DEFAULT_SQL_ROOT
 
 
-def _question(text: str, path: Path) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("-- "):
-        raise QueryError(f"{path}: an Athena SQL file must open with a '-- ' comment stating its question")
-    question = []
-    for line in lines:
-        if not line.startswith("--"):
-            break
-        question.append(line.removeprefix("--").strip())
-    return " ".join(q for q in question if q)
-
-
-def load_sql_files(folder: Path) -> list[SqlFile]:
-    """The ``*.sql`` files of one folder, sorted by name."""
-    files = []
-    for path in sorted(folder.glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
-        files.append(SqlFile(path.stem, path, _question(text, path), text.strip().rstrip(";").strip()))
-    return files
+@contextmanager
+def _as_query_error() -> Iterator[None]:
+    try:
+        yield
+    except AthenaSqlError as error:
+        raise QueryError(str(error)) from error
 
 
 def load_views(sql_dir: Path | None = None) -> list[SqlFile]:
-    views = load_sql_files((sql_dir or default_sql_dir()) / "views")
-    for view in views:
-        match = _VIEW_DDL.search(_strip_comments(view.sql))
-        if match is None or match.group("name") != view.name:
-            raise QueryError(
-                f"{view.path}: a view file must hold 'CREATE OR REPLACE VIEW {view.name} AS ...'"
-            )
-    return views
+    """The view files of ``sql/athena/views`` (checked by :mod:`spotify_etl.athena_sql`), by name."""
+    with _as_query_error():
+        return athena_sql.read_sql_files(sql_dir or default_sql_dir(), kinds=("view",))
 
 
 def views_in_dependency_order(views: Sequence[SqlFile]) -> list[SqlFile]:
     """Each view after the views it names; a cycle is refused (QueryError)."""
-    by_name = {v.name: v for v in views}
-    body = {v.name: _strip_comments(v.sql) for v in views}
-    needs = {
-        name: {
-            other for other in by_name if other != name and re.search(rf"\b{re.escape(other)}\b", body[name])
-        }
-        for name in by_name
-    }
-    ordered: list[SqlFile] = []
-    done: set[str] = set()
-    while len(done) < len(by_name):
-        ready = sorted(name for name in by_name if name not in done and needs[name] <= done)
-        if not ready:
-            raise QueryError(
-                f"sql/athena/views reference each other in a cycle: {sorted(set(by_name) - done)}"
-            )
-        ordered.extend(by_name[name] for name in ready)
-        done.update(ready)
-    return ordered
+    with _as_query_error():
+        return athena_sql.views_in_dependency_order(views)
 
 
 def load_queries(sql_dir: Path | None = None) -> dict[str, SqlFile]:
-    return {q.name: q for q in load_sql_files((sql_dir or default_sql_dir()) / "queries")}
-
-
-def _strip_comments(sql: str) -> str:
-    return "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    """The query files of ``sql/athena/queries`` by name."""
+    with _as_query_error():
+        return {q.name: q for q in athena_sql.read_sql_files(sql_dir or default_sql_dir(), kinds=("query",))}
 
 
 def athena_semantics(node: exp.Expression) -> exp.Expression:
