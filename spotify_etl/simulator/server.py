@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID, SIM_USER_ID, ChartWorld
@@ -84,6 +84,33 @@ class _HttpError(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+class _StateFlag:
+    """A boolean knob of :class:`SimulatorServer`: the ``_State`` field of the same name, under the lock.
+
+    Request threads read the state under the same lock, so a flag set by a test applies from the next
+    request on.
+    """
+
+    def __set_name__(self, owner: type[SimulatorServer], name: str) -> None:
+        self._field = name
+
+    @overload
+    def __get__(self, server: None, owner: type[SimulatorServer]) -> _StateFlag: ...
+
+    @overload
+    def __get__(self, server: SimulatorServer, owner: type[SimulatorServer]) -> bool: ...
+
+    def __get__(self, server: SimulatorServer | None, owner: type[SimulatorServer]) -> _StateFlag | bool:
+        if server is None:
+            return self
+        with server._lock:
+            return bool(getattr(server._state, self._field))
+
+    def __set__(self, server: SimulatorServer, value: bool) -> None:
+        with server._lock:
+            setattr(server._state, self._field, value)
 
 
 class SimulatorServer:
@@ -177,25 +204,10 @@ class SimulatorServer:
         with self._lock:
             self._state.day = day
 
-    @property
-    def dev_mode(self) -> bool:
-        with self._lock:
-            return self._state.dev_mode
-
-    @dev_mode.setter
-    def dev_mode(self, value: bool) -> None:
-        with self._lock:
-            self._state.dev_mode = value
-
-    @property
-    def legacy_shape(self) -> bool:
-        with self._lock:
-            return self._state.legacy_shape
-
-    @legacy_shape.setter
-    def legacy_shape(self, value: bool) -> None:
-        with self._lock:
-            self._state.legacy_shape = value
+    dev_mode = _StateFlag()
+    """Development Mode (see the module doc); settable at any time."""
+    legacy_shape = _StateFlag()
+    """Serve the older ``tracks``/``track`` playlist shape; settable at any time."""
 
     def inject_fault(
         self,
