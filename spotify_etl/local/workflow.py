@@ -190,6 +190,24 @@ def build_graph(template: Mapping[str, Any], workflow: str | None = None) -> Wor
         str(_text(p.get("Name"))): rid for rid, p in crawler_props.items() if _text(p.get("Name"))
     }
 
+    targets = {  # the key an action or condition uses -> (kind, type, names, resources of that type)
+        "JobName": ("job", JOB, job_names, jobs_props),
+        "CrawlerName": ("crawler", CRAWLER, crawler_names, crawler_props),
+    }
+
+    def target_of(entry: Mapping[str, Any], where: str, verb: str) -> tuple[str, str]:
+        """(kind, logical id) of the job or crawler that an action or a condition names."""
+        for key, (kind, resource_type, names, known) in targets.items():
+            if key in entry:
+                target = _resolve_name(entry[key], names, kind, where)
+                if target not in known:
+                    raise WorkflowError(
+                        f"{where} {verb} {kind} {target!r}, which is not an {resource_type} in the template "
+                        f"({kind}s: {', '.join(known) or 'none'})"
+                    )
+                return kind, target
+        raise WorkflowError(f"{where} {verb} neither a JobName nor a CrawlerName")
+
     triggers: list[Trigger] = []
     for rid, props in of_type(TRIGGER).items():
         owner = props.get("WorkflowName")
@@ -199,26 +217,10 @@ def build_graph(template: Mapping[str, Any], workflow: str | None = None) -> Wor
         if owner_id != workflow:
             continue
         trigger_type = str(props.get("Type", ""))
-        actions = []
-        for i, action in enumerate(props.get("Actions") or []):
-            where = f"trigger {rid}, action {i + 1}"
-            if "JobName" in action:
-                target = _resolve_name(action["JobName"], job_names, "job", where)
-                if target not in jobs_props:
-                    raise WorkflowError(
-                        f"{where} names job {target!r}, which is not an {JOB} in the template "
-                        f"(jobs: {', '.join(jobs_props) or 'none'})"
-                    )
-            elif "CrawlerName" in action:
-                target = _resolve_name(action["CrawlerName"], crawler_names, "crawler", where)
-                if target not in crawler_props:
-                    raise WorkflowError(
-                        f"{where} names crawler {target!r}, which is not an {CRAWLER} in the template "
-                        f"(crawlers: {', '.join(crawler_props) or 'none'})"
-                    )
-            else:
-                raise WorkflowError(f"{where} names neither a JobName nor a CrawlerName")
-            actions.append(target)
+        actions = [
+            target_of(action, f"trigger {rid}, action {i + 1}", "names")[1]
+            for i, action in enumerate(props.get("Actions") or [])
+        ]
         if not actions:
             raise WorkflowError(f"trigger {rid} has no actions")
         conditions = []
@@ -226,24 +228,12 @@ def build_graph(template: Mapping[str, Any], workflow: str | None = None) -> Wor
         if trigger_type == "CONDITIONAL":
             for i, cond in enumerate(predicate.get("Conditions") or []):
                 where = f"trigger {rid}, condition {i + 1}"
-                if "JobName" in cond:
-                    target = _resolve_name(cond["JobName"], job_names, "job", where)
-                    kind, state, states, known = "job", cond.get("State"), JOB_STATES, jobs_props
-                elif "CrawlerName" in cond:
-                    target = _resolve_name(cond["CrawlerName"], crawler_names, "crawler", where)
-                    kind, state, states, known = (
-                        "crawler",
-                        cond.get("CrawlState"),
-                        CRAWL_STATES,
-                        crawler_props,
-                    )
-                else:
-                    raise WorkflowError(f"{where} watches neither a JobName nor a CrawlerName")
-                if target not in known:
-                    raise WorkflowError(
-                        f"{where} watches {kind} {target!r}, which is not an "
-                        f"{JOB if kind == 'job' else CRAWLER} in the template"
-                    )
+                kind, target = target_of(cond, where, "watches")
+                state, states = (
+                    (cond.get("State"), JOB_STATES)
+                    if kind == "job"
+                    else (cond.get("CrawlState"), CRAWL_STATES)
+                )
                 if state not in states:
                     raise WorkflowError(f"{where}: state {state!r} is not one of {', '.join(states)}")
                 if cond.get("LogicalOperator", "EQUALS") != "EQUALS":
