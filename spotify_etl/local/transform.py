@@ -8,6 +8,7 @@ bookmark under ``<lake>/_bookmarks/``.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +78,7 @@ class LocalRuntime:
         if readable:
             lines_df = (
                 spark.read.option("ignoreCorruptFiles", "true")
-                .text(readable)
+                .text(readable, wholetext=True)  # one row per object: no shuffle to regroup its lines
                 .select(F.input_file_name().alias("source_file"), "value")
             )
         else:
@@ -87,6 +88,7 @@ class LocalRuntime:
             listed=readable,
             prejected=prejected,
             raw_bytes=sum(o.size for o in self._selected),
+            whole_objects=True,
         )
 
     def commit(self) -> bool:
@@ -129,11 +131,11 @@ def run_local_transform(
     spark: SparkSession | None = None,
     bookmarks_root: str | None = None,
 ) -> RunSummary:
-    """Run the transform locally. ``bookmarks_root`` defaults to ``_bookmarks`` beside the raw root."""
-    if spark is None:
-        from spotify_etl.sparkutil import local_spark_session
+    """Run the transform locally. ``bookmarks_root`` defaults to ``_bookmarks`` beside the raw root.
 
-        spark = local_spark_session()
+    Without a session given, Spark starts only when there is something new to read: a run with nothing
+    new since the bookmark costs a listing, not a JVM start.
+    """
     if bookmarks_root is None:
         bookmarks_root = to_uri(local_path(config.raw_path).parent / "_bookmarks")
     for root in (config.raw_path, config.curated_path, config.quarantine_path, config.staging_path):
@@ -143,4 +145,14 @@ def run_local_transform(
             f"raw folder {local_path(config.raw_path)} does not exist: land raw objects first "
             "('spotify-etl extract' or 'make run'), or pass --raw"
         )
-    return run_transform(spark, LocalRuntime(config, bookmarks_root), config)
+    runtime = LocalRuntime(config, bookmarks_root)
+    if spark is None:
+        started = time.perf_counter()
+        if not runtime.store.select(list_raw_objects(config.raw_path), config.bookmark_option):
+            summary = RunSummary(bookmark_option=config.bookmark_option, bookmark_committed=runtime.commit())
+            summary.seconds = time.perf_counter() - started
+            return summary
+        from spotify_etl.sparkutil import local_spark_session
+
+        spark = local_spark_session()
+    return run_transform(spark, runtime, config)

@@ -62,6 +62,7 @@ class RawBatch:
     listed: list[str] | None = None
     prejected: list[tuple[str, str, str]] = field(default_factory=list)
     raw_bytes: int | None = None
+    whole_objects: bool = False  # lines_df holds one row per object (its whole text), not one per line
 
 
 class RawSource(Protocol):
@@ -196,13 +197,18 @@ def run_transform(
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
     fs.delete(config.staging_path, recursive=True)
     batch = source.read_new_raw(spark)
+    if batch.listed is not None and not batch.listed and not batch.prejected:
+        # Nothing new since the bookmark: no Spark job at all; the commit records the (unchanged) listing.
+        summary.bookmark_committed = source.commit()
+        summary.seconds = time.perf_counter() - started
+        return summary
     parallelism = spark.sparkContext.defaultParallelism
     spark.conf.set(
         "spark.sql.shuffle.partitions",
         str(choose_shuffle_partitions(batch.raw_bytes, config.shuffle_partitions, parallelism)),
     )
 
-    checked_df = check_raw_lines(batch.lines_df).persist(StorageLevel.MEMORY_AND_DISK)
+    checked_df = check_raw_lines(batch.lines_df, batch.whole_objects).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         verdicts = checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
         # input_file_name() percent-encodes some characters (a space becomes %20); the listing does not.

@@ -74,16 +74,8 @@ def _snippet(column: Column) -> Column:
     return F.substring(F.regexp_replace(column, r"\s+", " "), 1, _DETAIL_CHARS)
 
 
-def filter_single_records(lines_df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Split objects into those with exactly one non-blank line and rejects for the others.
-
-    Returns ``(records_df, rejected_df)``; ``records_df`` has ``source_file, value``.
-    """
-    non_blank = F.trim(F.col("value")) != ""
-    counted_df = lines_df.groupBy("source_file").agg(
-        F.count(F.when(non_blank, F.lit(1))).alias("lines"),
-        F.first(F.when(non_blank, F.col("value")), ignorenulls=True).alias("value"),
-    )
+def _split_counted(counted_df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """From ``(source_file, lines, value)``: objects of exactly one non-blank line, and rejects for the rest."""
     records_df = counted_df.where(F.col("lines") == 1).select("source_file", "value")
     rejected_df = counted_df.where(F.col("lines") != 1).select(
         "source_file",
@@ -97,6 +89,32 @@ def filter_single_records(lines_df: DataFrame) -> tuple[DataFrame, DataFrame]:
         .alias("detail"),
     )
     return records_df, rejected_df
+
+
+def filter_single_records(lines_df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """For a read that yields one row per LINE (Glue's reader): group the lines of each object.
+
+    Returns ``(records_df, rejected_df)``; ``records_df`` has ``source_file, value``.
+    """
+    non_blank = F.trim(F.col("value")) != ""
+    counted_df = lines_df.groupBy("source_file").agg(
+        F.count(F.when(non_blank, F.lit(1))).alias("lines"),
+        F.first(F.when(non_blank, F.col("value")), ignorenulls=True).alias("value"),
+    )
+    return _split_counted(counted_df)
+
+
+def filter_single_records_whole(objects_df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """For a read that yields one row per OBJECT (its whole text, the local reader): no shuffle.
+
+    The same verdicts as ``filter_single_records``, decided inside the row instead of by a
+    ``groupBy(source_file)`` that would move every object's text across a shuffle.
+    """
+    lines = F.filter(F.split(F.col("value"), "\n"), lambda line: F.trim(line) != "")
+    counted_df = objects_df.select(
+        "source_file", F.size(lines).alias("lines"), F.element_at(lines, 1).alias("value")
+    )
+    return _split_counted(counted_df)
 
 
 def with_envelope(records_df: DataFrame) -> DataFrame:
@@ -175,12 +193,15 @@ def _detail(reason: Column, envelope: Column, value: Column) -> Column:
     )
 
 
-def check_raw_lines(lines_df: DataFrame) -> DataFrame:
+def check_raw_lines(lines_df: DataFrame, whole_objects: bool = False) -> DataFrame:
     """One row per raw object: its observation columns, and ``reason``/``detail`` (null when valid).
 
-    This is the single parse of the run: persist it, then take ``observations_of`` and ``rejects_of``.
+    ``lines_df`` is ``(source_file, value)``: one row per line, or with ``whole_objects`` one row per
+    object holding its whole text. This is the single parse of the run: persist it, then take
+    ``observations_of`` and ``rejects_of``.
     """
-    records_df, multi_df = filter_single_records(lines_df)
+    split = filter_single_records_whole if whole_objects else filter_single_records
+    records_df, multi_df = split(lines_df)
     envelope = F.col("envelope")
     parsed_df = (
         with_envelope(records_df)
@@ -211,7 +232,7 @@ def rejects_of(checked_df: DataFrame) -> DataFrame:
     return checked_df.where(F.col("reason").isNotNull()).select("source_file", "reason", "detail")
 
 
-def parse_raw_lines(lines_df: DataFrame) -> ParsedRaw:
+def parse_raw_lines(lines_df: DataFrame, whole_objects: bool = False) -> ParsedRaw:
     """Validate raw lines ``(source_file, value)`` into observations and rejects (see module docstring)."""
-    checked_df = check_raw_lines(lines_df)
+    checked_df = check_raw_lines(lines_df, whole_objects)
     return ParsedRaw(observations_df=observations_of(checked_df), rejected_df=rejects_of(checked_df))

@@ -183,6 +183,21 @@ def test_nothing_new_writes_nothing(spark: SparkSession, tmp_path: Path) -> None
     assert parquet_files(tmp_path, "playlist_items") == before
 
 
+def test_nothing_new_starts_no_spark(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b.land(tmp_path / "raw", _observation("p1", DAY1, ["t1"]))
+    _run(tmp_path, spark)
+
+    def no_spark(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a run with nothing new started a SparkSession")
+
+    monkeypatch.setattr("spotify_etl.sparkutil.local_spark_session", no_spark)
+    config, bookmarks = config_for_lake(tmp_path)
+    summary = run_local_transform(config, None, bookmarks_root=bookmarks)
+    assert (summary.objects_read, summary.rows_written, summary.bookmark_committed) == (0, {}, True)
+
+
 def test_pause_and_disable_do_not_move_the_bookmark(spark: SparkSession, tmp_path: Path) -> None:
     b.land(tmp_path / "raw", _observation("p1", DAY1, ["t1"]))
     paused = _run(tmp_path, spark, "job-bookmark-pause")

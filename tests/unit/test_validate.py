@@ -65,12 +65,16 @@ def _lines(spark: SparkSession, objects: dict[str, list[str]]):
     return spark.createDataFrame(rows, "source_file string, value string")
 
 
+@pytest.mark.parametrize("whole_objects", [False, True], ids=["line_reader", "whole_object_reader"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_each_reason_is_named_and_good_objects_pass(spark: SparkSession, case: str) -> None:
+def test_each_reason_is_named_and_good_objects_pass(
+    spark: SparkSession, case: str, whole_objects: bool
+) -> None:
     lines, reason, detail = CASES[case]
-    checked = check_raw_lines(
-        _lines(spark, {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]})
-    )
+    objects = {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]}
+    if whole_objects:  # one row per object holding its whole text, as the local reader gives it
+        objects = {uri: ["\n".join(object_lines) + "\n"] for uri, object_lines in objects.items()}
+    checked = check_raw_lines(_lines(spark, objects), whole_objects=whole_objects)
 
     expected = spark.createDataFrame([("file:///raw/bad.json.gz", reason, detail)], REJECT_SCHEMA)
     assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
