@@ -1,4 +1,4 @@
-"""The ``spotify-etl`` command line.
+"""spotify-etl: extract, transform, crawl, query and report on the Spotify playlist lake.
 
 Each subcommand lives in its own module, imported only when that subcommand runs, so that
 ``spotify-etl query`` never pays for importing Spark and ``spotify-etl extract`` never needs Java.
