@@ -95,6 +95,6 @@ TIER ?= S
 bench: install ## Benchmark the transform against the DuckDB yardstick: make bench [TIER=S|M|L|S,M] -> bench/results.{json,md}
 	$(BIN)/python -m bench.run --tier $(TIER)
 
-clean: ## Remove the venv, the local lake and build output
-	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db
+clean: ## Remove the venvs, the local lake, build output and generated benchmark data
+	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
