@@ -134,23 +134,30 @@ class PartitionWriter:
                 self.spark.read.schema(schema).option("basePath", table_root).parquet(*existing)
             ).select(*schema.fieldNames())
             combined_df = combined_df.unionByName(existing_df)
-        merged_df = merge_rule(table, combined_df).select(*schema.fieldNames())
+        # One shuffle per table: hash-partitioning by the partition column satisfies the merge rule's
+        # windows (their keys all include it) and leaves each partition's rows in one task, which then
+        # writes that partition's single file (I4).
+        merged_df = merge_rule(
+            table, combined_df.repartition(max(1, len(partitions)), partition_column)
+        ).select(*schema.fieldNames())
         staged_root = f"{self.staging_root}/{self.run_id}/{table}"
         max_rows = max(1, self.target_file_mb * 1024 * 1024 // _BYTES_PER_ROW_ESTIMATE)
         (
-            merged_df.repartition(max(1, len(partitions)), partition_column)
-            .write.mode("overwrite")
+            merged_df.write.mode("overwrite")
             .option("maxRecordsPerFile", max_rows)
             .partitionBy(partition_column)
             .parquet(staged_root)
         )
-        rows = self.spark.read.parquet(staged_root).count() if self.fs.exists(staged_root) else 0
-        files, touched = self._swap(table_root, staged_root, partition_column)
+        rows, files, touched = self._swap(table_root, staged_root, partition_column)
         self.fs.delete(staged_root, recursive=True)
         return rows, files, touched
 
-    def _swap(self, table_root: str, staged_root: str, partition_column: str) -> tuple[int, list[str]]:
-        """Move staged files into their partitions, then delete what they replace."""
+    def _swap(self, table_root: str, staged_root: str, partition_column: str) -> tuple[int, int, list[str]]:
+        """Move staged files into their partitions, then delete what they replace.
+
+        Returns (rows, files, partitions); rows come from the new files' Parquet footers.
+        """
+        rows = 0
         files = 0
         touched = []
         for staged_dir in self.fs.list_dirs(staged_root):
@@ -160,12 +167,13 @@ class PartitionWriter:
             target_dir = f"{table_root}/{name}"
             previous = self.fs.list_files(target_dir)
             for index, staged in enumerate(self.fs.list_files(staged_dir, ".parquet")):
+                rows += self.fs.parquet_rows(staged.uri)
                 self.fs.rename(staged.uri, f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
                 files += 1
             for old in previous:
                 self.fs.delete(old.uri)
             touched.append(name.split("=", 1)[1])
-        return files, sorted(touched)
+        return rows, files, sorted(touched)
 
 
 def _new_run_id(now: datetime) -> str:

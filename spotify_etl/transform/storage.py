@@ -68,6 +68,16 @@ class HadoopFileSystem:
         if fs.exists(path) and not fs.delete(path, recursive):
             raise OSError(f"could not delete {uri}")
 
+    def parquet_rows(self, uri: str) -> int:
+        """The row count a Parquet file's footer records (the driver reads the footer; no Spark job)."""
+        _, path = self._path(uri)
+        input_file = self._jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(path, self._conf)
+        reader = self._jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
+        try:
+            return int(reader.getRecordCount())
+        finally:
+            reader.close()
+
     def head(self, uri: str, count: int) -> bytes:
         """The first ``count`` bytes of a file (fewer if it is shorter)."""
         fs, path = self._path(uri)

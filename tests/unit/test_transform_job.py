@@ -139,6 +139,11 @@ def test_incremental_run_touches_only_new_partitions_one_file_each(
 
     assert (first.objects_read, second.objects_read) == (2, 1)
     assert second.partitions_touched == {table: ["2026-11-21"] for table in CURATED_TABLES}
+    day2_rows = {
+        table: read_table(spark, tmp_path, table).where("snapshot_date = '2026-11-21'").count()
+        for table in CURATED_TABLES
+    }
+    assert second.rows_written == day2_rows  # the summary reports what the rewritten partitions hold
     assert parquet_files(tmp_path, "tracks")["snapshot_date=2026-11-20"] == day1_files  # untouched
     for table in CURATED_TABLES:
         assert all(len(files) == 1 for files in parquet_files(tmp_path, table).values()), table  # I4
