@@ -41,10 +41,10 @@ class ObjectVersion:
 
 @dataclass(frozen=True)
 class BookmarkState:
-    """High-water mark (ms since epoch) and the object names inside the band below it."""
+    """High-water mark (ms since epoch) and the objects inside the band below it (name -> modified ms)."""
 
     high_water_ms: int | None = None
-    band: frozenset[str] = field(default_factory=frozenset)
+    band: dict[str, int] = field(default_factory=dict)
     runs: int = 0
     committed_at: str | None = None
 
@@ -71,7 +71,7 @@ class LocalBookmarkStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return BookmarkState(
                 high_water_ms=data["high_water_ms"],
-                band=frozenset(entry["uri"] for entry in data["band"]),
+                band={entry["uri"]: int(entry["modified_ms"]) for entry in data["band"]},
                 runs=int(data.get("runs", 0)),
                 committed_at=data.get("committed_at"),
             )
@@ -95,20 +95,16 @@ class LocalBookmarkStore:
         processed = list(processed)
         state = self.load()
         moment = now or datetime.now(UTC)
-        mark = max(
-            [o.modified_ms for o in processed] + ([state.high_water_ms] if state.high_water_ms else []),
-            default=None,
-        )
+        marks = [o.modified_ms for o in processed]
+        if state.high_water_ms is not None:
+            marks.append(state.high_water_ms)
+        mark = max(marks, default=None)
         band_entries: dict[str, int] = {}
-        previous = self._load_band_times()
         if mark is not None:
+            # Earlier names stay while still inside the band; the band moves up with the mark.
             floor = mark - self.max_band_ms
-            for uri, modified in previous.items():
-                if modified > floor:
-                    band_entries[uri] = modified
-            for obj in processed:
-                if obj.modified_ms > floor:
-                    band_entries[obj.uri] = obj.modified_ms
+            candidates = {**state.band, **{o.uri: o.modified_ms for o in processed}}
+            band_entries = {uri: ms for uri, ms in candidates.items() if ms > floor}
         payload = {
             "version": STATE_VERSION,
             "high_water_ms": mark,
@@ -136,12 +132,6 @@ class LocalBookmarkStore:
             f"{self.path}: high-water mark {mark}, {len(state.band)} object(s) tracked by name in the band, "
             f"{state.runs} committed run(s), last commit {state.committed_at}"
         )
-
-    def _load_band_times(self) -> dict[str, int]:
-        if not self.path.exists():
-            return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return {entry["uri"]: int(entry["modified_ms"]) for entry in data["band"]}
 
     def _write_atomically(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
