@@ -2,9 +2,9 @@
 
 ``python -m infra.scripts.package --out build`` writes:
 
-- ``build/lambda/extract_lambda.zip``: the ``extract_lambda`` package plus its pinned dependencies
-  (``infra/scripts/lambda-requirements.txt``), installed for the Lambda runtime (python3.11, x86_64) from the
-  wheels that ``make install`` downloaded into ``.venv/lambda-wheels``. No pyspark, no ``spotify_etl``.
+- ``build/lambda/extract_lambda.zip``: the ``extract_lambda`` package plus its dependencies at the versions of
+  ``uv.lock``, as installed for the Lambda runtime into ``.venv/lambda-site`` by ``python -m infra.scripts.locked
+  lambda-site`` (``make package`` runs it when the lock changes). No pyspark, no ``spotify_etl``.
 - ``build/glue/transform_playlists.py``: the Glue entry script, verbatim.
 - ``build/glue/spotify_etl_glue-<hash>.zip``: the Glue-side modules of ``spotify_etl`` (``--extra-py-files``);
   the content hash in the name makes every code change a new S3 key, so the job picks it up.
@@ -22,9 +22,7 @@ import copy
 import hashlib
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,13 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template, load_template
+from infra.scripts.locked import LAMBDA_SITE
 from spotify_etl import athena_sql
 from spotify_etl.athena_sql import AthenaSqlError, SqlFile
 
-LAMBDA_REQUIREMENTS = REPO_ROOT / "infra" / "scripts" / "lambda-requirements.txt"
-LAMBDA_WHEELS = REPO_ROOT / ".venv" / "lambda-wheels"
-LAMBDA_PLATFORM = "manylinux2014_x86_64"  # keep equal to the template's Architectures: [x86_64]
-LAMBDA_PYTHON = "3.11"  # keep equal to the template's Runtime: python3.11
 LAMBDA_PACKAGE = "extract_lambda"
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "transform_playlists.py"
 # The Glue-side modules of spotify_etl: they import with pyspark (and awsglue for glue.py) only.
@@ -92,37 +87,26 @@ def write_deterministic_zip(target: Path, entries: Iterable[tuple[str, Path]]) -
     return target
 
 
-def build_lambda_zip(out_dir: Path, wheels_dir: Path = LAMBDA_WHEELS) -> Path:
-    """The extract Lambda's deployment zip, built offline from the downloaded wheels.
+def build_lambda_zip(out_dir: Path, site: Path = LAMBDA_SITE) -> Path:
+    """The extract Lambda's deployment zip: the locked dependencies installed in ``site``, plus our package.
 
     Raises:
-        PackagingError: the wheels are missing (run ``make install``) or pip could not install them.
+        PackagingError: the site is missing (run ``make package``, which installs it from uv.lock).
     """
-    if not wheels_dir.is_dir() or not any(wheels_dir.glob("*.whl")):
+    installed = site / "python"
+    if not installed.is_dir() or not any(installed.glob("*.dist-info")):
         raise PackagingError(
-            f"no Lambda wheels in {wheels_dir}: run `make install` (it downloads the pinned wheels of "
-            f"{LAMBDA_REQUIREMENTS.relative_to(REPO_ROOT)} once, so that packaging needs no network)"
+            f"no Lambda dependencies in {installed}: run `make package` (it installs the lock's `lambda` "
+            f"group there once, so that packaging needs no network)"
         )
-    with tempfile.TemporaryDirectory(prefix="lambda-build-") as tmp:
-        site = Path(tmp) / "site"
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-index", "--find-links", str(wheels_dir),
-            "--only-binary=:all:", "--platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON,
-            "--implementation", "cp", "--abi", "cp311",
-            "--no-compile", "--target", str(site), "-r", str(LAMBDA_REQUIREMENTS),
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise PackagingError(
-                f"pip could not install the Lambda dependencies from {wheels_dir} "
-                f"(run `make install` after changing {LAMBDA_REQUIREMENTS.name}):\n{result.stderr.strip()}"
-            )
-        shutil.rmtree(site / "bin", ignore_errors=True)
-        entries = [(p.relative_to(site).as_posix(), p) for p in _files_under(site)]
-        package_dir = REPO_ROOT / LAMBDA_PACKAGE
-        entries += [(p.relative_to(REPO_ROOT).as_posix(), p) for p in _files_under(package_dir)]
-        return write_deterministic_zip(out_dir / "lambda" / "extract_lambda.zip", entries)
+    entries = [
+        (p.relative_to(installed).as_posix(), p)
+        for p in _files_under(installed)
+        if p.relative_to(installed).parts[0] != "bin"
+    ]
+    package_dir = REPO_ROOT / LAMBDA_PACKAGE
+    entries += [(p.relative_to(REPO_ROOT).as_posix(), p) for p in _files_under(package_dir)]
+    return write_deterministic_zip(out_dir / "lambda" / "extract_lambda.zip", entries)
 
 
 def build_glue_library(out_dir: Path) -> Path:
@@ -209,11 +193,11 @@ def render_template(
     return rendered
 
 
-def package(out_dir: Path, *, wheels_dir: Path = LAMBDA_WHEELS, sql_root: Path = SQL_ROOT) -> Artifacts:
+def package(out_dir: Path, *, lambda_site: Path = LAMBDA_SITE, sql_root: Path = SQL_ROOT) -> Artifacts:
     """Build every artifact into ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sql_files = read_sql_files(sql_root)
-    lambda_zip = build_lambda_zip(out_dir, wheels_dir)
+    lambda_zip = build_lambda_zip(out_dir, lambda_site)
     glue_library = build_glue_library(out_dir)
     glue_script = out_dir / "glue" / GLUE_SCRIPT.name
     shutil.copyfile(GLUE_SCRIPT, glue_script)

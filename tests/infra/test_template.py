@@ -49,12 +49,14 @@ def test_lambda_handler_path_resolves_to_the_extract_handler(resources):
 
 
 def test_lambda_runtime_and_architecture_match_the_packaged_wheels(resources):
+    from infra.scripts.locked import LAMBDA_RUNTIME
+
     function = _props(resources, "ExtractFunction")
 
-    assert function["Runtime"] == f"python{packaging.LAMBDA_PYTHON}"
+    assert function["Runtime"] == f"python{LAMBDA_RUNTIME.python_version}"
     (architecture,) = function["Architectures"]
-    assert {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[architecture] == (
-        packaging.LAMBDA_PLATFORM
+    assert {"x86_64": "x86_64-manylinux2014", "arm64": "aarch64-manylinux2014"}[architecture] == (
+        LAMBDA_RUNTIME.uv_platform
     )
 
 
