@@ -204,3 +204,29 @@ def test_the_glue_image_gets_the_locked_test_requirements_but_not_its_own_spark(
     assert all(version in versions[name] for name, version in pins.items())
     blocks = re.split(r"\n(?=[A-Za-z0-9])", requirements.strip())
     assert all("--hash=sha256:" in block for block in blocks if not block.startswith("#")), requirements
+
+
+# ---------------------------------------------------------------- the interpreter make installs with
+
+
+def _find_python(version: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(REPO_ROOT / "tools" / "find-python"), version], capture_output=True, text=True, env=env or None
+    )
+
+
+def test_find_python_prints_an_interpreter_of_the_asked_version():
+    result = _find_python("3.11")
+    found = subprocess.run([result.stdout.strip(), "--version"], capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert found.stdout.startswith("Python 3.11.")
+
+
+def test_find_python_says_in_one_line_how_to_install_a_missing_version(tmp_path):
+    result = _find_python("3.99", PATH=f"{tmp_path}:/usr/bin:/bin", PYENV_ROOT=str(tmp_path))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("ERROR: Python 3.99 is missing") and "pyenv install 3.99" in result.stderr
