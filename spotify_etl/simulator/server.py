@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any, overload
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID, SIM_USER_ID, ChartWorld
 
 MAX_PAGE_LIMIT = 50
@@ -139,6 +140,8 @@ class SimulatorServer:
         self.client_id = client_id or f"simclient{secrets.token_hex(8)}"
         self.client_secret = client_secret or f"simsecret{secrets.token_hex(16)}"
         self.refresh_token = refresh_token or f"simrefresh{secrets.token_hex(16)}"
+        self.rotate_refresh_tokens = False
+        """When True, every refresh grant answers a new refresh token and revokes the one it used."""
         self.user_id = SIM_USER_ID
         self._lock = threading.Lock()
         self._state = _State(day=world.start, dev_mode=dev_mode, legacy_shape=legacy_shape)
@@ -320,11 +323,16 @@ class SimulatorServer:
         if client_secret != self.client_secret:
             raise _TokenError("invalid_client", "Invalid client secret")
         grant = form.get("grant_type")
+        rotated: str | None = None
         if grant == "client_credentials":
             token = _Token(user_id=None, scope=None)
         elif grant == "refresh_token":
-            if form.get("refresh_token") != self.refresh_token:
-                raise _TokenError("invalid_grant", "Invalid refresh token")
+            with self._lock:
+                if form.get("refresh_token") != self.refresh_token:
+                    raise _TokenError("invalid_grant", "Invalid refresh token")
+                if self.rotate_refresh_tokens:  # the used token is revoked: only the new one works
+                    rotated = f"simrefresh{secrets.token_hex(16)}"
+                    self.refresh_token = rotated
             token = _Token(user_id=self.user_id, scope=USER_SCOPE)
         else:
             raise _TokenError(
@@ -337,6 +345,8 @@ class SimulatorServer:
         answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": 3600}
         if token.scope is not None:
             answer["scope"] = token.scope
+        if rotated is not None:
+            answer["refresh_token"] = rotated
         return answer
 
     def _bearer(self, headers: Any) -> _Token:
@@ -402,7 +412,7 @@ class SimulatorServer:
             answer[sub] = page
         if dev_mode:
             answer = _strip_dev_fields(answer)
-        return answer
+        return _with_fields(answer, query)
 
     def _items_page(
         self,
@@ -426,7 +436,7 @@ class SimulatorServer:
         _, items, _ = self.world.observe(playlist_id, day)
         extra = {k: v[0] for k, v in query.items() if k in ("market", "additional_types")}
         page = self._page(playlist_id, sub, items, offset, limit, extra, legacy or sub == "tracks")
-        return _strip_dev_fields(page) if dev_mode else page
+        return _with_fields(_strip_dev_fields(page) if dev_mode else page, query)
 
     def _page(
         self,
@@ -495,6 +505,18 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
         return int(values[0])
     except ValueError:
         raise _HttpError(400, f"Invalid {name}: {values[0]!r}") from None
+
+
+def _with_fields(answer: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+    """The answer reduced by the ``fields`` parameter, if any (400 when it does not parse)."""
+    fields = query.get("fields")
+    if not fields:
+        return answer
+    try:
+        filtered: dict[str, Any] = apply_fields(answer, fields[0])
+    except FieldsSyntaxError as error:
+        raise _HttpError(400, str(error)) from None
+    return filtered
 
 
 def _strip_dev_fields(value: Any) -> Any:
