@@ -26,6 +26,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ EMBEDDED_PAGE_LIMIT = 100
 USER_SCOPE = "playlist-read-private playlist-read-collaborative"
 _DEV_MODE_DROPPED = ("popularity", "followers", "available_markets", "label")
 _ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_TRICKLE_HEADER = "X-Simulator-Trickle"  # internal: never sent
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Fault:
     times: int = 1
     retry_after: int | None = None
     message: str | None = None
+    trickle_seconds: float | None = None  # 200 with headers at once, then one body byte every N seconds
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,17 @@ class SimulatorServer:
             self._state.faults.append(fault)
         return fault
 
+    def inject_trickle(self, path: str, *, byte_interval: float = 2.0, times: int = 1_000_000) -> Fault:
+        """Answer the matching requests with headers at once, then one body byte every ``byte_interval`` s.
+
+        The read timeout of a client restarts with every byte, so only a wall-clock bound ends such a
+        request. The server stops when the client closes the connection.
+        """
+        fault = Fault(path, 200, times, trickle_seconds=byte_interval)
+        with self._lock:
+            self._state.faults.append(fault)
+        return fault
+
     def clear_faults(self) -> None:
         with self._lock:
             self._state.faults.clear()
@@ -283,6 +297,9 @@ class SimulatorServer:
         path, query = parts.path, parse_qs(parts.query)
         try:
             fault = self._take_fault(path)
+            if fault is not None and fault.trickle_seconds is not None:
+                self._record(method, path, query, 200)
+                return 200, {_TRICKLE_HEADER: str(fault.trickle_seconds)}, {"trickle": "x" * 64}
             if fault is not None:
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 default = "API rate limit exceeded" if fault.status == 429 else "Service unavailable"
@@ -539,13 +556,24 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         status, headers, payload = self.simulator.handle(method, self.path, self.headers, body)
         data = json.dumps(payload).encode("utf-8")
+        trickle = headers.pop(_TRICKLE_HEADER, None)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if trickle is None:
+            self.wfile.write(data)
+            return
+        self.close_connection = True
+        try:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(float(trickle))
+        except OSError:
+            return  # the client gave up: what a trickle is for
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -414,9 +414,14 @@ def test_one_json_log_line_per_playlist(server, tmp_path, caplog):
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "extract_lambda.extractor"]
     events = {e["playlist_id"]: e for e in logged}  # playlists run concurrently: any order
     assert len(logged) == 2
-    assert (events[OWN]["event"], events[EDITORIAL_PLAYLIST_ID]["event"]) == ("playlist_landed", "playlist_failed")
+    assert (events[OWN]["event"], events[EDITORIAL_PLAYLIST_ID]["event"]) == (
+        "playlist_landed",
+        "playlist_failed",
+    )
     assert (events[OWN]["items"], events[OWN]["pages"], events[OWN]["artists_fetched"]) == (100, 2, 84)
-    assert isinstance(events[OWN]["seconds"], float) and events[EDITORIAL_PLAYLIST_ID]["reason"] == "not_found"
+    assert (
+        isinstance(events[OWN]["seconds"], float) and events[EDITORIAL_PLAYLIST_ID]["reason"] == "not_found"
+    )
 
 
 def test_cli_lands_and_exits_nonzero_naming_failures_without_leaking_secrets(
