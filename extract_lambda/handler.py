@@ -54,7 +54,7 @@ DEFAULTS: dict[str, str] = {
     "SPOTIFY_TOKEN_URL": SPOTIFY_TOKEN_URL,
     "LOG_LEVEL": "INFO",
     "STATE_PREFIX": STATE_PREFIX,
-    "ARTIST_CACHE_DAYS": str(DEFAULT_WINDOW_DAYS),
+    "ARTIST_CACHE_DAYS": f"{DEFAULT_WINDOW_DAYS:g}",
     "METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
 }
 # Seconds kept back from the Lambda's remaining time to land, log and return.

@@ -74,9 +74,10 @@ class LocalStateStore:
 class S3StateStore:
     """``s3://<bucket>/<prefix>/<name>``.
 
-    A missing key answers ``NoSuchKey`` only to a caller allowed ``s3:ListBucket`` (otherwise 403
-    AccessDenied: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"), so
-    the Lambda's role lists the bucket for this prefix only and a 403 stays an error.
+    A missing key answers ``NoSuchKey`` only to a caller allowed ``s3:ListBucket``, otherwise 403
+    AccessDenied (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"). The
+    Lambda's role may not list the bucket (least privilege), so a 403 on read also means "no state yet";
+    it is logged, and the run goes on as without state (the cache and retry progress only save work).
     """
 
     def __init__(self, s3_client: Any, bucket: str, prefix: str = STATE_PREFIX) -> None:
@@ -91,6 +92,11 @@ class S3StateStore:
         try:
             answer = self.s3.get_object(Bucket=self.bucket, Key=self.key(name))
         except self.s3.exceptions.NoSuchKey:
+            return None
+        except self.s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+                raise
+            log_event(logger, "state_absent_or_denied", object=f"s3://{self.bucket}/{self.key(name)}")
             return None
         return _decode(name, answer["Body"].read(), f"s3://{self.bucket}/{self.key(name)}")
 
