@@ -64,6 +64,8 @@ class ArtistEnricher:
         self.cache = cache
         self.now = now
         self.batch_allowed = True
+        self._batch_known = False  # True once a batch call answered (or was refused): no more probing
+        self._probe_lock = threading.Lock()
         self.fetched = 0
         self.cache_hits = 0
         self._unavailable: set[str] = set()  # 404 (or absent from a batch answer) this run
@@ -135,7 +137,21 @@ class ArtistEnricher:
                 self._store(artist_id, obj)
 
     def _fetch_batch(self, caller: ApiCaller, chunk: list[str]) -> bool:
-        """Fetch ``chunk`` with the batch call; False when the endpoint is gone for this app (fallback)."""
+        """Fetch ``chunk`` with the batch call; False when the endpoint is gone for this app (fallback).
+
+        Until one batch call has answered, workers take turns: the first refusal switches the run to single
+        artists before any other worker tries the batch call again.
+        """
+        if self._batch_known:
+            return self.batch_allowed and self._call_batch(caller, chunk)
+        with self._probe_lock:
+            if not self.batch_allowed:
+                return False
+            answered = self._call_batch(caller, chunk)
+            self._batch_known = True
+            return answered
+
+    def _call_batch(self, caller: ApiCaller, chunk: list[str]) -> bool:
         what = "GET /artists?ids="
         try:
             answer = caller.call(what, caller.client.artists, chunk)
