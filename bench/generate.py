@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from extract_lambda.landing import LocalLander, build_envelope, encode_envelope, raw_key
+from extract_lambda.landing import LocalLander, build_envelope, encode_envelope, format_extracted_at, raw_key
 from spotify_etl.simulator.world import ChartWorld
 
 GENERATOR_VERSION = 1
@@ -136,6 +136,7 @@ def _write_chunk(args: tuple[int, TierShape, Path, list[Observation]]) -> tuple[
             items=items,
             artists=artists,
             extracted_at=extracted_at,
+            artists_fetched_at={a["id"]: format_extracted_at(extracted_at) for a in artists},
             market="US",
             auth_flow="client_credentials",
         )

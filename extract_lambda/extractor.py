@@ -1,10 +1,11 @@
 """Fetch playlists from the Spotify Web API and land one raw envelope per playlist (DESIGN.md s.2).
 
-Per playlist: Get Playlist; every page of ``/playlists/{id}/items`` (limit <= 50, following ``next``);
-the full artist objects of the tracks' artists (batch ``GET /artists?ids=`` where the app may, else one
-``GET /artists/{id}`` per artist; each artist fetched at most once per run); then one atomic landing at the
-deterministic key. A failing playlist never stops the others; :class:`ExtractReport` names each failure
-with the reason and what to do about it.
+Per playlist: Get Playlist (with ``fields``, so without its embedded first page of items); every page of
+``/playlists/{id}/items`` (limit <= 50, following ``next``); the full objects of the tracks' artists, from
+the artist cache when fetched recently (:mod:`extract_lambda.enrichment`); then one atomic landing at the
+deterministic key. Playlists run on a few worker threads, every request has a wall-clock cap and nothing
+runs past the deadline, so one stalled or failing playlist never stops the others; the
+:class:`ExtractReport` names each failure with the reason and what to do about it.
 
 Incremental behaviour: every run is one observation per playlist at ``now()``. The key is a function of
 (playlist, instant, snapshot_id), so a run repeated at the same instant finds its objects already there
@@ -15,25 +16,36 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import spotipy
 from spotipy.oauth2 import SpotifyOauthError
 
+from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS, ArtistCache
+from extract_lambda.bounded_http import BoundedSession
 from extract_lambda.client import (
     AUTH_CLIENT_CREDENTIALS,
     SPOTIFY_TOKEN_URL,
     ApiCaller,
+    Auth,
     Deadline,
     ExtractError,
-    build_spotify,
+    RateGate,
+    build_auth,
+    build_client,
 )
+from extract_lambda.enrichment import ArtistEnricher, Enrichment, track_artist_ids
+from extract_lambda.explain import explain_http, explain_oauth
 from extract_lambda.landing import SPOTIFY_API_BASE_URL, Lander, build_envelope, encode_envelope, raw_key
 from extract_lambda.logs import log_event
+from extract_lambda.report import ExtractReport, FailedPlaylist, LandedPlaylist
+from extract_lambda.state import StateStore
 
 __all__ = [
     "ExtractError",
@@ -43,13 +55,21 @@ __all__ = [
     "LandedPlaylist",
     "extract_playlists",
     "normalize_playlist_id",
+    "track_artist_ids",
 ]
 
 logger = logging.getLogger("extract_lambda.extractor")
 
 MAX_PAGE_LIMIT = 50
-MAX_ARTIST_BATCH = 50
+# Get Playlist without its embedded items paging (`items`/`tracks`): the items come from /items only.
+# The top-level keys of a real answer (tests/../spotify-recorded/get_playlist.json) minus the paging.
+PLAYLIST_FIELDS = (
+    "collaborative,description,external_urls,followers,href,id,images,name,owner,primary_color,public,"
+    "snapshot_id,type,uri"
+)
 ITEM_TYPES = ("track", "episode")
+# A handful of requests in flight keeps far inside Spotify's rolling 30 s rate window; a 429 pauses all.
+MAX_CONCURRENCY = 8
 _BASE62 = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _PLAYLIST_REF = re.compile(
     r"^(?:spotify:playlist:|https?://open\.spotify\.com/(?:intl-[\w-]+/)?playlist/)([^?/#]+)"
@@ -83,7 +103,10 @@ class ExtractSettings:
     market: str | None = "US"
     api_base_url: str = SPOTIFY_API_BASE_URL
     token_url: str = SPOTIFY_TOKEN_URL
-    requests_timeout: float = 10.0
+    requests_timeout: float = 10.0  # connect, and each socket read (restarts with every byte)
+    request_cap_seconds: float = 30.0  # one request, connect to last byte (wall clock)
+    max_concurrency: int = 4  # playlists extracted at once
+    artist_cache_days: float = DEFAULT_WINDOW_DAYS
     page_limit: int = MAX_PAGE_LIMIT
     max_attempts: int = 4
     backoff_seconds: float = 0.5
@@ -104,6 +127,12 @@ class ExtractSettings:
             )
         if self.requests_timeout <= 0:
             raise ValueError(f"requests_timeout must be > 0, got {self.requests_timeout}")
+        if self.request_cap_seconds <= 0:
+            raise ValueError(f"request_cap_seconds must be > 0, got {self.request_cap_seconds}")
+        if not 1 <= self.max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}, got {self.max_concurrency}")
+        if self.artist_cache_days < 0:
+            raise ValueError(f"artist_cache_days must be >= 0, got {self.artist_cache_days}")
 
     @property
     def auth_flow(self) -> str:
@@ -115,200 +144,6 @@ class ExtractSettings:
         return tuple(s for s in (self.client_secret, self.refresh_token) if s)
 
 
-class LandedPlaylist(NamedTuple):
-    playlist_id: str
-    uri: str
-    created: bool  # False: the object already existed (same instant, same snapshot) and was kept
-    items: int
-    pages: int
-
-
-class FailedPlaylist(NamedTuple):
-    playlist_id: str
-    reason: str  # not_found, forbidden, unauthorized, rate_limited, deadline, server_error, connection, ...
-    message: str
-
-
-@dataclass
-class ExtractReport:
-    """What one run landed and what it could not, with why."""
-
-    landed: list[LandedPlaylist] = field(default_factory=list)
-    failed: list[FailedPlaylist] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    artists_fetched: int = 0
-    api_calls: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        total = len(self.landed) + len(self.failed)
-        new = sum(1 for p in self.landed if p.created)
-        lines = [
-            f"extracted {len(self.landed)} of {total} playlists "
-            f"({new} new objects, {len(self.landed) - new} already present), "
-            f"{self.artists_fetched} artists fetched, {self.api_calls} API calls"
-        ]
-        if self.failed:
-            lines.append(f"{len(self.failed)} failed:")
-            lines.extend(f"  - {p.playlist_id}: {p.reason}: {p.message}" for p in self.failed)
-        lines.extend(f"  warning: {w}" for w in self.warnings)
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "landed": [p._asdict() for p in self.landed],
-            "failed": [p._asdict() for p in self.failed],
-            "warnings": list(self.warnings),
-            "artists_fetched": self.artists_fetched,
-            "api_calls": self.api_calls,
-        }
-
-
-def _entry_object(entry: Any) -> dict[str, Any] | None:
-    """The track or episode of a playlist item: ``item`` (2026) or ``track`` (older); either may be null."""
-    if not isinstance(entry, dict):
-        return None
-    obj = entry.get("item")
-    if obj is None:
-        obj = entry.get("track")
-    return obj if isinstance(obj, dict) else None
-
-
-def track_artist_ids(items: Iterable[Any]) -> list[str]:
-    """Artist ids credited on the items' tracks, in order of first appearance (no episodes, no local files)."""
-    seen: dict[str, None] = {}
-    for entry in items:
-        obj = _entry_object(entry)
-        if obj is None or obj.get("type", "track") != "track" or obj.get("is_local"):
-            continue
-        for artist in obj.get("artists") or []:
-            artist_id = artist.get("id") if isinstance(artist, dict) else None
-            if artist_id:
-                seen.setdefault(artist_id, None)
-    return list(seen)
-
-
-class ArtistEnricher:
-    """Full artist objects, each fetched at most once per run across playlists.
-
-    The batch call is tried first; its first 403 (Development Mode apps lost it) switches the rest of the
-    run to one ``GET /artists/{id}`` per artist.
-    """
-
-    def __init__(self, caller: ApiCaller) -> None:
-        self.caller = caller
-        self.cache: dict[str, dict[str, Any] | None] = {}
-        self.batch_allowed = True
-        self.fetched = 0
-
-    def artists_for(self, artist_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-        """(full objects in the given order, ids that could not be fetched this run)."""
-        missing_ids: list[str] = []
-        new_ids = [a for a in artist_ids if a not in self.cache]
-        try:
-            self._fetch(new_ids)
-        except ExtractError as error:
-            missing_ids = [a for a in new_ids if a not in self.cache]
-            log_event(
-                logger, "artists_incomplete", logging.WARNING, reason=error.reason, message=error.message,
-                missing=len(missing_ids),
-            )  # fmt: skip
-        found = [obj for a in artist_ids if (obj := self.cache.get(a)) is not None]
-        return found, missing_ids
-
-    def _fetch(self, new_ids: list[str]) -> None:
-        for start in range(0, len(new_ids), MAX_ARTIST_BATCH):
-            chunk = new_ids[start : start + MAX_ARTIST_BATCH]
-            if self.batch_allowed:
-                try:
-                    answer = self.caller.call("GET /artists?ids=", self.caller.client.artists, chunk)
-                except spotipy.SpotifyException as error:
-                    if error.http_status != 403:
-                        raise _explain(error, "GET /artists?ids=", None) from None
-                    self.batch_allowed = False
-                    log_event(logger, "artists_batch_forbidden", logging.INFO, fallback="GET /artists/{id}")
-                else:
-                    objs = (answer or {}).get("artists") or []
-                    by_id = {o["id"]: o for o in objs if isinstance(o, dict) and o.get("id")}
-                    for artist_id in chunk:
-                        self.cache[artist_id] = by_id.get(artist_id)
-                    self.fetched += len(by_id)
-                    continue
-            for artist_id in chunk:
-                try:
-                    obj = self.caller.call(f"GET /artists/{artist_id}", self.caller.client.artist, artist_id)
-                except spotipy.SpotifyException as error:
-                    if error.http_status in (400, 404):
-                        self.cache[artist_id] = None
-                        continue
-                    raise _explain(error, f"GET /artists/{artist_id}", None) from None
-                self.cache[artist_id] = obj if isinstance(obj, dict) else None
-                self.fetched += 1
-
-
-def _explain(error: spotipy.SpotifyException, what: str, auth_flow: str | None) -> ExtractError:
-    """An HTTP error as a message a user can act on."""
-    status = error.http_status
-    detail = str(error.msg).split("\n")[-1].strip() if error.msg else ""
-    if status == 404:
-        return ExtractError(
-            "not_found",
-            f"not found (404) on {what}. Spotify-owned editorial and algorithmic playlists (such as "
-            "'Top 50 - Global' and other 37i9dQZ... ids) are unavailable to apps created after 2024-11-27; "
-            "otherwise check the playlist id",
-            404,
-        )
-    if status == 403:
-        if auth_flow == AUTH_CLIENT_CREDENTIALS:
-            hint = (
-                "client-credentials tokens carry no user, so a Development Mode app cannot read playlist "
-                "items with them: set a refresh token of the playlist's owner or collaborator "
-                "(SPOTIFY_REFRESH_TOKEN locally, refresh_token in the Lambda's secret), or use an app with "
-                "extended quota"
-            )
-        else:
-            hint = (
-                "the authorizing user neither owns nor collaborates on this playlist: use a refresh token of "
-                "its owner or a collaborator, or an app with extended quota"
-            )
-        return ExtractError(
-            "forbidden",
-            f"forbidden (403) on {what}. A Development Mode app reads playlist items only for playlists its "
-            f"user owns or collaborates on; {hint}",
-            403,
-        )
-    if status == 401:
-        return ExtractError(
-            "unauthorized",
-            f"unauthorized (401) on {what}: the access token was rejected ({detail or 'no detail'}); check "
-            "the app's client id and secret, and that the refresh token has not been revoked",
-            401,
-        )
-    return ExtractError("http_error", f"Spotify answered {status} on {what}: {detail or error.msg}", status)
-
-
-def _explain_oauth(error: SpotifyOauthError) -> ExtractError:
-    code = getattr(error, "error", None) or "unknown"
-    description = getattr(error, "error_description", None) or ""
-    if code == "invalid_grant":
-        return ExtractError(
-            "unauthorized",
-            f"the token endpoint refused the refresh token ({code}: {description}): it is invalid, expired or "
-            "revoked; authorize the app again (authorization code flow) and store the new refresh token",
-        )
-    if code in ("invalid_client", "unauthorized_client", "invalid_request", "unsupported_grant_type"):
-        return ExtractError(
-            "unauthorized",
-            f"the token endpoint rejected the app's credentials ({code}: {description}); check the client id "
-            "and client secret (SPOTIFY_CLIENT_ID/SPOTIFY_CLIENT_SECRET locally, the Lambda's secret on AWS)",
-        )
-    return ExtractError("token_error", f"the token request failed ({code}: {description or 'no detail'})")
-
-
 def _fetch_playlist(
     caller: ApiCaller, settings: ExtractSettings, playlist_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
@@ -317,7 +152,12 @@ def _fetch_playlist(
     what = f"GET /playlists/{playlist_id}"
     try:
         playlist = caller.call(
-            what, client.playlist, playlist_id, market=settings.market, additional_types=ITEM_TYPES
+            what,
+            client.playlist,
+            playlist_id,
+            fields=PLAYLIST_FIELDS,
+            market=settings.market,
+            additional_types=ITEM_TYPES,
         )
         if not isinstance(playlist, dict) or not playlist.get("id"):
             raise ExtractError("bad_response", f"{what} returned no playlist object")
@@ -349,88 +189,98 @@ def _fetch_playlist(
             page = caller.call(what, client.next, page)
         return playlist, items, pages
     except spotipy.SpotifyException as error:
-        raise _explain(error, what, settings.auth_flow) from None
+        raise explain_http(error, what, settings.auth_flow) from None
 
 
-def extract_playlists(
-    settings: ExtractSettings,
-    lander: Lander,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    deadline: float | None = None,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ExtractReport:
-    """Extract every playlist of ``settings`` and land one envelope each.
+class _Run:
+    """What the worker threads of one run share: the auth manager, the rate gate, the enricher."""
 
-    Args:
-        settings: what to fetch, and how.
-        lander: where to land (LocalLander or S3Lander).
-        now: the clock; ``extracted_at`` (and so the ``ingest_date`` partition) of each observation.
-        deadline: an absolute ``time.monotonic()`` instant after which nothing more is attempted (the
-            Lambda's remaining time; a local budget); waits for ``Retry-After`` never go past it.
-        sleep: how to wait (between retries).
+    def __init__(
+        self,
+        settings: ExtractSettings,
+        lander: Lander,
+        now: Callable[[], datetime],
+        deadline: Deadline,
+        sleep: Callable[[float], None],
+        auth: Auth,
+        auth_flow: str,
+        enricher: ArtistEnricher,
+    ) -> None:
+        self.settings = settings
+        self.lander = lander
+        self.now = now
+        self.deadline = deadline
+        self.sleep = sleep
+        self.auth = auth
+        self.auth_flow = auth_flow
+        self.enricher = enricher
+        self.gate = RateGate()
+        self.callers: list[ApiCaller] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
 
-    Returns:
-        The report; it never raises for one playlist's failure (callers decide: the CLI exits non-zero,
-        the Lambda raises).
-    """
-    report = ExtractReport()
-    client, auth_flow = build_spotify(
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        refresh_token=settings.refresh_token,
-        api_base_url=settings.api_base_url,
-        token_url=settings.token_url,
-        requests_timeout=settings.requests_timeout,
-    )
-    caller = ApiCaller(
-        client,
-        Deadline(deadline),
-        requests_timeout=settings.requests_timeout,
-        max_attempts=settings.max_attempts,
-        backoff_seconds=settings.backoff_seconds,
-        max_backoff_seconds=settings.max_backoff_seconds,
-        sleep=sleep,
-    )
-    enricher = ArtistEnricher(caller)
-    for playlist_id in settings.playlist_ids:
+    def caller(self) -> ApiCaller:
+        """This worker thread's caller: its own spotipy client and bounded session, the run's auth."""
+        caller: ApiCaller | None = getattr(self._local, "caller", None)
+        if caller is None:
+            settings = self.settings
+            client = build_client(
+                self.auth,
+                api_base_url=settings.api_base_url,
+                requests_timeout=settings.requests_timeout,
+                session=BoundedSession(self.deadline, settings.request_cap_seconds),
+            )
+            caller = ApiCaller(
+                client,
+                self.deadline,
+                max_attempts=settings.max_attempts,
+                backoff_seconds=settings.backoff_seconds,
+                max_backoff_seconds=settings.max_backoff_seconds,
+                gate=self.gate,
+                sleep=self.sleep,
+            )
+            self._local.caller = caller
+            with self._lock:
+                self.callers.append(caller)
+        return caller
+
+    def extract_one(self, playlist_id: str) -> tuple[LandedPlaylist | FailedPlaylist, str | None]:
+        """Fetch, enrich and land one playlist; never raises (a failure is returned)."""
+        caller = self.caller()
         started = time.monotonic()
-        calls_before, fetched_before = caller.calls, enricher.fetched
+        calls_before, fetched_before = caller.calls, self.enricher.fetched
         try:
-            extracted_at = now()
-            playlist, items, pages = _fetch_playlist(caller, settings, playlist_id)
-            artists: list[dict[str, Any]] = []
-            missing: list[str] = []
-            if settings.enrich_artists:
-                artists, missing = enricher.artists_for(track_artist_ids(items))
+            extracted_at = self.now()
+            playlist, items, pages = _fetch_playlist(caller, self.settings, playlist_id)
+            enrichment = Enrichment([], {}, [])
+            if self.settings.enrich_artists:
+                enrichment = self.enricher.artists_for(caller, track_artist_ids(items))
             envelope = build_envelope(
                 playlist=playlist,
                 items=items,
-                artists=artists,
+                artists=enrichment.artists,
+                artists_fetched_at=enrichment.fetched_at,
                 extracted_at=extracted_at,
-                market=settings.market,
-                auth_flow=auth_flow,
-                base_url=settings.api_base_url,
+                market=self.settings.market,
+                auth_flow=self.auth_flow,
+                base_url=self.settings.api_base_url,
             )
             key = raw_key(playlist_id, extracted_at, playlist.get("snapshot_id"))
-            result = lander.land(key, encode_envelope(envelope))
+            result = self.lander.land(key, encode_envelope(envelope))
         except SpotifyOauthError as error:
-            failure = _explain_oauth(error)
-            _record_failure(report, playlist_id, failure, started, caller.calls - calls_before)
-            continue
+            return _failed(playlist_id, explain_oauth(error), started, caller.calls - calls_before), None
         except ExtractError as error:
-            _record_failure(report, playlist_id, error, started, caller.calls - calls_before)
-            continue
+            return _failed(playlist_id, error, started, caller.calls - calls_before), None
         except Exception as error:  # one playlist's surprise must not stop the others
-            failure = ExtractError("unexpected", f"{type(error).__name__}: {error}")
-            _record_failure(report, playlist_id, failure, started, caller.calls - calls_before)
             logger.debug("unexpected failure", exc_info=True)
-            continue
-        if missing:
-            report.warnings.append(
-                f"{playlist_id}: {len(missing)} artists could not be fetched for enrichment (landed without them)"
+            failure = ExtractError("unexpected", f"{type(error).__name__}: {error}")
+            return _failed(playlist_id, failure, started, caller.calls - calls_before), None
+        warning = None
+        if enrichment.missing:
+            warning = (
+                f"{playlist_id}: {len(enrichment.missing)} artists could not be fetched for enrichment "
+                "(landed without them)"
             )
-        report.landed.append(LandedPlaylist(playlist_id, result.uri, result.created, len(items), pages))
         log_event(
             logger,
             "playlist_landed" if result.created else "playlist_already_landed",
@@ -441,23 +291,79 @@ def extract_playlists(
             extracted_at=envelope["extracted_at"],
             items=len(items),
             pages=pages,
-            artists=len(artists),
-            artists_fetched=enricher.fetched - fetched_before,
-            artists_missing=len(missing),
+            artists=len(enrichment.artists),
+            artists_fetched=self.enricher.fetched - fetched_before,
+            artists_missing=len(enrichment.missing),
             api_calls=caller.calls - calls_before,
             bytes=result.size,
             seconds=round(time.monotonic() - started, 3),
-            auth_flow=auth_flow,
+            auth_flow=self.auth_flow,
         )
-    report.artists_fetched = enricher.fetched
-    report.api_calls = caller.calls
+        return LandedPlaylist(playlist_id, result.uri, result.created, len(items), pages), warning
+
+
+def extract_playlists(
+    settings: ExtractSettings,
+    lander: Lander,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    deadline: float | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    state: StateStore | None = None,
+    on_token_rotated: Callable[[str], None] | None = None,
+) -> ExtractReport:
+    """Extract every playlist of ``settings`` and land one envelope each.
+
+    Args:
+        settings: what to fetch, and how.
+        lander: where to land (LocalLander or S3Lander).
+        now: the clock; ``extracted_at`` (and so the ``ingest_date`` partition) of each observation, and
+            the age of the artist cache's entries.
+        deadline: an absolute ``time.monotonic()`` instant after which nothing more is attempted (the
+            Lambda's remaining time; a local budget); no request and no wait goes past it.
+        sleep: how to wait (between retries).
+        state: where the artist cache lives (None: no cache, every artist is fetched).
+        on_token_rotated: called with the new refresh token when the token endpoint rotates it.
+
+    Returns:
+        The report; it never raises for one playlist's failure (callers decide: the CLI exits non-zero,
+        the Lambda fails for retryable failures only).
+    """
+    run_deadline = Deadline(deadline)
+    auth, auth_flow = build_auth(
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        refresh_token=settings.refresh_token,
+        token_url=settings.token_url,
+        requests_timeout=settings.requests_timeout,
+        session=BoundedSession(run_deadline, settings.request_cap_seconds),
+        on_rotated=on_token_rotated,
+    )
+    window = timedelta(days=settings.artist_cache_days)
+    cache = ArtistCache.load(state if settings.enrich_artists else None, window, now())
+    run = _Run(settings, lander, now, run_deadline, sleep, auth, auth_flow, ArtistEnricher(cache, now))
+    workers = min(settings.max_concurrency, len(settings.playlist_ids))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract") as pool:
+        results = list(pool.map(run.extract_one, settings.playlist_ids))
+    report = ExtractReport()
+    for outcome, warning in results:
+        if isinstance(outcome, LandedPlaylist):
+            report.landed.append(outcome)
+        else:
+            report.failed.append(outcome)
+        if warning:
+            report.warnings.append(warning)
+    try:
+        cache.save(state)
+    except Exception as error:  # the cache only saves calls: never fail the run for it
+        report.warnings.append(f"the artist cache could not be saved ({type(error).__name__}: {error})")
+    report.artists_fetched = run.enricher.fetched
+    report.artists_from_cache = run.enricher.cache_hits
+    report.api_calls = sum(c.calls for c in run.callers)
     return report
 
 
-def _record_failure(
-    report: ExtractReport, playlist_id: str, error: ExtractError, started: float, api_calls: int
-) -> None:
-    report.failed.append(FailedPlaylist(playlist_id, error.reason, error.message))
+def _failed(playlist_id: str, error: ExtractError, started: float, api_calls: int) -> FailedPlaylist:
     log_event(
         logger,
         "playlist_failed",
@@ -470,3 +376,4 @@ def _record_failure(
         api_calls=api_calls,
         seconds=round(time.monotonic() - started, 3),
     )
+    return FailedPlaylist(playlist_id, error.reason, error.message)

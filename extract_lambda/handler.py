@@ -4,24 +4,34 @@ Configuration comes from the environment (``ENV_VARS``; ``REQUIRED_ENV_VARS`` mu
 credentials from a Secrets Manager secret holding JSON ``{"client_id", "client_secret", "refresh_token"?}``.
 An event ``{"playlist_ids": [...]}`` overrides ``PLAYLIST_IDS`` (an EventBridge schedule sends none).
 
-Every playlist that can be read is landed first; then, if any failed, the handler raises
-:class:`ExtractFailedError` with a summary naming each failed playlist and why, so that the invocation counts as
-an error and alarms fire. The deadline is the Lambda's remaining time minus a safety margin.
+Every playlist that can be read is landed first. Failure policy (docs/extract.md): a playlist that is gone or
+forbidden (permanent) is reported in the result and counted in the ``PermanentFailures`` metric, which has an
+alarm, and does not fail the invocation; any other failure (retryable) makes the handler raise
+:class:`ExtractFailedError` naming each failed playlist, after recording what is settled, so Lambda's retry
+of the same event extracts only what failed (:mod:`extract_lambda.progress`); when the retries are spent,
+the event goes once to the on-failure destination. Metrics are printed in CloudWatch's embedded metric
+format. The deadline is the Lambda's remaining time minus a safety margin.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
 from extract_lambda.client import SPOTIFY_TOKEN_URL
-from extract_lambda.extractor import ExtractSettings, extract_playlists, normalize_playlist_id
+from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists, normalize_playlist_id
 from extract_lambda.landing import SPOTIFY_API_BASE_URL, S3Lander
 from extract_lambda.logs import configure_lambda_logging, get_logger, log_event
+from extract_lambda.progress import InvocationProgress, event_key
+from extract_lambda.report import DEFAULT_METRICS_NAMESPACE, emit_metrics
+from extract_lambda.rotation import SecretTokenStore
+from extract_lambda.state import STATE_PREFIX, S3StateStore
 
 ENV_VARS: tuple[str, ...] = (
     "RAW_BUCKET",
@@ -32,6 +42,9 @@ ENV_VARS: tuple[str, ...] = (
     "SPOTIFY_API_BASE_URL",
     "SPOTIFY_TOKEN_URL",
     "LOG_LEVEL",
+    "STATE_PREFIX",
+    "ARTIST_CACHE_DAYS",
+    "METRICS_NAMESPACE",
 )
 REQUIRED_ENV_VARS: tuple[str, ...] = ("RAW_BUCKET", "SPOTIFY_SECRET_ARN")
 DEFAULTS: dict[str, str] = {
@@ -40,6 +53,9 @@ DEFAULTS: dict[str, str] = {
     "SPOTIFY_API_BASE_URL": SPOTIFY_API_BASE_URL,
     "SPOTIFY_TOKEN_URL": SPOTIFY_TOKEN_URL,
     "LOG_LEVEL": "INFO",
+    "STATE_PREFIX": STATE_PREFIX,
+    "ARTIST_CACHE_DAYS": f"{DEFAULT_WINDOW_DAYS:g}",
+    "METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
 }
 # Seconds kept back from the Lambda's remaining time to land, log and return.
 SAFETY_MARGIN_SECONDS = 5.0
@@ -114,18 +130,27 @@ def settings_from(
         market=get("SPOTIFY_MARKET") or None,
         api_base_url=get("SPOTIFY_API_BASE_URL"),
         token_url=get("SPOTIFY_TOKEN_URL"),
+        artist_cache_days=_float(get("ARTIST_CACHE_DAYS"), "ARTIST_CACHE_DAYS"),
     )
+
+
+def _float(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Extract the configured playlists into ``s3://$RAW_BUCKET/$RAW_PREFIX/``.
 
     Returns:
-        The report as a dict when every playlist landed.
+        The report as a dict (``outcomes`` per playlist) when nothing failed, or only permanently.
 
     Raises:
         ConfigError: the environment, event or secret is unusable (nothing was fetched).
-        ExtractFailedError: after landing the others, naming each playlist that failed and why.
+        ExtractFailedError: after landing the others, naming each playlist that failed and why, when a
+            failure is retryable (the retry extracts only those).
     """
     import boto3  # in the Lambda runtime; imported here so that the module imports without it
 
@@ -135,23 +160,49 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if missing:
         raise ConfigError(f"missing environment variables: {', '.join(missing)}")
     playlist_ids = playlist_ids_from(event, env)
-    secret = read_secret(boto3.client("secretsmanager"), env["SPOTIFY_SECRET_ARN"])
+    secrets_client = boto3.client("secretsmanager")
+    secret = read_secret(secrets_client, env["SPOTIFY_SECRET_ARN"])
     redactor = configure_lambda_logging(env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"], secret.values())
-    settings = settings_from(env, secret, playlist_ids)
-    lander = S3Lander(boto3.client("s3"), env["RAW_BUCKET"], env.get("RAW_PREFIX") or DEFAULTS["RAW_PREFIX"])
-    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
-    deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
-    report = extract_playlists(settings, lander, now=lambda: datetime.now(UTC), deadline=deadline)
+    s3 = boto3.client("s3")
+    state = S3StateStore(s3, env["RAW_BUCKET"], env.get("STATE_PREFIX") or DEFAULTS["STATE_PREFIX"])
+    progress = InvocationProgress(state, event_key(event, getattr(context, "aws_request_id", None)))
+    settled = progress.settled
+    todo = tuple(p for p in playlist_ids if p not in settled)
+    report = ExtractReport()
+    rotation = SecretTokenStore(secrets_client, env["SPOTIFY_SECRET_ARN"], redactor)
+    if todo:
+        settings = settings_from(env, secret, todo)
+        lander = S3Lander(s3, env["RAW_BUCKET"], env.get("RAW_PREFIX") or DEFAULTS["RAW_PREFIX"])
+        remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
+        deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
+        report = extract_playlists(
+            settings, lander, now=lambda: datetime.now(UTC), deadline=deadline, state=state,
+            on_token_rotated=rotation,
+        )  # fmt: skip
+    if rotation.error:
+        report.warnings.append(
+            f"a rotated refresh token could not be stored in the secret ({rotation.error})"
+        )
+    progress.save(
+        [(p.playlist_id, "landed" if p.created else "already_present") for p in report.landed]
+        + [(p.playlist_id, f"failed:{p.reason}") for p in report.failed if p.permanent]
+    )
+    emit_metrics(report, env.get("METRICS_NAMESPACE") or DEFAULTS["METRICS_NAMESPACE"], sys.stdout)
     summary = redactor.redact(report.summary())
     log_event(
         logger,
         "extract_finished",
         ok=report.ok,
         landed=len(report.landed),
-        failed=[p.playlist_id for p in report.failed],
+        settled_before=sorted(settled),
+        failed_permanently=[p.playlist_id for p in report.failed if p.permanent],
+        failed_retryable=[p.playlist_id for p in report.retryable],
         artists_fetched=report.artists_fetched,
+        artists_from_cache=report.artists_from_cache,
         api_calls=report.api_calls,
     )
-    if not report.ok:
+    if report.retryable:
         raise ExtractFailedError(summary)
-    return report.as_dict()
+    answer = report.as_dict()
+    answer["settled_before"] = settled
+    return answer

@@ -47,11 +47,16 @@ def build_envelope(
     items: list[dict[str, Any]],
     artists: list[dict[str, Any]],
     extracted_at: datetime,
+    artists_fetched_at: dict[str, str] | None = None,
     market: str | None,
     auth_flow: str,
     base_url: str = SPOTIFY_API_BASE_URL,
 ) -> dict[str, Any]:
-    """The envelope of DESIGN.md s.2; the playlist's embedded items paging (``items``/``tracks``) is dropped."""
+    """The envelope of DESIGN.md s.2; the playlist's embedded items paging (``items``/``tracks``) is dropped.
+
+    ``artists_fetched_at`` maps each artist id of ``artists`` to when its object was fetched (it may come
+    from the artist cache, fetched on an earlier run).
+    """
     playlist_only = {k: v for k, v in playlist.items() if k not in ("items", "tracks")}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -61,6 +66,7 @@ def build_envelope(
         "playlist": playlist_only,
         "items": items,
         "artists": artists,
+        "artists_fetched_at": dict(artists_fetched_at or {}),
     }
 
 

@@ -4,6 +4,10 @@ Credentials come from ``SPOTIFY_CLIENT_ID``, ``SPOTIFY_CLIENT_SECRET`` and, for 
 ``SPOTIFY_REFRESH_TOKEN``; the API from ``SPOTIFY_API_BASE_URL`` and ``SPOTIFY_TOKEN_URL`` (defaults: Spotify's
 own; point them at ``spotify-etl simulate-api`` to run offline). Exit 0 when every playlist landed, 1 when
 any failed (after landing the others; the summary names each one and why), 2 on bad configuration.
+
+The artist cache lives in ``LAKE/_state/extract/`` as on AWS (``s3://<bucket>/_state/extract/``). When
+Spotify rotates the refresh token, the new one goes to ``LAKE/_state/extract/spotify_refresh_token``
+(mode 600) and a warning says to update ``SPOTIFY_REFRESH_TOKEN``; the token is never printed.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
 from extract_lambda.client import SPOTIFY_TOKEN_URL
 from extract_lambda.extractor import ExtractSettings, extract_playlists
 from extract_lambda.landing import SPOTIFY_API_BASE_URL, LocalLander
 from extract_lambda.logs import configure_cli_logging
+from extract_lambda.rotation import LocalTokenNotice
+from extract_lambda.state import STATE_PREFIX, LocalStateStore
 
 CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
@@ -44,7 +51,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--deadline-seconds",
         type=float,
         default=600.0,
-        help="stop fetching after this many seconds; Retry-After waits never go past it (default 600)",
+        help="stop after this many seconds: no request, retry or Retry-After wait goes past it (default 600)",
+    )
+    parser.add_argument(
+        "--request-cap-seconds",
+        type=float,
+        default=30.0,
+        help="wall-clock cap of one request, connect to last byte (default 30)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="playlists extracted at once, 1..8 (default 4)"
+    )
+    parser.add_argument(
+        "--artist-cache-days",
+        type=float,
+        default=DEFAULT_WINDOW_DAYS,
+        help=f"artists fetched within this many days are taken from the cache (default {DEFAULT_WINDOW_DAYS:g}; 0: always fetch)",
     )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
 
@@ -65,12 +87,20 @@ def settings_from_env(args: argparse.Namespace, env: Mapping[str, str]) -> Extra
         market=args.market or None,
         api_base_url=env.get("SPOTIFY_API_BASE_URL") or SPOTIFY_API_BASE_URL,
         token_url=env.get("SPOTIFY_TOKEN_URL") or SPOTIFY_TOKEN_URL,
+        request_cap_seconds=args.request_cap_seconds,
+        max_concurrency=args.concurrency,
+        artist_cache_days=args.artist_cache_days,
     )
+
+
+def state_dir(lake: Path) -> Path:
+    """The extractor's state folder of a local lake (``_state/extract/`` as in the S3 bucket)."""
+    return Path(lake) / STATE_PREFIX
 
 
 def run(args: argparse.Namespace) -> int:
     env = os.environ
-    configure_cli_logging(args.log_level, [env.get(n) for n in CREDENTIAL_ENV_VARS[1:]])
+    redactor = configure_cli_logging(args.log_level, [env.get(n) for n in CREDENTIAL_ENV_VARS[1:]])
     try:
         settings = settings_from_env(args, env)
     except ValueError as error:
@@ -78,11 +108,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     lander = LocalLander(Path(args.lake) / "raw")
     deadline = time.monotonic() + args.deadline_seconds
-    report = extract_playlists(settings, lander, now=lambda: datetime.now(UTC), deadline=deadline)
+    state = LocalStateStore(state_dir(args.lake))
+    rotation = LocalTokenNotice(state_dir(args.lake) / "spotify_refresh_token", redactor)
+    report = extract_playlists(
+        settings,
+        lander,
+        now=lambda: datetime.now(UTC),
+        deadline=deadline,
+        state=state,
+        on_token_rotated=rotation,
+    )
+    if (warning := rotation.warning()) is not None:
+        report.warnings.append(warning)
     print(report.summary())
     for landed in report.landed:
-        state = "landed" if landed.created else "already present"
+        outcome = "landed" if landed.created else "already present"
         print(
-            f"  {landed.playlist_id}: {state}, {landed.items} items in {landed.pages} pages -> {landed.uri}"
+            f"  {landed.playlist_id}: {outcome}, {landed.items} items in {landed.pages} pages -> {landed.uri}"
         )
     return 0 if report.ok else 1

@@ -317,9 +317,15 @@ def _workflow_day(
 def _extract(settings: Any, lake: Path, moment: datetime, say: Say) -> Any:
     from extract_lambda.extractor import extract_playlists
     from extract_lambda.landing import LocalLander
+    from extract_lambda.state import LocalStateStore
+    from spotify_etl.commands.extract import state_dir
 
     report = extract_playlists(
-        settings, LocalLander(lake / "raw"), now=lambda: moment, deadline=time.monotonic() + 300
+        settings,
+        LocalLander(lake / "raw"),
+        now=lambda: moment,
+        deadline=time.monotonic() + 300,
+        state=LocalStateStore(state_dir(lake)),
     )
     for line in report.summary().splitlines():
         say(f"      {line}")

@@ -26,6 +26,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,7 @@ from types import TracebackType
 from typing import Any, overload
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID, SIM_USER_ID, ChartWorld
 
 MAX_PAGE_LIMIT = 50
@@ -41,6 +43,7 @@ EMBEDDED_PAGE_LIMIT = 100
 USER_SCOPE = "playlist-read-private playlist-read-collaborative"
 _DEV_MODE_DROPPED = ("popularity", "followers", "available_markets", "label")
 _ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_TRICKLE_HEADER = "X-Simulator-Trickle"  # internal: never sent
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Fault:
     times: int = 1
     retry_after: int | None = None
     message: str | None = None
+    trickle_seconds: float | None = None  # 200 with headers at once, then one body byte every N seconds
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ class SimulatorServer:
         self.client_id = client_id or f"simclient{secrets.token_hex(8)}"
         self.client_secret = client_secret or f"simsecret{secrets.token_hex(16)}"
         self.refresh_token = refresh_token or f"simrefresh{secrets.token_hex(16)}"
+        self.rotate_refresh_tokens = False
+        """When True, every refresh grant answers a new refresh token and revokes the one it used."""
         self.user_id = SIM_USER_ID
         self._lock = threading.Lock()
         self._state = _State(day=world.start, dev_mode=dev_mode, legacy_shape=legacy_shape)
@@ -224,6 +230,17 @@ class SimulatorServer:
             self._state.faults.append(fault)
         return fault
 
+    def inject_trickle(self, path: str, *, byte_interval: float = 2.0, times: int = 1_000_000) -> Fault:
+        """Answer the matching requests with headers at once, then one body byte every ``byte_interval`` s.
+
+        The read timeout of a client restarts with every byte, so only a wall-clock bound ends such a
+        request. The server stops when the client closes the connection.
+        """
+        fault = Fault(path, 200, times, trickle_seconds=byte_interval)
+        with self._lock:
+            self._state.faults.append(fault)
+        return fault
+
     def clear_faults(self) -> None:
         with self._lock:
             self._state.faults.clear()
@@ -280,6 +297,9 @@ class SimulatorServer:
         path, query = parts.path, parse_qs(parts.query)
         try:
             fault = self._take_fault(path)
+            if fault is not None and fault.trickle_seconds is not None:
+                self._record(method, path, query, 200)
+                return 200, {_TRICKLE_HEADER: str(fault.trickle_seconds)}, {"trickle": "x" * 64}
             if fault is not None:
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 default = "API rate limit exceeded" if fault.status == 429 else "Service unavailable"
@@ -320,11 +340,16 @@ class SimulatorServer:
         if client_secret != self.client_secret:
             raise _TokenError("invalid_client", "Invalid client secret")
         grant = form.get("grant_type")
+        rotated: str | None = None
         if grant == "client_credentials":
             token = _Token(user_id=None, scope=None)
         elif grant == "refresh_token":
-            if form.get("refresh_token") != self.refresh_token:
-                raise _TokenError("invalid_grant", "Invalid refresh token")
+            with self._lock:
+                if form.get("refresh_token") != self.refresh_token:
+                    raise _TokenError("invalid_grant", "Invalid refresh token")
+                if self.rotate_refresh_tokens:  # the used token is revoked: only the new one works
+                    rotated = f"simrefresh{secrets.token_hex(16)}"
+                    self.refresh_token = rotated
             token = _Token(user_id=self.user_id, scope=USER_SCOPE)
         else:
             raise _TokenError(
@@ -337,6 +362,8 @@ class SimulatorServer:
         answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": 3600}
         if token.scope is not None:
             answer["scope"] = token.scope
+        if rotated is not None:
+            answer["refresh_token"] = rotated
         return answer
 
     def _bearer(self, headers: Any) -> _Token:
@@ -402,7 +429,7 @@ class SimulatorServer:
             answer[sub] = page
         if dev_mode:
             answer = _strip_dev_fields(answer)
-        return answer
+        return _with_fields(answer, query)
 
     def _items_page(
         self,
@@ -426,7 +453,7 @@ class SimulatorServer:
         _, items, _ = self.world.observe(playlist_id, day)
         extra = {k: v[0] for k, v in query.items() if k in ("market", "additional_types")}
         page = self._page(playlist_id, sub, items, offset, limit, extra, legacy or sub == "tracks")
-        return _strip_dev_fields(page) if dev_mode else page
+        return _with_fields(_strip_dev_fields(page) if dev_mode else page, query)
 
     def _page(
         self,
@@ -497,6 +524,18 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
         raise _HttpError(400, f"Invalid {name}: {values[0]!r}") from None
 
 
+def _with_fields(answer: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+    """The answer reduced by the ``fields`` parameter, if any (400 when it does not parse)."""
+    fields = query.get("fields")
+    if not fields:
+        return answer
+    try:
+        filtered: dict[str, Any] = apply_fields(answer, fields[0])
+    except FieldsSyntaxError as error:
+        raise _HttpError(400, str(error)) from None
+    return filtered
+
+
 def _strip_dev_fields(value: Any) -> Any:
     """Drop the fields Development Mode apps no longer get (recursively, on fresh copies)."""
     if isinstance(value, dict):
@@ -517,13 +556,24 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         status, headers, payload = self.simulator.handle(method, self.path, self.headers, body)
         data = json.dumps(payload).encode("utf-8")
+        trickle = headers.pop(_TRICKLE_HEADER, None)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if trickle is None:
+            self.wfile.write(data)
+            return
+        self.close_connection = True
+        try:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(float(trickle))
+        except OSError:
+            return  # the client gave up: what a trickle is for
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -13,6 +13,7 @@ from pyspark.sql.types import (
     DateType,
     IntegerType,
     LongType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -107,6 +108,8 @@ ENVELOPE = StructType(
         _f("playlist", PLAYLIST),
         _f("items", ArrayType(PLAYLIST_ITEM)),
         _f("artists", ArrayType(FULL_ARTIST)),
+        # artist id -> when its full object was fetched (ISO-8601 UTC); absent before the artist cache
+        _f("artists_fetched_at", MapType(StringType(), StringType())),
     ]
 )
 

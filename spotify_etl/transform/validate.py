@@ -20,6 +20,8 @@ Reasons, checked in this order (the first that applies is recorded):
 ``missing_playlist_id``         no ``playlist.id``
 ``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
 ``items_not_array``             ``items`` missing or not an array
+``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
+                                is optional: envelopes landed before the artist cache lack it)
 ``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity)
 ==============================  ==============================================================
 """
@@ -49,6 +51,7 @@ QUARANTINE_REASONS = (
     "missing_playlist_id",
     "bad_extracted_at",
     "items_not_array",
+    "bad_artists_fetched_at",
     "schema_mismatch",
 )
 
@@ -143,6 +146,13 @@ def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
         )
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
+        .when(
+            F.exists(
+                F.map_values(F.coalesce(envelope["artists_fetched_at"], F.create_map())),
+                lambda moment: parse_extracted_at(moment).isNull(),
+            ),
+            F.lit("bad_artists_fetched_at"),
+        )
         .when(corrupt, F.lit("schema_mismatch"))
     )
 
@@ -182,6 +192,14 @@ def _detail(reason: Column, envelope: Column, value: Column) -> Column:
                 F.lit("items is "),
                 F.coalesce(_snippet(F.get_json_object(value, "$.items")), F.lit("<missing>")),
                 F.lit("; expected an array of playlist items"),
+            ),
+        )
+        .when(
+            reason == "bad_artists_fetched_at",
+            F.concat(
+                F.lit("artists_fetched_at holds "),
+                F.coalesce(_snippet(F.get_json_object(value, "$.artists_fetched_at")), F.lit("<missing>")),
+                F.lit("; expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z"),
             ),
         )
         .when(

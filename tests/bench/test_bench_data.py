@@ -25,7 +25,9 @@ KEY_PATTERN = re.compile(
     r"^playlists/ingest_date=(\d{4}-\d{2}-\d{2})/playlist_id=([0-9A-Za-z]{22})/"
     r"(\d{8}T\d{6}Z)-([0-9a-f]{12})\.json\.gz$"
 )
-ENVELOPE_KEYS = {"schema_version", "extracted_at", "market", "api", "playlist", "items", "artists"}
+ENVELOPE_KEYS = {
+    "schema_version", "extracted_at", "market", "api", "playlist", "items", "artists", "artists_fetched_at",
+}  # fmt: skip
 
 
 def _raw_objects(raw: Path) -> dict[str, dict]:
@@ -63,6 +65,7 @@ def test_generator_lands_contract_objects(tmp_path: Path) -> None:
         assert digest == hashlib.sha256(envelope["playlist"]["snapshot_id"].encode()).hexdigest()[:12]
         assert len(envelope["items"]) == 100
         assert envelope["artists"], "the chart world enriches every observation"
+        assert set(envelope["artists_fetched_at"]) == {a["id"] for a in envelope["artists"]}
     # Realism: tracks recur across days, and playlist 0 carries the odd items.
     kinds = set()
     track_days: dict[str, set[str]] = {}

@@ -73,21 +73,52 @@ def test_lambda_environment_names_equal_the_handlers_and_required_ones_are_set(r
     assert variables["SPOTIFY_SECRET_ARN"] == {"Ref": "SpotifySecret"}
 
 
-def test_lambda_runs_alone_with_a_dead_letter_queue_on_a_schedule(resources):
+def test_lambda_runs_alone_on_a_schedule_and_each_failed_event_reaches_the_queue_once(resources):
     function = _props(resources, "ExtractFunction")
     rules = resources_of_type({"Resources": resources}, "AWS::Events::Rule")
     schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
     permissions = resources_of_type({"Resources": resources}, "AWS::Lambda::Permission")
+    invoke_config = resources["ExtractInvokeConfig"]["Properties"]
 
-    assert function["ReservedConcurrentExecutions"] == 1
-    assert function["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": ["ExtractDeadLetterQueue", "Arn"]}
+    assert function["ReservedConcurrentExecutions"] == 1  # extract_lambda/progress.py relies on it
     assert [t["Arn"] for r in schedules for t in r["Properties"]["Targets"]] == [
         {"Fn::GetAtt": ["ExtractFunction", "Arn"]}
     ]
     assert [p["Properties"]["Principal"] for p in permissions.values()] == ["events.amazonaws.com"]
-    assert resources["ExtractInvokeConfig"]["Properties"]["DestinationConfig"]["OnFailure"][
-        "Destination"
-    ] == {"Fn::GetAtt": ["ExtractDeadLetterQueue", "Arn"]}
+    # one target for failed events: the on-failure destination, and no DeadLetterConfig besides it
+    # (with both, each failed event would land in the queue twice)
+    assert "DeadLetterConfig" not in function
+    assert invoke_config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["ExtractDeadLetterQueue", "Arn"]}}
+    }
+    assert invoke_config["MaximumRetryAttempts"] == 1
+
+
+def test_extract_role_writes_only_its_own_secret_and_its_state_prefix(resources):
+    role = [s for name, s in _allow_statements(resources) if name == "ExtractRole"]
+    by_action = {a: s for s in role for a in _as_list(s["Action"])}
+
+    assert by_action["secretsmanager:PutSecretValue"]["Resource"] == {"Ref": "SpotifySecret"}
+    assert by_action["s3:GetObject"]["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/_state/extract/*"}
+    assert [s["Resource"] for s in role if "s3:PutObject" in _as_list(s["Action"])] == [
+        {"Fn::Sub": "${DataBucket.Arn}/raw/*"},
+        {"Fn::Sub": "${DataBucket.Arn}/_state/extract/*"},
+    ]
+    assert "s3:ListBucket" not in by_action
+
+
+def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources):
+    from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
+
+    variables = _props(resources, "ExtractFunction")["Environment"]["Variables"]
+    alarm = _props(resources, "ExtractPermanentFailuresAlarm")
+    report = ExtractReport(failed=[FailedPlaylist("p", "not_found", "gone")])
+    [totals, _] = metric_documents(report, "ns")
+
+    assert alarm["Namespace"] == variables["METRICS_NAMESPACE"]
+    assert alarm["MetricName"] in totals and totals[alarm["MetricName"]] == 1
+    assert "Dimensions" not in alarm and totals["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_raw_events_rule_matches_the_keys_the_lambda_lands(resources):
@@ -395,7 +426,10 @@ def _s3_grants(resources: dict[str, Any], role: str) -> dict[str, set[str]]:
 def test_every_s3_grant_is_scoped_to_its_prefixes(resources):
     outputs = {"curated/", "quarantine/", "_staging/", "_glue/"}
 
-    assert _s3_grants(resources, "ExtractRole") == {"s3:PutObject": {"raw/"}}
+    assert _s3_grants(resources, "ExtractRole") == {
+        "s3:PutObject": {"raw/", "_state/extract/"},
+        "s3:GetObject": {"_state/extract/"},
+    }
     assert _s3_grants(resources, "TransformRole") == {
         "s3:GetObject": {"${AssetsPrefix}/", "raw/"} | outputs,
         "s3:PutObject": outputs,

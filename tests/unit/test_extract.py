@@ -125,8 +125,12 @@ def test_landed_object_is_exactly_the_envelope_at_the_contract_key(server, tmp_p
         "playlist": {**playlist, "href": f"{server.api_base_url}playlists/{OWN}"},
         "items": items,
         "artists": artists,
+        "artists_fetched_at": {a["id"]: "2026-11-01T03:00:05Z" for a in artists},
     }
     assert read_envelope(landed.uri) == expected
+    # Get Playlist asked for the playlist's own fields only: no first page of items to throw away
+    [get_playlist] = [r for r in server.requests if r.path == f"/v1/playlists/{OWN}"]
+    assert "items" not in get_playlist.query["fields"][0].split(",")
     # the odd items survive verbatim: duplicate, local file, episode, unavailable
     assert [e["item"] is None for e in expected["items"][-4:]] == [False, False, False, True]
 
@@ -407,13 +411,17 @@ def test_next_day_lands_a_new_partition(server, tmp_path):
 def test_one_json_log_line_per_playlist(server, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="extract_lambda")
     run(server, tmp_path, OWN, EDITORIAL_PLAYLIST_ID)
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "extract_lambda.extractor"]
-    assert [(e["event"], e["playlist_id"]) for e in events] == [
-        ("playlist_landed", OWN),
-        ("playlist_failed", EDITORIAL_PLAYLIST_ID),
-    ]
-    assert (events[0]["items"], events[0]["pages"], events[0]["artists_fetched"]) == (100, 2, 84)
-    assert isinstance(events[0]["seconds"], float) and events[1]["reason"] == "not_found"
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "extract_lambda.extractor"]
+    events = {e["playlist_id"]: e for e in logged}  # playlists run concurrently: any order
+    assert len(logged) == 2
+    assert (events[OWN]["event"], events[EDITORIAL_PLAYLIST_ID]["event"]) == (
+        "playlist_landed",
+        "playlist_failed",
+    )
+    assert (events[OWN]["items"], events[OWN]["pages"], events[OWN]["artists_fetched"]) == (100, 2, 84)
+    assert (
+        isinstance(events[OWN]["seconds"], float) and events[EDITORIAL_PLAYLIST_ID]["reason"] == "not_found"
+    )
 
 
 def test_cli_lands_and_exits_nonzero_naming_failures_without_leaking_secrets(
@@ -430,7 +438,8 @@ def test_cli_lands_and_exits_nonzero_naming_failures_without_leaking_secrets(
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 1
-    assert f"- {FOREIGN}: forbidden:" in out and f"- {EDITORIAL_PLAYLIST_ID}: not_found:" in out
+    assert f"- {FOREIGN}: forbidden (permanent):" in out
+    assert f"- {EDITORIAL_PLAYLIST_ID}: not_found (permanent):" in out
     assert f"{OWN}: landed, 100 items in 2 pages" in out
     assert len(list((tmp_path / "raw").rglob("*.json.gz"))) == 1
     landed_bytes = b"".join(gzip.decompress(p.read_bytes()) for p in (tmp_path / "raw").rglob("*.json.gz"))

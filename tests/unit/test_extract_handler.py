@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -32,10 +33,9 @@ OWN, SECOND = DEFAULT_PLAYLIST_IDS[0], DEFAULT_PLAYLIST_IDS[1]
 class FakeContext:
     """The two things the handler reads from a Lambda context."""
 
-    aws_request_id = "test-request"
-
-    def __init__(self, remaining_ms: int = 60_000) -> None:
+    def __init__(self, remaining_ms: int = 60_000, request_id: str = "test-request") -> None:
         self.remaining_ms = remaining_ms
+        self.aws_request_id = request_id
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
@@ -71,6 +71,7 @@ def aws(monkeypatch, server) -> Iterator[dict]:
 
 def raw_objects(s3) -> dict[str, dict]:
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    keys = [k for k in keys if not k.startswith("_state/")]
     return {
         key: json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
         for key in sorted(keys)
@@ -87,6 +88,9 @@ def test_env_var_contract():
         "SPOTIFY_API_BASE_URL",
         "SPOTIFY_TOKEN_URL",
         "LOG_LEVEL",
+        "STATE_PREFIX",
+        "ARTIST_CACHE_DAYS",
+        "METRICS_NAMESPACE",
     )
     assert set(REQUIRED_ENV_VARS) <= set(ENV_VARS)
 
@@ -121,15 +125,48 @@ def test_handler_lands_every_playlist_in_s3(aws, server):
     assert own["items"] == world_items and own["artists"] == world_artists
 
 
-def test_event_overrides_playlist_ids_and_failures_raise_after_landing(aws, server, caplog):
+def emf_lines(out: str) -> list[dict]:
+    return [d for line in out.splitlines() if line.startswith("{") and "_aws" in (d := json.loads(line))]
+
+
+def test_permanent_failure_is_reported_and_counted_without_failing_the_invocation(
+    aws, server, capsys, caplog
+):
     caplog.set_level(logging.INFO)
-    with pytest.raises(ExtractFailedError) as raised:
-        handler({"playlist_ids": [EDITORIAL_PLAYLIST_ID, SECOND]}, FakeContext())
-    message = str(raised.value)
-    assert f"{EDITORIAL_PLAYLIST_ID}: not_found" in message and "2024-11-27" in message
-    assert "extracted 1 of 2 playlists" in message
+    answer = handler({"playlist_ids": [EDITORIAL_PLAYLIST_ID, SECOND]}, FakeContext())
+    assert answer["ok"] is False
+    assert answer["outcomes"] == [
+        {"playlist_id": SECOND, "outcome": "landed"},
+        {"playlist_id": EDITORIAL_PLAYLIST_ID, "outcome": "failed", "reason": "not_found", "failure_class": "permanent"},
+    ]  # fmt: skip
+    assert "2024-11-27" in answer["failed"][0]["message"]
     assert [o["playlist"]["id"] for o in raw_objects(aws["s3"]).values()] == [SECOND]
-    assert server.client_secret not in caplog.text and server.client_secret not in message
+    totals, by_reason = emf_lines(capsys.readouterr().out)
+    [directive] = totals["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("SpotifyLake/Extract", [[]])
+    assert (totals["PermanentFailures"], totals["RetryableFailures"], totals["PlaylistsLanded"]) == (1, 0, 1)
+    assert by_reason["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Reason"]]
+    assert (by_reason["Reason"], by_reason["PlaylistFailures"]) == ("not_found", 1)
+    assert server.client_secret not in caplog.text
+
+
+def test_retryable_failure_fails_the_invocation_and_the_retry_extracts_only_what_failed(aws, server, capsys):
+    server.inject_fault(rf"/playlists/{SECOND}/items", 503, times=100)
+    event = {"id": "eb-event-1", "source": "aws.events", "detail-type": "Scheduled Event"}
+    try:
+        with pytest.raises(ExtractFailedError) as raised:
+            handler(event, FakeContext(request_id="attempt-1"))
+    finally:
+        server.clear_faults()
+    message = str(raised.value)
+    assert f"{SECOND}: server_error (retryable)" in message and "extracted 1 of 2 playlists" in message
+    assert emf_lines(capsys.readouterr().out)[0]["RetryableFailures"] == 1
+    server.clear_requests()
+    answer = handler(event, FakeContext(request_id="attempt-2"))  # Lambda's retry: the same event
+    assert answer["settled_before"] == {OWN: "landed"}
+    assert [p["playlist_id"] for p in answer["landed"]] == [SECOND]
+    assert not [r for r in server.requests if r.path.startswith(f"/v1/playlists/{OWN}")]
+    assert sorted(o["playlist"]["id"] for o in raw_objects(aws["s3"]).values()) == sorted([OWN, SECOND])
 
 
 def test_refresh_token_from_the_secret_selects_the_user_flow(aws, server, monkeypatch):
@@ -148,6 +185,41 @@ def test_refresh_token_from_the_secret_selects_the_user_flow(aws, server, monkey
     [(key, envelope)] = raw_objects(aws["s3"]).items()
     assert key.startswith("bronze/spotify/playlists/ingest_date=")
     assert (envelope["api"]["auth_flow"], envelope["market"]) == ("refresh_token", "SE")
+
+
+def test_rotated_refresh_token_is_stored_in_the_secret_and_used_by_the_next_run(aws, server, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    secrets = boto3.client("secretsmanager")
+    first = server.refresh_token
+    secret = {"client_id": server.client_id, "client_secret": server.client_secret, "refresh_token": first}
+    secrets.put_secret_value(SecretId=aws["arn"], SecretString=json.dumps(secret))
+    server.rotate_refresh_tokens = True
+    try:
+        handler({"playlist_ids": [OWN]}, FakeContext(request_id="day-1"))
+        stored = json.loads(secrets.get_secret_value(SecretId=aws["arn"])["SecretString"])
+        assert stored == {**secret, "refresh_token": server.refresh_token} and server.refresh_token != first
+        second_answer = handler({"playlist_ids": [SECOND]}, FakeContext(request_id="day-2"))
+    finally:
+        server.rotate_refresh_tokens = False
+    assert second_answer["ok"] is True  # the first token is revoked: only the stored one works
+    out, err = capsys.readouterr()
+    for token in (first, stored["refresh_token"]):
+        assert token not in caplog.text and token not in out and token not in err
+
+
+def test_artist_cache_in_s3_spares_the_next_run_every_artist_call(aws, server):
+    handler({"playlist_ids": [OWN]}, FakeContext(request_id="run-1"))
+    time.sleep(1.05 - time.time() % 1)  # the next second: keys are to the second
+    server.clear_requests()
+    answer = handler({"playlist_ids": [OWN]}, FakeContext(request_id="run-2"))
+    assert answer["artists_fetched"] == 0 and answer["artists_from_cache"] == 84
+    assert not [r for r in server.requests if r.path.startswith("/v1/artists")]
+    first, second = raw_objects(aws["s3"]).values()
+    assert second["artists"] == first["artists"]
+    assert second["artists_fetched_at"] == first["artists_fetched_at"]
+    assert set(second["artists_fetched_at"]) == {a["id"] for a in second["artists"]}
+    cache_keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="_state/")["Contents"]]
+    assert sorted(cache_keys) == ["_state/extract/artists.json.gz", "_state/extract/retries.json"]
 
 
 def test_missing_environment_is_named(aws, monkeypatch):

@@ -52,6 +52,18 @@ CASES = {
         "items_not_array",
         'items is {"oops":1}; expected an array of playlist items',
     ),
+    "bad_artists_fetched_at": (
+        [
+            _replace(
+                GOOD,
+                '"artists_fetched_at": {}',
+                '"artists_fetched_at": {"a1": "2026-11-22T03:00:05Z", "a2": "yesterday"}',
+            )
+        ],
+        "bad_artists_fetched_at",
+        'artists_fetched_at holds {"a1":"2026-11-22T03:00:05Z","a2":"yesterday"}; '
+        "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
+    ),
     "schema_mismatch": (
         [_replace(GOOD, '"duration_ms": ', '"duration_ms": "long", "was": ')],
         "schema_mismatch",

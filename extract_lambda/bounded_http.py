@@ -1,0 +1,109 @@
+"""HTTP requests with a wall-clock bound: connect, headers and the whole body within a total cap.
+
+requests' ``timeout`` bounds the connect and each socket read, and the read timeout restarts with every
+byte: a server that sends its headers and then one byte every 2 s holds a plain ``session.get`` for as
+long as it likes. :class:`BoundedSession` runs each request (with ``stream=True`` and the body read in
+full) in a worker thread and waits for it at most ``min(total_cap, time left before the deadline)``.
+When the bound passes it shuts the response's socket down (which wakes the worker's blocked read, so the
+thread ends and the connection is dropped, never returned to the pool) and raises
+:class:`RequestBudgetExceeded`, a ``requests.Timeout``. A server that trickles its *headers* leaves the
+worker (a daemon thread) blocked until its per-read timeout, but the caller is released on time all the
+same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+
+class Deadline:
+    """Time left before an absolute ``time.monotonic()`` instant (None: no deadline)."""
+
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+
+    def left(self) -> float:
+        return float("inf") if self.at is None else self.at - time.monotonic()
+
+
+class RequestBudgetExceeded(requests.Timeout):
+    """A request did not complete (headers and whole body) within its wall-clock budget."""
+
+    def __init__(self, message: str, *, seconds: float, by_deadline: bool) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.by_deadline = by_deadline  # True: the run's deadline, not the per-request cap, ran out
+
+
+def _shut_down(response: requests.Response) -> None:
+    """Shut the response's socket down: a read blocked on it in another thread returns at once."""
+    connection = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed by the peer or by the worker
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class BoundedSession(requests.Session):
+    """A session that never retries by itself and bounds every request's wall-clock time.
+
+    Args:
+        deadline: the run's deadline; no request outlives it.
+        total_cap: seconds one request may take at most, connect to last byte.
+    """
+
+    def __init__(self, deadline: Deadline, total_cap: float) -> None:
+        super().__init__()
+        adapter = HTTPAdapter(max_retries=0)  # no sleeping behind our back (Retry-After, backoff)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        self.deadline = deadline
+        self.total_cap = total_cap
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        left = self.deadline.left()
+        budget = min(self.total_cap, left)
+        by_deadline = left <= self.total_cap
+        if budget <= 0:
+            raise RequestBudgetExceeded("the deadline has passed", seconds=0.0, by_deadline=True)
+        kwargs["stream"] = True
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                response = super(BoundedSession, self).request(method, url, *args, **kwargs)
+                box["response"] = response  # visible to the watchdog before the body is read
+                _ = response.content  # the whole body, or an error once the socket is shut down
+            except BaseException as error:  # handed to the caller's thread
+                box["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="bounded-http", daemon=True).start()
+        if not done.wait(budget):
+            response = box.get("response")
+            if response is not None:
+                _shut_down(response)
+            what = "headers" if response is None else "the whole body"
+            raise RequestBudgetExceeded(
+                f"{what} not received within {budget:.1f} s"
+                + (
+                    " (the run's deadline)"
+                    if by_deadline
+                    else f" (the {self.total_cap:.0f} s cap per request)"
+                ),
+                seconds=budget,
+                by_deadline=by_deadline,
+            )
+        if "error" in box:
+            raise box["error"]
+        result: requests.Response = box["response"]
+        return result
