@@ -77,15 +77,20 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
     Spark glob-expands the paths it is given and reports ``input_file_name()`` percent-encoded
     (``Path.toUri``); so the paths go in escaped, and the encoded names are mapped back to the listed ones.
     """
+    # Spark refuses a path that does not exist when the read is planned: read only what is still there (a file
+    # deleted later, while the job runs, yields no row: ignoreMissingFiles), so a vanished object is skipped.
+    present = [uri for uri in uris if os.path.lexists(local_path(uri))]
     jvm: Any = spark.sparkContext._jvm
     names = spark.createDataFrame(
-        [(str(jvm.org.apache.hadoop.fs.Path(uri).toUri().toString()), uri) for uri in uris],
+        [(str(jvm.org.apache.hadoop.fs.Path(uri).toUri().toString()), uri) for uri in present],
         "encoded string, listed string",
     )
+    if not present:
+        return spark.createDataFrame([], "source_file string, value string")
     read_df = (
         spark.read.option("ignoreCorruptFiles", "true")
-        .option("ignoreMissingFiles", "true")  # vanished since the listing: no row, then skipped
-        .text([hadoop_literal(uri) for uri in uris], wholetext=True)  # one row per object
+        .option("ignoreMissingFiles", "true")
+        .text([hadoop_literal(uri) for uri in present], wholetext=True)  # one row per object
         .select(F.input_file_name().alias("encoded"), "value")
     )
     return read_df.join(F.broadcast(names), "encoded").select(F.col("listed").alias("source_file"), "value")
