@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.transform import run_metrics
 from spotify_etl.transform.job import RawBatch, run_transform, unreadable_object
 from spotify_etl.transform.raw_objects import (
     GLUE_EXCLUSIONS,
@@ -60,6 +61,7 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
         bookmark_option=args.get("job_bookmark_option") or "job-bookmark-enable",
         target_file_mb=optional_int("target_file_mb") or 128,
         shuffle_partitions=optional_int("shuffle_partitions"),
+        metrics_namespace=args.get("metrics_namespace") or None,
     )
 
 
@@ -180,8 +182,9 @@ def run_glue_job(
     argv: Sequence[str],
     glue_context_factory: Callable[[], Any] | None = None,
     job_factory: Callable[[Any], Any] | None = None,
+    metrics_client: Any = None,
 ) -> int:
-    """The Glue job's main. The factories exist for the boundary test; Glue uses the real ones."""
+    """The Glue job's main. The factories and the client exist for the boundary test; Glue uses the real ones."""
     args = resolve_args(argv)
     config = config_from_args(args)
     if glue_context_factory is None or job_factory is None:
@@ -195,4 +198,6 @@ def run_glue_job(
     summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)
     print(summary.format())
     print(json.dumps({"event": "transform_summary", **summary.to_dict()}, sort_keys=True))
+    if config.metrics_namespace:
+        run_metrics.publish(summary, args["JOB_NAME"], config.metrics_namespace, metrics_client)
     return 0

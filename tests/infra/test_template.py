@@ -110,6 +110,33 @@ def test_extract_role_writes_only_its_own_secret_and_its_state_prefix(resources)
     assert "s3:ListBucket" not in by_action
 
 
+def test_transform_alarms_watch_the_metrics_the_job_publishes(resources):
+    """The quarantine alarm fires on one quarantined object; freshness fires after 26 hours without a success."""
+    from spotify_etl.transform.run_metrics import metric_data
+    from spotify_etl.transform.summary import RunSummary
+
+    namespace = _props(resources, "TransformJob")["DefaultArguments"]["--metrics_namespace"]
+    published = {
+        m["MetricName"]: m
+        for m in metric_data(RunSummary(rejected={"not_gzip": 1}), "lake-stack-transform-playlists")
+    }
+    quarantine = _props(resources, "TransformQuarantineAlarm")
+    freshness = _props(resources, "TransformFreshnessAlarm")
+    for alarm in (quarantine, freshness):
+        assert alarm["Namespace"] == namespace
+        assert alarm["Dimensions"] == [{"Name": "JobName", "Value": {"Ref": "TransformJob"}}]
+        assert published[alarm["MetricName"]]["Dimensions"][0]["Name"] == "JobName"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert published[quarantine["MetricName"]]["Value"] >= quarantine["Threshold"]
+    assert quarantine["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert freshness["Period"] * freshness["DatapointsToAlarm"] == 26 * 3600
+    assert (freshness["TreatMissingData"], freshness["ComparisonOperator"]) == (
+        "breaching",
+        "LessThanThreshold",
+    )
+    assert published[freshness["MetricName"]]["Value"] >= freshness["Threshold"]
+
+
 def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources):
     from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
 
@@ -186,6 +213,7 @@ def test_job_arguments_parse_into_the_expected_config(resources):
         quarantine_path="s3://lake-data-bucket/quarantine",
         staging_path="s3://lake-data-bucket/_staging/transform",
         bookmark_option="job-bookmark-enable",
+        metrics_namespace="lake-stack/transform",
     )
 
 
@@ -424,7 +452,9 @@ def test_only_unscopable_actions_use_a_wildcard_resource(resources):
     (metrics,) = [
         s for name, s in _allow_statements(resources) if _as_list(s["Action"]) == ["cloudwatch:PutMetricData"]
     ]
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+    assert metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": ["Glue", {"Fn::Sub": "${AWS::StackName}/transform"}]}
+    }
 
 
 _S3_OBJECT_ARN = re.compile(
