@@ -29,7 +29,7 @@ DRY_RUN ?=
 VIEWS_ONLY ?=
 PARAMS ?=
 
-.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy test-glue clean
+.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy destroy test-glue clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -100,6 +100,10 @@ deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST
 		$(if $(PLAYLIST_IDS),--playlist-ids "$(PLAYLIST_IDS)") $(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") \
 		$(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) $(foreach p,$(PARAMS),--parameter "$(p)")
+
+destroy: install ## Delete a stack: make destroy STACK=name [REGION=..] (empties its versioned results bucket first; keeps the lake)
+	@test -n "$(STACK)" || { echo "ERROR: usage: make destroy STACK=<stack name> [REGION=<region>]" >&2; exit 2; }
+	$(BIN)/python -m infra.scripts.destroy --stack "$(STACK)" $(if $(REGION),--region "$(REGION)")
 
 test-glue: docker-check install ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole suite in it, incl. tests marked glue
 	$(BIN)/python -m infra.scripts.locked glue-image-requirements --out build/glue-image-requirements.txt

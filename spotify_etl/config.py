@@ -13,7 +13,7 @@ from pathlib import Path
 # Required arguments of glue_jobs/transform_playlists.py (getResolvedOptions makes every listed one required).
 JOB_ARGS: tuple[str, ...] = ("JOB_NAME", "raw_path", "curated_path", "quarantine_path", "staging_path")
 # Optional tuning arguments: read only when present on the command line.
-OPTIONAL_JOB_ARGS: tuple[str, ...] = ("target_file_mb", "shuffle_partitions")
+OPTIONAL_JOB_ARGS: tuple[str, ...] = ("target_file_mb", "shuffle_partitions", "metrics_namespace")
 
 BOOKMARK_OPTIONS = ("job-bookmark-enable", "job-bookmark-disable", "job-bookmark-pause")
 DEFAULT_JOB_NAME = "spotify-transform-playlists"
@@ -76,6 +76,7 @@ class TransformConfig:
         bookmark_option: one of BOOKMARK_OPTIONS.
         target_file_mb: a partition is split into several files only when one would exceed this.
         shuffle_partitions: explicit shuffle width; None sizes it to the data.
+        metrics_namespace: CloudWatch namespace of the run's metrics (Glue only); None publishes none.
     """
 
     job_name: str
@@ -86,6 +87,7 @@ class TransformConfig:
     bookmark_option: str = "job-bookmark-enable"
     target_file_mb: int = 128
     shuffle_partitions: int | None = None
+    metrics_namespace: str | None = None
 
     def __post_init__(self) -> None:
         if self.bookmark_option not in BOOKMARK_OPTIONS:

@@ -9,27 +9,39 @@ text), so that the envelope is parsed exactly once, by ``from_json`` with the ex
 malformed object becomes a quarantine row instead of a failed read. Glue groups the many small objects into
 larger tasks (``groupFiles``/``groupSize``).
 
-Known limit on Glue: an object that is not gzip at all but is named ``.json.gz`` fails inside Glue's reader
-(Hadoop's codec), before any code of ours sees it; the extract Lambda never writes such objects. The local
-runtime, which lists objects itself, quarantines them as ``not_gzip``.
+Which objects are read is the one raw-object rule (:mod:`spotify_etl.transform.raw_objects`): the prefix as the
+read's path, hidden objects as its ``exclusions``, the name rule applied to ``source_file`` after the read. An
+object Glue's reader cannot decode is quarantined, not fatal (:class:`GlueRuntime`).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_CTX, TransformConfig
-from spotify_etl.transform.job import RawBatch, run_transform
+from spotify_etl.transform import run_metrics
+from spotify_etl.transform.job import RawBatch, run_transform, unreadable_object
+from spotify_etl.transform.raw_objects import (
+    GLUE_EXCLUSIONS,
+    RAW_SUFFIX,
+    exclusion_for,
+    is_hidden,
+    name_rejection,
+    raw_root,
+)
+from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 
 GROUP_SIZE_BYTES = 64 * 1024 * 1024
-RAW_PREFIX = "playlists/"
 FILENAME_COLUMN = "source_file"
 
 
@@ -49,6 +61,7 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
         bookmark_option=args.get("job_bookmark_option") or "job-bookmark-enable",
         target_file_mb=optional_int("target_file_mb") or 128,
         shuffle_partitions=optional_int("shuffle_partitions"),
+        metrics_namespace=args.get("metrics_namespace") or None,
     )
 
 
@@ -63,18 +76,26 @@ def resolve_args(argv: Sequence[str]) -> dict[str, Any]:
 
 @dataclass
 class GlueRuntime:
-    """Glue's bookmarked read of raw/ and ``job.commit()``."""
+    """Glue's bookmarked read of raw/ and ``job.commit()``.
+
+    No poison pill: Glue's reader decompresses by file name, so an object named ``.json.gz`` that is not gzip
+    (or is truncated) fails the read before any code of ours sees a row. The read is therefore materialized
+    here, inside a ``try``; when it fails, every raw object under the prefix is probed (its bytes decompressed in
+    the driver), the undecodable ones become quarantine rows, and the bookmarked read is done again with those
+    objects added to its ``exclusions``. The bookmark still moves only at ``job.commit()``, after every write.
+    """
 
     glue_context: Any
     job: Any
     config: TransformConfig
 
-    def read_new_raw(self, spark: SparkSession) -> RawBatch:
+    def _read(self, spark: SparkSession, exclusions: Sequence[str]) -> DataFrame:
         dynamic_frame = self.glue_context.create_dynamic_frame.from_options(
             connection_type="s3",
             connection_options={
-                "paths": [f"{self.config.raw_path}/{RAW_PREFIX}"],
+                "paths": [raw_root(self.config.raw_path) + "/"],
                 "recurse": True,
+                "exclusions": json.dumps(list(exclusions)),
                 "groupFiles": "inPartition",
                 "groupSize": str(GROUP_SIZE_BYTES),
             },
@@ -90,15 +111,63 @@ class GlueRuntime:
         frame_df = dynamic_frame.toDF()
         value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
         if not value_columns:  # nothing new since the bookmark: Glue gives a frame without columns
-            return RawBatch(lines_df=spark.createDataFrame([], "source_file string, value string"))
+            return spark.createDataFrame([], "source_file string, value string")
         lines_df = frame_df.select(
             F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_columns[0]).cast("string").alias("value")
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        lines_df.count()  # the reader runs here, where its failure can be caught
+        return lines_df
+
+    def read_new_raw(self, spark: SparkSession) -> RawBatch:
+        undecodable: list[tuple[str, str, str]] = []
+        try:
+            lines_df = self._read(spark, GLUE_EXCLUSIONS)
+        except Exception as error:  # Glue's reader failed inside the JVM: find the objects it cannot decode
+            fs = HadoopFileSystem(spark)
+            root = raw_root(self.config.raw_path)
+            undecodable = find_undecodable(fs, root)
+            if not undecodable:
+                raise
+            print(
+                f"raw read failed ({type(error).__name__}); {len(undecodable)} undecodable object(s) quarantined"
+            )
+            excluded = [exclusion_for(uri[len(root) + 1 :]) for uri, _, _ in undecodable]
+            lines_df = self._read(spark, [*GLUE_EXCLUSIONS, *excluded])
+        misnamed = [
+            row.source_file
+            for row in lines_df.filter(~F.col("source_file").endswith(RAW_SUFFIX))
+            .select("source_file")
+            .distinct()
+            .collect()
+        ]
+        return RawBatch(
+            lines_df=lines_df.filter(F.col("source_file").endswith(RAW_SUFFIX)),
+            prejected=[*undecodable, *(r for r in map(name_rejection, misnamed) if r is not None)],
         )
-        return RawBatch(lines_df=lines_df)
 
     def commit(self) -> bool:
         self.job.commit()
         return self.config.bookmark_option == "job-bookmark-enable"
+
+
+def find_undecodable(fs: HadoopFileSystem, root: str) -> list[tuple[str, str, str]]:
+    """Quarantine rows for the raw objects under ``root`` that Glue's reader cannot decode.
+
+    Every visible object is probed (the bookmark's selection is not exposed), so this costs one read of the
+    prefix; it runs only when the bookmarked read failed.
+    """
+    rows = []
+    for relative in fs.list_tree(root):
+        uri = f"{root}/{relative}"
+        if is_hidden(relative) or not relative.endswith(".gz"):
+            continue  # hidden: never read; not .gz: read as plain text, never a decode failure
+        try:
+            gzip.decompress(fs.read_bytes(uri))
+        except (OSError, EOFError, zlib.error):
+            row = unreadable_object(fs, uri)
+            if row is not None:
+                rows.append(row)
+    return rows
 
 
 def _default_glue_factories() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
@@ -113,8 +182,9 @@ def run_glue_job(
     argv: Sequence[str],
     glue_context_factory: Callable[[], Any] | None = None,
     job_factory: Callable[[Any], Any] | None = None,
+    metrics_client: Any = None,
 ) -> int:
-    """The Glue job's main. The factories exist for the boundary test; Glue uses the real ones."""
+    """The Glue job's main. The factories and the client exist for the boundary test; Glue uses the real ones."""
     args = resolve_args(argv)
     config = config_from_args(args)
     if glue_context_factory is None or job_factory is None:
@@ -128,4 +198,6 @@ def run_glue_job(
     summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)
     print(summary.format())
     print(json.dumps({"event": "transform_summary", **summary.to_dict()}, sort_keys=True))
+    if config.metrics_namespace:
+        run_metrics.publish(summary, args["JOB_NAME"], config.metrics_namespace, metrics_client)
     return 0

@@ -9,8 +9,10 @@ runs ``python -m infra.scripts.deploy`` after ``make package``. Steps:
    writes ``build/packaged.yaml``.
 3. ``aws cloudformation deploy`` with the parameters (parameters left out keep their previous values).
 4. The Athena views: each ``sql/athena/views/*.sql`` DDL runs in the stack's workgroup, in dependency
-   order. Views need the crawled tables, which exist only after the first workflow run; until then this
-   step says so and stops (``VIEWS_ONLY=1`` re-runs just this step later).
+   order. The six tables are ``AWS::Glue::Table`` resources of the stack, so they exist as soon as step 3
+   returned (``cloudformation deploy`` waits for the stack to complete): the views are created by the same
+   ``make deploy``, before any data landed (they read no rows at creation). A missing table (a stack that
+   failed half-way) is reported and the step stops; ``VIEWS_ONLY=1`` re-runs just this step.
 
 ``--dry-run`` prints every command and needs neither the AWS CLI nor credentials.
 """
@@ -159,8 +161,8 @@ def create_views(config: DeployConfig, *, dry_run: bool) -> int:
     missing = _missing_tables(config)
     if missing:
         print(
-            f"Athena views not created yet: the crawler has not created {', '.join(missing)} in "
-            f"{config.database}. After the first workflow run (docs/deploy.md), run:\n"
+            f"Athena views not created: the stack has no table {', '.join(missing)} in {config.database} "
+            "(the tables are resources of the stack: check that the deploy completed). Then run:\n"
             f"  make deploy STACK={config.stack} ASSETS_BUCKET={config.assets_bucket} VIEWS_ONLY=1"
         )
         return 0

@@ -6,16 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotify_etl.local.catalog import CatalogError, crawl_lake
+from spotify_etl.local.catalog import CatalogError, crawl_lake, default_crawler_spec
+from spotify_etl.local.workflow import DEFAULT_TEMPLATE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    parser.add_argument(
+        "--template", type=Path, default=DEFAULT_TEMPLATE, help="CloudFormation template whose crawler runs"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        result = crawl_lake(args.lake)
+        result = crawl_lake(args.lake, default_crawler_spec(args.template))
     except CatalogError as error:
         print(f"spotify-etl crawl: {error}", file=sys.stderr)
         return 1

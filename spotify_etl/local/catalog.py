@@ -1,16 +1,16 @@
-"""The local crawler: registers the curated tables in a DuckDB catalog, as the Glue crawler does on AWS.
+"""The local crawler: runs the template's crawler over the lake into a DuckDB catalog, as Glue does on AWS.
 
-What the Glue crawler does with ``s3://<data>/curated/``, this does with ``<lake>/curated/`` into
-``<lake>/catalog.duckdb``:
+The crawler's targets and configuration come from ``infra/cloudformation/template.yaml``
+(:mod:`spotify_etl.local.crawler_spec`, checked against AWS's rules there); the lake folder stands for the data
+bucket. What is found (:mod:`spotify_etl.local.crawler_discovery`):
 
-- every folder directly under the curated root becomes a table, except folders whose name starts with
-  ``_`` or ``.`` (Glue's crawler skips those too) and folders without any Parquet file;
-- Hive folders ``snapshot_date=YYYY-MM-DD`` become partitions; the partition key is a ``string``
-  column, as Glue infers it for Hive partitions;
-- the columns and their types come from the Parquet footers (the union of all partitions' files),
-  mapped to Glue/Hive types (``int64`` -> ``bigint``, list of strings -> ``array<string>`` ...).
+- catalog targets: the declared tables, always registered (CloudFormation created them), with the declared
+  columns and the partitions found under their location. The crawler never changes a declared table: a Parquet
+  column whose type differs from the declared one fails the crawl, naming both (Athena's query would fail);
+- S3 targets: the tables at the configured level (bucket = level 1), columns from the Parquet footers.
 
-The quarantine lives outside the curated root (DESIGN.md s.3), so it is never crawled.
+DeleteBehavior ``LOG`` keeps a registered partition or table whose folder disappeared (logged in ``skipped``);
+``DELETE_FROM_DATABASE`` removes it.
 
 Each table is a DuckDB view over its *registered* partitions only, one glob per partition folder,
 just as Athena reads only the partitions in the catalog: a partition written after the last crawl is
@@ -19,13 +19,13 @@ table it sees and reports what changed since the previous crawl (tables created,
 and removed). Parquet timestamps (UTC-adjusted) are exposed as ``TIMESTAMP`` without time zone, which
 is what Athena's ``timestamp`` type is.
 
-Metadata tables (schema ``lake_catalog``): ``tables``, ``columns`` and ``partitions``. Locations are
-absolute paths, as Glue's are S3 URIs: after moving a lake folder, crawl it again.
+Metadata tables (schema ``lake_catalog``): ``tables``, ``columns`` and ``partitions`` (the ``snapshot_date``
+column holds the partition's values, ``/``-joined when a table has several keys). Locations are absolute paths,
+as Glue's are S3 URIs: after moving a lake folder, crawl it again.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,15 +33,15 @@ from pathlib import Path
 
 import duckdb
 
+from spotify_etl.local.catalog_types import CatalogError, duckdb_type, glue_type
+from spotify_etl.local.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
+from spotify_etl.local.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+
+__all__ = ["CatalogError", "crawl", "crawl_lake", "glue_type"]
+
 PARTITION_KEY = "snapshot_date"
 CATALOG_FILE = "catalog.duckdb"
 META_SCHEMA = "lake_catalog"
-_PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(?P<value>[^/]+)$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class CatalogError(RuntimeError):
-    """The lake cannot be crawled, or the catalog cannot be opened."""
 
 
 @dataclass(frozen=True)
@@ -114,123 +114,62 @@ def _quote_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def glue_type(duckdb_type: str) -> str:
-    """Map a DuckDB type (as read from the Parquet footer) to the type the Glue crawler would record."""
-    t = duckdb_type.strip()
-    upper = t.upper()
-    if upper.endswith("[]"):
-        return f"array<{glue_type(t[:-2])}>"
-    if upper.startswith("STRUCT(") and upper.endswith(")"):
-        return f"struct<{','.join(f'{n}:{glue_type(ty)}' for n, ty in _split_struct(t[7:-1]))}>"
-    if upper.startswith("MAP(") and upper.endswith(")"):
-        key, value = _split_top_level(t[4:-1])
-        return f"map<{glue_type(key)},{glue_type(value)}>"
-    if upper.startswith("DECIMAL"):
-        return upper.lower()
-    simple = {
-        "VARCHAR": "string",
-        "BIGINT": "bigint",
-        "INTEGER": "int",
-        "SMALLINT": "smallint",
-        "TINYINT": "tinyint",
-        "BOOLEAN": "boolean",
-        "DOUBLE": "double",
-        "FLOAT": "float",
-        "DATE": "date",
-        "TIMESTAMP": "timestamp",
-        "TIMESTAMP WITH TIME ZONE": "timestamp",
-        "TIMESTAMP_NS": "timestamp",
-        "TIMESTAMP_MS": "timestamp",
-        "TIMESTAMP_S": "timestamp",
-        "BLOB": "binary",
-        "UBIGINT": "bigint",
-        "UINTEGER": "bigint",
-        "USMALLINT": "int",
-        "UTINYINT": "smallint",
-    }
-    if upper not in simple:
-        raise CatalogError(f"no Glue type for Parquet column type {duckdb_type!r}")
-    return simple[upper]
+def _footer_columns(con: duckdb.DuckDBPyConnection, table: FoundTable) -> dict[str, str]:
+    """Column -> Glue type, as the Parquet footers of the table's registered partitions give them."""
+    if not table.partitions:
+        return {}
+    files = ", ".join(_quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
+    try:
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise CatalogError(
+            f"cannot read the Parquet footers of table {table.name} at {table.directory}: {error}"
+        ) from error
+    return {str(row[0]): glue_type(str(row[1])) for row in described}
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in text:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    if current:
-        parts.append("".join(current).strip())
-    return parts
+def _columns(table: FoundTable, footer: dict[str, str]) -> list[tuple[str, str]]:
+    """The table's data columns: the declared ones (checked against the footers), or the inferred ones.
 
-
-def _split_struct(text: str) -> list[tuple[str, str]]:
-    fields = []
-    for part in _split_top_level(text):
-        name, _, dtype = part.partition(" ")
-        fields.append((name.strip('"'), dtype))
-    return fields
-
-
-def _scan_table(table_dir: Path) -> tuple[list[PartitionInfo], list[str]]:
-    """The partitions of one table folder (with Parquet files) and the entries that were ignored."""
-    partitions, ignored = [], []
-    for child in sorted(table_dir.iterdir()):
-        if child.name.startswith(("_", ".")):
-            continue
-        match = _PARTITION_DIR.match(child.name)
-        if not child.is_dir() or match is None:
-            ignored.append(child.name)
-            continue
-        files = [f for f in sorted(child.glob("*.parquet")) if not f.name.startswith(("_", "."))]
-        if not files:
-            continue
-        partitions.append(
-            PartitionInfo(
-                value=match.group("value"),
-                location=f"file://{child}",
-                files=len(files),
-                bytes=sum(f.stat().st_size for f in files),
+    A declared column the files lack reads as NULL (Athena resolves Parquet columns by name); a declared column
+    whose type differs from the file's fails here, where Athena's query would fail (HIVE_BAD_DATA).
+    """
+    if table.declared_columns is None:
+        return [(name, glue) for name, glue in footer.items() if name not in table.partition_keys]
+    for name, declared in table.declared_columns:
+        if name in footer and footer[name] != declared:
+            raise CatalogError(
+                f"table {table.name}: column {name} is declared {declared} in the template but the Parquet "
+                f"files hold {footer[name]}; Athena fails reading it (HIVE_BAD_DATA). Regenerate the tables: "
+                "python -m infra.scripts.catalog_tables"
             )
-        )
-    return partitions, ignored
+    return list(table.declared_columns)
 
 
-def _parquet_source(table_dir: Path, partitions: list[PartitionInfo]) -> str:
-    globs = ", ".join(
-        _quote_str(str(table_dir / f"{PARTITION_KEY}={p.value}" / "*.parquet")) for p in partitions
+def _view_sql(table: FoundTable, columns: list[tuple[str, str]], footer: dict[str, str]) -> str:
+    """A view over the registered partitions only, data columns first, then the partition keys (as Glue lists)."""
+    keys = [_quote_ident(k) for k in table.partition_keys]
+    if not table.partitions:
+        select = [f"CAST(NULL AS {duckdb_type(glue)}) AS {_quote_ident(n)}" for n, glue in columns]
+        select += [f"CAST(NULL AS VARCHAR) AS {k}" for k in keys]
+        return f"CREATE OR REPLACE VIEW {_quote_ident(table.name)} AS SELECT {', '.join(select)} WHERE false"
+    select = [
+        f"CAST({'d.' + _quote_ident(n) if n in footer else 'NULL'} AS {duckdb_type(glue)}) AS {_quote_ident(n)}"
+        for n, glue in columns
+    ]
+    select += [f"p.{k}" for k in keys]
+    globs = ", ".join(_quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
+    rows = ", ".join(
+        "(" + ", ".join(_quote_str(v) for v in (str(p.directory), *p.values)) + ")" for p in table.partitions
     )
     return (
-        f"read_parquet([{globs}], hive_partitioning = true, union_by_name = true, "
-        f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
+        f"CREATE OR REPLACE VIEW {_quote_ident(table.name)} AS SELECT {', '.join(select)} "
+        f"FROM read_parquet([{globs}], union_by_name = true, hive_partitioning = false, filename = true) d "
+        f"JOIN (VALUES {rows}) p(directory, {', '.join(keys)}) "
+        "ON regexp_extract(d.filename, '^(.*)/[^/]*$', 1) = p.directory"
     )
-
-
-def _infer_columns(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str]]:
-    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    return [(str(row[0]), str(row[1])) for row in described]
-
-
-def _view_sql(name: str, source: str, columns: list[tuple[str, str]]) -> str:
-    """Data columns first (footer order), the partition key last, as a Glue table lists them."""
-    select = []
-    for column, dtype in columns:
-        if column == PARTITION_KEY:
-            continue
-        if dtype.upper() == "TIMESTAMP WITH TIME ZONE":
-            select.append(f"CAST({_quote_ident(column)} AS TIMESTAMP) AS {_quote_ident(column)}")
-        else:
-            select.append(_quote_ident(column))
-    select.append(_quote_ident(PARTITION_KEY))
-    return f"CREATE OR REPLACE VIEW {_quote_ident(name)} AS SELECT {', '.join(select)} FROM {source}"
 
 
 def connect(catalog_path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -279,37 +218,29 @@ def _known(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, set[str]
     return tables, partitions
 
 
-def crawl(curated_root: str | Path, catalog_path: str | Path) -> CrawlResult:
-    """Crawl ``curated_root`` and (re)register its tables in the DuckDB catalog at ``catalog_path``.
+def _discover(lake: Path, spec: CrawlerSpec, skipped: dict[str, str]) -> list[FoundTable]:
+    tables = [find_catalog_table(lake, declared, skipped) for declared in spec.catalog_tables]
+    for target in spec.s3_targets:
+        tables += find_s3_tables(lake, target, spec.table_level or 0, skipped)
+    names = [t.name for t in tables]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CatalogError(
+            f"crawler {spec.logical_id} would make several tables named {', '.join(duplicates)}"
+        )
+    return tables
 
-    Args:
-        curated_root: the curated zone (a folder or a ``file://`` URI), one sub-folder per table.
-        catalog_path: the DuckDB file; created when missing.
+
+def crawl(lake_root: str | Path, catalog_path: str | Path, spec: CrawlerSpec) -> CrawlResult:
+    """Run the template's crawler ``spec`` over the lake folder (standing for the data bucket).
 
     Returns:
         What was registered and what changed since the previous crawl.
     """
     started = time.monotonic()
-    root = _local_dir(curated_root)
+    lake = _local_dir(lake_root)
     result = CrawlResult(catalog_path=Path(catalog_path))
-    found: dict[str, tuple[Path, list[PartitionInfo]]] = {}
-    if root.is_dir():
-        for table_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            if table_dir.name.startswith(("_", ".")):
-                continue
-            if not _IDENTIFIER.match(table_dir.name):
-                result.skipped[table_dir.name] = "not a valid table name"
-                continue
-            partitions, ignored = _scan_table(table_dir)
-            if ignored:
-                result.skipped[f"{table_dir.name}/{{{','.join(ignored)}}}"] = (
-                    f"not a {PARTITION_KEY}=... partition folder; not registered"
-                )
-            if partitions:
-                found[table_dir.name] = (table_dir, partitions)
-            else:
-                result.skipped[table_dir.name] = "no Parquet files"
-
+    found = _discover(lake, spec, result.skipped)
     Path(catalog_path).parent.mkdir(parents=True, exist_ok=True)
     con = connect(catalog_path, read_only=False)
     in_transaction = False
@@ -319,54 +250,19 @@ def crawl(curated_root: str | Path, catalog_path: str | Path) -> CrawlResult:
         crawled_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
-        for name, (table_dir, partitions) in found.items():
-            source = _parquet_source(table_dir, partitions)
-            try:
-                raw_columns = _infer_columns(con, source)
-            except duckdb.Error as error:
-                raise CatalogError(
-                    f"cannot read the Parquet footers of table {name} at {table_dir}: {error}"
-                ) from error
-            data_columns = [
-                ColumnInfo(col, glue_type(dtype)) for col, dtype in raw_columns if col != PARTITION_KEY
-            ]
-            columns = (*data_columns, ColumnInfo(PARTITION_KEY, "string", True))
-            con.execute(_view_sql(name, source, raw_columns))
-            info = TableInfo(name, f"file://{table_dir}", columns, tuple(partitions))
-            result.tables[name] = info
-            if name not in known_tables:
-                result.tables_created.append(name)
-            values = {p.value for p in partitions}
-            old = known_partitions.get(name, set())
-            if values - old:
-                result.partitions_added[name] = sorted(values - old)
-            if old - values:
-                result.partitions_removed[name] = sorted(old - values)
-            con.execute(f"DELETE FROM {META_SCHEMA}.tables WHERE table_name = ?", [name])
-            con.execute(f"DELETE FROM {META_SCHEMA}.columns WHERE table_name = ?", [name])
-            con.execute(f"DELETE FROM {META_SCHEMA}.partitions WHERE table_name = ?", [name])
-            con.execute(
-                f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?)",
-                [
-                    name,
-                    info.location,
-                    PARTITION_KEY,
-                    len(partitions),
-                    sum(p.files for p in partitions),
-                    sum(p.bytes for p in partitions),
-                    crawled_at,
-                ],
-            )
-            con.executemany(
-                f"INSERT INTO {META_SCHEMA}.columns VALUES (?, ?, ?, ?, ?)",
-                [[name, i, c.name, c.glue_type, c.is_partition_key] for i, c in enumerate(columns)],
-            )
-            con.executemany(
-                f"INSERT INTO {META_SCHEMA}.partitions VALUES (?, ?, ?, ?, ?)",
-                [[name, p.value, p.location, p.files, p.bytes] for p in partitions],
-            )
-        for gone in sorted(known_tables - set(found)):
-            # The folder disappeared: like a crawler with DELETE_FROM_DATABASE, drop the table.
+        for table in found:
+            if table.declared_columns is None and not table.partitions:
+                continue
+            footer = _footer_columns(con, table)
+            columns = _columns(table, footer)
+            con.execute(_view_sql(table, columns, footer))
+            known = known_partitions.get(table.name, set())
+            keep_gone = spec.delete_behavior == "LOG"
+            _record(con, table, columns, crawled_at, result, known_tables, known, keep_gone)
+        for gone in sorted(known_tables - {t.name for t in found}):
+            if spec.delete_behavior != "DELETE_FROM_DATABASE":
+                result.skipped[gone] = "no longer found; kept in the catalog (DeleteBehavior LOG)"
+                continue
             con.execute(f"DROP VIEW IF EXISTS {_quote_ident(gone)}")
             for meta in ("tables", "columns", "partitions"):
                 con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [gone])
@@ -383,6 +279,82 @@ def crawl(curated_root: str | Path, catalog_path: str | Path) -> CrawlResult:
     return result
 
 
-def crawl_lake(lake: str | Path) -> CrawlResult:
-    """Crawl ``<lake>/curated`` into ``<lake>/catalog.duckdb``."""
-    return crawl(Path(lake) / "curated", catalog_path_for(lake))
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    table: FoundTable,
+    columns: list[tuple[str, str]],
+    crawled_at: datetime,
+    result: CrawlResult,
+    known_tables: set[str],
+    known: set[str],
+    keep_gone: bool,
+) -> None:
+    partitions = tuple(
+        PartitionInfo(
+            "/".join(p.values), f"file://{p.directory}", len(p.files), sum(f.stat().st_size for f in p.files)
+        )
+        for p in table.partitions
+    )
+    infos = (
+        *(ColumnInfo(n, g) for n, g in columns),
+        *(ColumnInfo(k, "string", True) for k in table.partition_keys),
+    )
+    result.tables[table.name] = TableInfo(table.name, f"file://{table.directory}", infos, partitions)
+    if table.name not in known_tables:
+        result.tables_created.append(table.name)
+    values = {p.value for p in partitions}
+    if values - known:
+        result.partitions_added[table.name] = sorted(values - known)
+    gone = sorted(known - values)
+    if gone and keep_gone:
+        result.skipped[f"{table.name} partitions {', '.join(gone)}"] = (
+            "no longer in the lake; kept (DeleteBehavior LOG)"
+        )
+    elif gone:
+        result.partitions_removed[table.name] = gone
+    for meta in ("tables", "columns"):
+        con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [table.name])
+    kept = gone if keep_gone else []
+    con.execute(
+        f"DELETE FROM {META_SCHEMA}.partitions WHERE table_name = ? AND NOT list_contains(?, {PARTITION_KEY})",
+        [table.name, kept],
+    )
+    con.execute(
+        f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?)",
+        [
+            table.name,
+            f"file://{table.directory}",
+            ",".join(table.partition_keys),
+            len(partitions),
+            sum(p.files for p in partitions),
+            sum(p.bytes for p in partitions),
+            crawled_at,
+        ],
+    )
+    con.executemany(
+        f"INSERT INTO {META_SCHEMA}.columns VALUES (?, ?, ?, ?, ?)",
+        [[table.name, i, c.name, c.glue_type, c.is_partition_key] for i, c in enumerate(infos)],
+    )
+    if partitions:
+        con.executemany(
+            f"INSERT INTO {META_SCHEMA}.partitions VALUES (?, ?, ?, ?, ?)",
+            [[table.name, p.value, p.location, p.files, p.bytes] for p in partitions],
+        )
+
+
+def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult:
+    """Crawl the lake with the template's crawler (the default template's only crawler when None)."""
+    if spec is None:
+        spec = default_crawler_spec()
+    return crawl(lake, catalog_path_for(lake), spec)
+
+
+def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:
+    """The crawler of a template file (the repository's template when None), or a CatalogError."""
+    from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError, load_template
+
+    path = Path(template) if template is not None else DEFAULT_TEMPLATE
+    try:
+        return crawler_spec(load_template(path))
+    except (WorkflowError, CrawlerSpecError) as error:
+        raise CatalogError(f"{path}: {error}") from error

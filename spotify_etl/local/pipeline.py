@@ -302,8 +302,8 @@ def _workflow_day(
             say(f"      {line}")
         return summary
 
-    def crawler(_crawler: GlueCrawler) -> Any:
-        result = crawl_lake(lake)
+    def crawler(glue_crawler: GlueCrawler) -> Any:
+        result = crawl_lake(lake, glue_crawler.spec)
         outputs["crawl"] = result
         for line in result.format().splitlines():
             say(f"      {line}")

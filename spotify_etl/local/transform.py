@@ -13,17 +13,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import RAW_TRANSFORMATION_CTX, LakeLayout, TransformConfig, to_uri
 from spotify_etl.local.bookmarks import LocalBookmarkStore, ObjectVersion
 from spotify_etl.transform.job import RawBatch, run_transform
+from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection, raw_root
 from spotify_etl.transform.summary import RunSummary
 
-RAW_SUFFIX = ".json.gz"
 _BYTES_PER_TASK = 16 * 1024 * 1024
 
 
@@ -36,19 +37,63 @@ def local_path(uri: str) -> Path:
     return Path(uri)
 
 
-def list_raw_objects(raw_root: str) -> list[ObjectVersion]:
-    """Every object under the raw root, hidden (``.``/``_``) files and folders skipped, as Spark would."""
-    root = local_path(raw_root)
+def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
+    """The objects under ``<raw>/playlists/`` that are not hidden (the raw-object rule), sorted.
+
+    A symbolic link is listed by its own metadata (``lstat``), so a dangling one is listed too and quarantined
+    when read; a file that vanishes while the folder is listed is not listed.
+    """
+    root = local_path(raw_root(raw_path))
     found = []
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
         for name in sorted(filenames):
-            if name.startswith((".", "_")):
+            if is_hidden(name):
                 continue
             path = Path(directory) / name
-            stat = path.stat()
-            found.append(ObjectVersion(to_uri(path), stat.st_mtime_ns // 1_000_000, stat.st_size))
+            try:
+                stat = path.lstat()
+            except FileNotFoundError:
+                continue
+            found.append(ObjectVersion(to_uri_literal(path), stat.st_mtime_ns // 1_000_000, stat.st_size))
     return found
+
+
+def to_uri_literal(path: Path) -> str:
+    """``file://`` + the absolute path as is (a symlink is not resolved: the listing names the link)."""
+    return "file://" + str(path.absolute())
+
+
+def _dangling(uri: str) -> tuple[str, str, str] | None:
+    path = local_path(uri)
+    if path.is_symlink() and not path.exists():
+        return uri, "unreadable", f"dangling symbolic link to {os.readlink(path)}"
+    return None
+
+
+def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
+    """One row per object, ``source_file`` exactly the listed URI (names are data, never patterns).
+
+    Spark glob-expands the paths it is given and reports ``input_file_name()`` percent-encoded
+    (``Path.toUri``); so the paths go in escaped, and the encoded names are mapped back to the listed ones.
+    """
+    # Spark refuses a path that does not exist when the read is planned: read only what is still there (a file
+    # deleted later, while the job runs, yields no row: ignoreMissingFiles), so a vanished object is skipped.
+    present = [uri for uri in uris if os.path.lexists(local_path(uri))]
+    jvm: Any = spark.sparkContext._jvm
+    names = spark.createDataFrame(
+        [(str(jvm.org.apache.hadoop.fs.Path(uri).toUri().toString()), uri) for uri in present],
+        "encoded string, listed string",
+    )
+    if not present:
+        return spark.createDataFrame([], "source_file string, value string")
+    read_df = (
+        spark.read.option("ignoreCorruptFiles", "true")
+        .option("ignoreMissingFiles", "true")
+        .text([hadoop_literal(uri) for uri in present], wholetext=True)  # one row per object
+        .select(F.input_file_name().alias("encoded"), "value")
+    )
+    return read_df.join(F.broadcast(names), "encoded").select(F.col("listed").alias("source_file"), "value")
 
 
 @dataclass
@@ -67,22 +112,11 @@ class LocalRuntime:
         self._selected = self.store.select(
             list_raw_objects(self.config.raw_path), self.config.bookmark_option
         )
-        readable = [o.uri for o in self._selected if o.uri.endswith(RAW_SUFFIX)]
-        prejected = [
-            (
-                o.uri,
-                "not_gzip",
-                f"object name does not end in {RAW_SUFFIX}: raw objects are gzip JSON Lines (DESIGN.md s.2)",
-            )
-            for o in self._selected
-            if not o.uri.endswith(RAW_SUFFIX)
-        ]
+        prejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in self._selected) if r]
+        rejected = {uri for uri, _, _ in prejected}
+        readable = [o.uri for o in self._selected if o.uri not in rejected]
         if readable:
-            lines_df = (
-                spark.read.option("ignoreCorruptFiles", "true")
-                .text(readable, wholetext=True)  # one row per object: no shuffle to regroup its lines
-                .select(F.input_file_name().alias("source_file"), "value")
-            )
+            lines_df = _read_literally(spark, readable)
             # A whole-text read packs fewer objects per partition than a line read (126 partitions at
             # 2,000 objects, make bench); every later stage would inherit that width. Narrow it to the
             # data: about one task per 16 MB of gzip, never fewer than two per core.

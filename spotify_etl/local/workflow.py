@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from spotify_etl.local.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+
 JOB = "AWS::Glue::Job"
 CRAWLER = "AWS::Glue::Crawler"
 TRIGGER = "AWS::Glue::Trigger"
@@ -106,6 +108,7 @@ class GlueJob:
 @dataclass(frozen=True)
 class GlueCrawler:
     logical_id: str
+    spec: CrawlerSpec
 
 
 @dataclass(frozen=True)
@@ -267,9 +270,11 @@ def build_graph(template: Mapping[str, Any], workflow: str | None = None) -> Wor
         )
         for rid, p in jobs_props.items()
     }
-    graph = WorkflowGraph(
-        workflow, starts[0], tuple(triggers), jobs, {rid: GlueCrawler(rid) for rid in crawler_props}
-    )
+    try:
+        crawlers = {rid: GlueCrawler(rid, crawler_spec(template, rid)) for rid in crawler_props}
+    except CrawlerSpecError as error:
+        raise WorkflowError(str(error)) from error
+    graph = WorkflowGraph(workflow, starts[0], tuple(triggers), jobs, crawlers)
     _check_acyclic(graph)
     _check_reaches_crawler(graph)
     return graph

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import unquote
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -219,15 +218,16 @@ def run_transform(
     checked_df = check_raw_lines(batch.lines_df, batch.whole_objects).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         verdicts = checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
-        # input_file_name() percent-encodes some characters (a space becomes %20); the listing does not.
+        # The runtimes give source_file exactly as listed (names are data): compare as is.
         accounted = (
-            {unquote(row.source_file) for row in checked_df.select("source_file").collect()}
+            {row.source_file for row in checked_df.select("source_file").collect()}
             if batch.listed is not None
             else set()
         )
         rejected_rows = list(batch.prejected)
         if batch.listed is not None:
-            rejected_rows += [_unreadable(fs, uri) for uri in batch.listed if unquote(uri) not in accounted]
+            unread = [unreadable_object(fs, uri) for uri in batch.listed if uri not in accounted]
+            rejected_rows += [r for r in unread if r is not None]
 
         dates = sorted({row.snapshot_date for row in verdicts if row.reason is None})
         summary.objects_valid = sum(row.n for row in verdicts if row.reason is None)
@@ -288,8 +288,13 @@ def run_transform(
     return summary
 
 
-def _unreadable(fs: HadoopFileSystem, uri: str) -> tuple[str, str, str]:
-    """Name why an object yielded no line: not gzip at all, or gzip holding nothing readable."""
+def unreadable_object(fs: HadoopFileSystem, uri: str) -> tuple[str, str, str] | None:
+    """Name why an object yielded no line: not gzip at all, or gzip holding nothing readable.
+
+    None when the object vanished since it was listed (deleted meanwhile: nothing to quarantine, skipped).
+    """
+    if not fs.exists(uri):
+        return None
     head = fs.head(uri, 2)
     if not head:
         return uri, "empty", "the object has 0 bytes"

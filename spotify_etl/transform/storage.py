@@ -50,6 +50,27 @@ class HadoopFileSystem:
                 )
         return sorted(found, key=lambda f: f.uri)
 
+    def list_tree(self, uri: str) -> list[str]:
+        """The keys of every file below ``uri``, relative to it (recursive, hidden ones included); [] if absent."""
+        fs, path = self._path(uri)
+        if not fs.exists(path):
+            return []
+        root = str(fs.makeQualified(path).toUri().getPath()).rstrip("/") + "/"
+        found = []
+        files = fs.listFiles(path, True)
+        while files.hasNext():
+            found.append(str(files.next().getPath().toUri().getPath()).removeprefix(root))
+        return sorted(found)
+
+    def read_bytes(self, uri: str) -> bytes:
+        """The whole content of a (small) file."""
+        fs, path = self._path(uri)
+        stream = fs.open(path)
+        try:
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        finally:
+            stream.close()
+
     def list_dirs(self, uri: str) -> list[str]:
         fs, path = self._path(uri)
         if not fs.exists(path):

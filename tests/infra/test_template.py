@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
 from infra.scripts.cfn import resources_of_type
-from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from spotify_etl.config import BOOKMARK_OPTIONS, CURATED_TABLES, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from spotify_etl.local.crawler_spec import crawler_spec
+from spotify_etl.transform.glue_types import declared_columns
 from tests.infra.conftest import FAKE_NAMES, fake_sub
 
 # Glue's own job parameters (documented "special parameters"); everything else is an argument of our job.
@@ -107,6 +110,33 @@ def test_extract_role_writes_only_its_own_secret_and_its_state_prefix(resources)
     assert "s3:ListBucket" not in by_action
 
 
+def test_transform_alarms_watch_the_metrics_the_job_publishes(resources):
+    """The quarantine alarm fires on one quarantined object; freshness fires after 26 hours without a success."""
+    from spotify_etl.transform.run_metrics import metric_data
+    from spotify_etl.transform.summary import RunSummary
+
+    namespace = _props(resources, "TransformJob")["DefaultArguments"]["--metrics_namespace"]
+    published = {
+        m["MetricName"]: m
+        for m in metric_data(RunSummary(rejected={"not_gzip": 1}), "lake-stack-transform-playlists")
+    }
+    quarantine = _props(resources, "TransformQuarantineAlarm")
+    freshness = _props(resources, "TransformFreshnessAlarm")
+    for alarm in (quarantine, freshness):
+        assert alarm["Namespace"] == namespace
+        assert alarm["Dimensions"] == [{"Name": "JobName", "Value": {"Ref": "TransformJob"}}]
+        assert published[alarm["MetricName"]]["Dimensions"][0]["Name"] == "JobName"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert published[quarantine["MetricName"]]["Value"] >= quarantine["Threshold"]
+    assert quarantine["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert freshness["Period"] * freshness["DatapointsToAlarm"] == 26 * 3600
+    assert (freshness["TreatMissingData"], freshness["ComparisonOperator"]) == (
+        "breaching",
+        "LessThanThreshold",
+    )
+    assert published[freshness["MetricName"]]["Value"] >= freshness["Threshold"]
+
+
 def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources):
     from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
 
@@ -183,6 +213,7 @@ def test_job_arguments_parse_into_the_expected_config(resources):
         quarantine_path="s3://lake-data-bucket/quarantine",
         staging_path="s3://lake-data-bucket/_staging/transform",
         bookmark_option="job-bookmark-enable",
+        metrics_namespace="lake-stack/transform",
     )
 
 
@@ -272,22 +303,53 @@ def test_workflow_graph_check_catches_a_cycle(resources):
         test_workflow_is_connected_acyclic_and_ends_at_the_crawler(broken)
 
 
-def test_crawler_covers_curated_only_one_table_per_folder_new_folders_only(resources):
-    crawler = _props(resources, "CuratedCrawler")
-    (target,) = crawler["Targets"]["S3Targets"]
-    path = fake_sub(target["Path"], FAKE_NAMES)
-    arguments = _props(resources, "TransformJob")["DefaultArguments"]
-    configuration = json.loads(crawler["Configuration"])
-    curated_key = fake_sub(arguments["--curated_path"], FAKE_NAMES).split("lake-data-bucket/", 1)[1]
+def test_crawler_adds_partitions_to_the_six_declared_tables_at_curated_table(resources, template):
+    """Judged by AWS's rules (spotify_etl.local.crawler_spec checks them): catalog targets naming the declared
+    tables, which sit at <curated_path>/<table>/, partitioned by snapshot_date; nothing else is created or changed."""
+    spec = crawler_spec(template, "CuratedCrawler")
+    curated = fake_sub(_props(resources, "TransformJob")["DefaultArguments"]["--curated_path"], FAKE_NAMES)
 
-    assert path.rstrip("/") == fake_sub(arguments["--curated_path"], FAKE_NAMES)
-    for outside in ("--quarantine_path", "--staging_path"):
-        assert not fake_sub(arguments[outside], FAKE_NAMES).startswith(path)
-    # curated/<table>/snapshot_date=...: the table folder is one level below curated/.
-    assert configuration["Grouping"]["TableLevelConfiguration"] == len(curated_key.split("/")) + 1
-    assert configuration["CrawlerOutput"]["Partitions"]["AddOrUpdateBehavior"] == "InheritFromTable"
-    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
-    assert crawler["DatabaseName"] == {"Ref": "GlueDatabase"}
+    assert spec.s3_targets == ()
+    assert sorted(t.name for t in spec.catalog_tables) == sorted(CURATED_TABLES)
+    for table in spec.catalog_tables:
+        assert f"s3://lake-data-bucket/{table.location_key}" == f"{curated}/{table.name}/"
+        assert table.partition_keys == (("snapshot_date", "string"),)
+    assert (spec.update_behavior, spec.partitions_inherit_from_table) == ("LOG", True)
+    assert _props(resources, "CuratedCrawler")["Targets"]["CatalogTargets"][0]["DatabaseName"] == {
+        "Ref": "GlueDatabase"
+    }
+    granted = {
+        a
+        for s in _props(resources, "CrawlerRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert not granted & {"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}
+
+
+def test_declared_tables_are_parquet_and_their_columns_are_the_transforms_schema(resources):
+    tables = {
+        r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
+        for r in resources_of_type({"Resources": resources}, "AWS::Glue::Table").values()
+    }
+    assert sorted(tables) == sorted(CURATED_TABLES)
+    for name, table_input in tables.items():
+        storage = table_input["StorageDescriptor"]
+        assert (
+            storage["SerdeInfo"]["SerializationLibrary"]
+            == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+        )
+        assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == declared_columns(name)
+
+
+def test_the_table_block_of_the_template_is_what_the_generator_renders(tmp_path, repo_root):
+    template_path = repo_root / "infra" / "cloudformation" / "template.yaml"
+    assert catalog_tables.current_block(template_path.read_text()) == catalog_tables.render_block()
+
+    drifted = tmp_path / "template.yaml"
+    drifted.write_text(template_path.read_text().replace("Type: timestamp", "Type: string", 1))
+    assert catalog_tables.main(["--template", str(drifted), "--check"]) == 1
+    assert catalog_tables.main(["--template", str(drifted)]) == 0
+    assert drifted.read_text() == template_path.read_text()
 
 
 # ---------------------------------------------------------------- storage
@@ -390,7 +452,9 @@ def test_only_unscopable_actions_use_a_wildcard_resource(resources):
     (metrics,) = [
         s for name, s in _allow_statements(resources) if _as_list(s["Action"]) == ["cloudwatch:PutMetricData"]
     ]
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+    assert metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": ["Glue", {"Fn::Sub": "${AWS::StackName}/transform"}]}
+    }
 
 
 _S3_OBJECT_ARN = re.compile(

@@ -6,7 +6,6 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql.types import (
@@ -186,16 +185,22 @@ def test_quarantine_and_underscore_folders_are_never_tables(spark: SparkSession,
     ]
 
 
-def test_a_removed_table_folder_is_dropped(spark: SparkSession, tmp_path: Path) -> None:
+def test_a_removed_table_folder_keeps_its_declared_table_and_logged_partitions(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Catalog targets with DeleteBehavior LOG: the declared table stays, its gone partition is only logged."""
     lake = curated_lake_copy(spark, tmp_path / "lake", days=(D1,))
     crawl_lake(lake)
     shutil.rmtree(lake / "curated" / "albums")
 
     result = crawl_lake(lake)
 
-    assert result.tables_removed == ["albums"]
-    with pytest.raises(duckdb.CatalogException):
-        meta(lake, "SELECT * FROM albums")
+    assert result.tables_removed == []
+    assert result.skipped == {f"albums partitions {D1}": "no longer in the lake; kept (DeleteBehavior LOG)"}
+    assert meta(lake, "SELECT count(*) FROM albums") == [(0,)]
+    assert meta(
+        lake, "SELECT table_name, snapshot_date FROM lake_catalog.partitions WHERE table_name = 'albums'"
+    ) == [("albums", D1)]
 
 
 def test_querying_before_any_crawl_names_the_fix(tmp_path: Path) -> None:

@@ -1,0 +1,78 @@
+"""The local listing applies the raw-object rule and survives a tree that changes under it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from spotify_etl.local import transform as local_transform
+from spotify_etl.local.transform import config_for_lake, list_raw_objects, run_local_transform
+from spotify_etl.transform.globs import excluded
+from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, is_hidden
+from spotify_etl.transform.schema import QUARANTINE
+from tests import builders as b
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ingest_date=2026-11-01/playlist_id=p1/x.json.gz",
+        "_x.json.gz",
+        ".x.json.gz",
+        "ingest_date=2026-11-01/_SUCCESS",
+        "ingest_date=2026-11-01/.tmp/x.json.gz",
+        "_temporary/0/x.json.gz",
+        "a/b_c/.d",
+        "a/b.c/d_e.json.gz",
+    ],
+)
+def test_glue_exclusions_skip_exactly_what_the_local_listing_skips(key: str) -> None:
+    assert excluded(GLUE_EXCLUSIONS, key) is is_hidden(key)
+
+
+def test_only_the_playlists_prefix_is_listed(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    uri = b.land(raw, b.envelope(playlist=b.playlist(id="p1")))
+    (raw / "elsewhere.json.gz").write_bytes(b"x")
+
+    listed = [o.uri for o in list_raw_objects(f"file://{raw}")]
+
+    assert len(listed) == 1 and listed[0].endswith(uri.rsplit("/", 1)[1])
+
+
+def _rejected(spark: SparkSession, lake: Path) -> list[tuple[str, str, str]]:
+    df = spark.read.schema(QUARANTINE).parquet(f"file://{lake}/quarantine/rejected")
+    return sorted((r.source_file.rsplit("/", 1)[1], r.reason, r.detail) for r in df.collect())
+
+
+def test_a_dangling_symlink_is_quarantined_and_a_vanished_file_skipped(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    good = b.land(lake / "raw", b.envelope(playlist=b.playlist(id="p1")))
+    folder = next((lake / "raw").rglob("*.json.gz")).parent
+    vanishing = folder / "vanishing.json.gz"
+    vanishing.write_bytes(b"\x1f\x8b whatever")
+    (folder / "link.json.gz").symlink_to(folder / "gone.json.gz")
+    listing = local_transform.list_raw_objects
+
+    def list_then_delete(raw_path: str) -> list:
+        listed = listing(raw_path)
+        if vanishing.exists():
+            vanishing.unlink()  # deleted after the listing, before the read
+        return listed
+
+    monkeypatch.setattr(local_transform, "list_raw_objects", list_then_delete)
+    config, bookmarks = config_for_lake(lake)
+
+    summary = run_local_transform(config, spark, bookmarks_root=bookmarks)
+
+    assert summary.objects_valid == 1, good
+    assert _rejected(spark, lake) == [
+        ("link.json.gz", "unreadable", f"dangling symbolic link to {folder / 'gone.json.gz'}")
+    ]
+    assert summary.bookmark_committed
+    assert not os.path.lexists(vanishing)
