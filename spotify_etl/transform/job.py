@@ -9,7 +9,9 @@ Incremental behaviour:
     * Every (table, snapshot_date) partition that the new observations touch is read back, unioned with
       the new rows, reduced by the merge rule (DESIGN.md s.3) and rewritten as one file. Partitions the run
       does not touch are never read or written.
-    * Rewriting is append-then-delete, never delete-then-append: the new file is staged, moved into the
+    * Every table (and the quarantine) is staged before any is swapped in (``writer.py``, I5); a write
+      that fails on one object's data quarantines that object as ``unwritable`` (``isolate.py``, I6).
+    * Swapping is append-then-delete, never delete-then-append: the staged file is moved into the
       partition, and only then are the partition's previous files deleted. A crash at any point leaves
       either the old rows, or old and new rows side by side; the merge rule is idempotent, so the re-run
       (the bookmark has not moved) yields the same partition as an uninterrupted run (I1).
