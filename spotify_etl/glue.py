@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform import run_metrics
 from spotify_etl.transform.job import RawBatch, run_transform, unreadable_object
 from spotify_etl.transform.raw_objects import (
@@ -191,8 +192,7 @@ def run_glue_job(
         glue_context_factory, job_factory = _default_glue_factories()
     glue_context = glue_context_factory()
     spark: SparkSession = glue_context.spark_session
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    apply_parquet_write_conf(spark)
     job = job_factory(glue_context)
     job.init(args["JOB_NAME"], args)
     summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)

@@ -11,6 +11,31 @@ from pyspark.sql import SparkSession
 # Warnings and errors only, so that a local run's output is the pipeline's, not Spark's start-up chatter.
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
+# How Parquet stores dates and timestamps, for every session that writes the lake (local and the Glue job).
+# Spark 3.x defaults the rebase modes to EXCEPTION: writing a date before 1582-10-15 (an album released
+# "1200-05-01"; release dates are free-form) or a timestamp before 1900-01-01 fails the whole write with
+# WRITE_ANCIENT_DATETIME. CORRECTED writes the value as it is, in the proleptic Gregorian calendar that
+# Spark 3+, Trino (Athena engine v3) and DuckDB all use, so every reader sees 1200-05-01; LEGACY would
+# shift it into the Julian calendar that only Spark 2.x and Hive 2 read back correctly. Spark 4.0 makes
+# CORRECTED the default (SPARK-46440). The timestamps are TIMESTAMP_MICROS, so the INT96 modes only matter
+# if that ever changes; they are set the same way so that the choice is one fact.
+# https://spark.apache.org/docs/3.5.4/sql-migration-guide.html (Upgrading from Spark SQL 3.0 to 3.1/2.4 to 3.0)
+# https://issues.apache.org/jira/browse/SPARK-46440
+PARQUET_WRITE_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+}
+
+
+def apply_parquet_write_conf(spark: SparkSession) -> None:
+    """Set ``PARQUET_WRITE_CONF`` on a running session (the Glue job's, which Glue creates)."""
+    for key, value in PARQUET_WRITE_CONF.items():
+        spark.conf.set(key, value)
+
 
 def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int = 4) -> SparkSession:
     """A local-mode session for a small machine: no UI, few shuffle partitions, UTC everywhere.
@@ -20,20 +45,18 @@ def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int =
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    return (
+    builder = (
         SparkSession.builder.master(os.environ.get("SPOTIFY_ETL_SPARK_MASTER", "local[2]"))
         .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", "2")
-        .config("spark.sql.session.timeZone", "UTC")
         .config(
             "spark.driver.extraJavaOptions",
             f"-Duser.timezone=UTC -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J2.as_uri()}",
         )
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.parquet.compression.codec", "snappy")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.adaptive.enabled", "true")
@@ -46,5 +69,7 @@ def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int =
         )
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
     )
+    for key, value in PARQUET_WRITE_CONF.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

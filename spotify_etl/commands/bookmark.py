@@ -1,28 +1,70 @@
-"""``spotify-etl bookmark show|reset --lake DIR``: the local job bookmark of the transform."""
+"""``spotify-etl bookmark show|reset|rewind --lake DIR``: the local job bookmark of the transform.
+
+``rewind --to TIME`` moves the high-water mark back to TIME (ISO-8601 UTC, e.g. ``2026-11-20T00:00:00Z``,
+or a date): the next run reads again every raw object modified after it, which recovers objects hidden
+below the band (a backfill landed with old modification times). The merge makes re-reading safe.
+
+Exit codes: 0 done; 2 a corrupt bookmark, a bad ``--to``, a rewind forward; 3 another writer holds the
+lake's lock. Every error is one line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import UTC, datetime
 
 from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX, LakeLayout
 
 
+def parse_time(text: str) -> datetime:
+    """ISO-8601 (``Z`` or an offset) or a date (midnight UTC); a time without a zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO-8601 time like 2026-11-20T00:00:00Z or a date like 2026-11-20"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("show", "reset"))
+    parser.add_argument("action", choices=("show", "reset", "rewind"))
     parser.add_argument("--lake", required=True, help="lake directory (bookmarks live in DIR/_bookmarks)")
     parser.add_argument("--job-name", default=DEFAULT_JOB_NAME)
+    parser.add_argument("--to", type=parse_time, metavar="TIME", help="rewind: the new mark (ISO-8601 UTC)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from spotify_etl.local.bookmarks import LocalBookmarkStore
+    from pathlib import Path
+
+    from spotify_etl.local.bookmarks import BookmarkError, LocalBookmarkStore
+    from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
 
     store = LocalBookmarkStore(
         LakeLayout.from_lake(args.lake).bookmarks, args.job_name, RAW_TRANSFORMATION_CTX
     )
-    if args.action == "show":
-        print(store.describe())
-    elif store.reset():
-        print(f"bookmark reset: {store.path} deleted; the next run reads every raw object")
-    else:
-        print(f"no bookmark at {store.path}: nothing to reset")
+    try:
+        if args.action == "show":
+            print(store.describe())
+            return 0
+        with writer_lock(Path(args.lake)):
+            if args.action == "rewind":
+                if args.to is None:
+                    print("spotify-etl bookmark: rewind needs --to TIME", file=sys.stderr)
+                    return 2
+                store.rewind(int(args.to.timestamp() * 1000))
+                print(
+                    f"bookmark rewound: {store.describe()}; the next run reads every object modified after it"
+                )
+            elif store.reset():
+                print(f"bookmark reset: {store.path} deleted; the next run reads every raw object")
+            else:
+                print(f"no bookmark at {store.path}: nothing to reset")
+    except LakeLocked as error:
+        print(f"spotify-etl bookmark: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    except BookmarkError as error:
+        print(f"spotify-etl bookmark: {error}", file=sys.stderr)
+        return 2
     return 0

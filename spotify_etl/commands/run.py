@@ -1,7 +1,8 @@
 """``spotify-etl run``: the whole workflow locally (``make run``); see :mod:`spotify_etl.local.pipeline`.
 
 Exit 0 when every day completed, 1 when a step failed (the message names it; what landed is kept and a
-re-run retries), 2 on bad configuration (a broken template, half-set real-API variables).
+re-run retries), 2 on bad configuration (a broken template, half-set real-API variables, a corrupt
+bookmark), 3 when another writer holds the lake's lock (``--wait`` waits for it instead).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from spotify_etl.local.bookmarks import BookmarkError
+from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked
 from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
 from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError
 
@@ -38,6 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--offline", action="store_true", help="use the simulator even when real-API variables are set"
     )
     parser.add_argument("--no-report", action="store_true", help="skip the analysis and the report")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another writer of the lake to finish instead of refusing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,9 +59,13 @@ def run(args: argparse.Namespace) -> int:
             start=args.start,
             report=not args.no_report,
             print_analysis=not args.no_report,
+            wait=args.wait,
         )
         run_pipeline(options, env, say=lambda line: print(line, flush=True))
-    except (WorkflowError, ValueError) as error:
+    except LakeLocked as error:
+        print(f"spotify-etl run: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (WorkflowError, ValueError, BookmarkError) as error:
         print(f"spotify-etl run: {error}", file=sys.stderr)
         return 2
     except PipelineError as error:

@@ -1,4 +1,9 @@
-"""``spotify-etl transform``: one run of the transform job on a local lake."""
+"""``spotify-etl transform``: one run of the transform job on a local lake.
+
+Exit codes: 0 the run succeeded (objects may have been quarantined: see the summary); 2 bad input (a
+missing raw folder, a non-local root, a corrupt bookmark, a ``--reprocess`` URI that names no raw object);
+3 another writer holds the lake's lock (``--wait`` waits for it instead). Every one prints one line.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--shuffle-partitions", type=int, help="fixed shuffle width (default: sized to the input)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--reprocess",
+        nargs="+",
+        metavar="URI",
+        default=(),
+        help="process exactly these raw objects (URIs as 'spotify-etl audit' prints them); bookmark untouched",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another writer of the lake to finish instead of refusing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from spotify_etl.local.bookmarks import BookmarkError
+    from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked
     from spotify_etl.local.transform import config_for_lake, run_local_transform
 
     try:
@@ -39,8 +58,17 @@ def run(args: argparse.Namespace) -> int:
             target_file_mb=args.target_file_mb,
             shuffle_partitions=args.shuffle_partitions,
         )
-        summary = run_local_transform(config, bookmarks_root=bookmarks)
-    except (FileNotFoundError, ValueError) as error:
+        summary = run_local_transform(
+            config,
+            bookmarks_root=bookmarks,
+            reprocess=tuple(args.reprocess),
+            wait=args.wait,
+            on_wait=lambda line: print(f"spotify-etl transform: {line}", file=sys.stderr, flush=True),
+        )
+    except LakeLocked as error:
+        print(f"spotify-etl transform: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (FileNotFoundError, ValueError, BookmarkError) as error:
         print(f"spotify-etl transform: {error}", file=sys.stderr)
         return 2
     print(json.dumps(summary.to_dict(), indent=1, sort_keys=True) if args.json else summary.format())

@@ -13,7 +13,10 @@ Options, as on Glue:
     ``job-bookmark-enable``  read what is new, advance the bookmark on commit.
     ``job-bookmark-pause``   read what is new since the bookmark, leave the bookmark where it is.
     ``job-bookmark-disable`` read everything, leave the bookmark where it is.
-A reset deletes the state: the next enabled run reads everything.
+A reset deletes the state: the next enabled run reads everything. A rewind moves the mark back to a
+time: every object modified after it is read again (the merge makes that safe). That is how objects
+hidden below the band are recovered (a backfill copied with old modification times, a clock step, a
+mark in the future): Glue skips them silently, the local transform warns (``mark_warnings``).
 """
 
 from __future__ import annotations
@@ -69,17 +72,22 @@ class LocalBookmarkStore:
             return BookmarkState()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
+            mark = data["high_water_ms"]
+            if mark is not None and (isinstance(mark, bool) or not isinstance(mark, int)):
+                raise ValueError(f"high_water_ms is {mark!r}, not a whole number of milliseconds")
             return BookmarkState(
-                high_water_ms=data["high_water_ms"],
-                band={entry["uri"]: int(entry["modified_ms"]) for entry in data["band"]},
+                high_water_ms=mark,
+                band={str(entry["uri"]): int(entry["modified_ms"]) for entry in data["band"]},
                 runs=int(data.get("runs", 0)),
                 committed_at=data.get("committed_at"),
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (OSError, UnicodeDecodeError) as error:
+            raise BookmarkError(f"bookmark state {self.path} cannot be read: {error}") from error
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise BookmarkError(
-                f"bookmark state {self.path} is unreadable ({error}); inspect it, or reset it with "
-                "'spotify-etl bookmark reset --lake DIR' (the next run then reprocesses all raw objects, "
-                "which the merge makes safe)"
+                f"bookmark state {self.path} is corrupt ({type(error).__name__}: {error}); reset it with "
+                "'spotify-etl bookmark reset --lake DIR' (the next run reprocesses every raw object, which "
+                "the merge makes safe) or rewind it with 'spotify-etl bookmark rewind --lake DIR --to TIME'"
             ) from error
 
     def select(self, objects: Iterable[ObjectVersion], option: str) -> list[ObjectVersion]:
@@ -116,6 +124,36 @@ class LocalBookmarkStore:
         self._write_atomically(json.dumps(payload, indent=1, sort_keys=True))
         return self.load()
 
+    def rewind(self, to_ms: int, now: datetime | None = None) -> BookmarkState:
+        """Move the mark back to ``to_ms``: objects modified after it are read again by the next run.
+
+        Names in the band that are not after the new mark stay (they were processed); objects inside the
+        band below the new mark whose names are not kept are read again too, which the merge makes
+        harmless. Refuses to move the mark forward, which would hide objects.
+        """
+        state = self.load()
+        if state.high_water_ms is None:
+            raise BookmarkError(f"no bookmark at {self.path}: the next run reads every raw object already")
+        if to_ms > state.high_water_ms:
+            raise BookmarkError(
+                f"--to {_iso(to_ms)} is after the mark {_iso(state.high_water_ms)}: a rewind only moves it back"
+            )
+        floor = to_ms - self.max_band_ms
+        payload = {
+            "version": STATE_VERSION,
+            "high_water_ms": to_ms,
+            "band": [
+                {"uri": uri, "modified_ms": ms}
+                for uri, ms in sorted(state.band.items())
+                if floor < ms <= to_ms
+            ],
+            "max_band_ms": self.max_band_ms,
+            "runs": state.runs,
+            "committed_at": (now or datetime.now(UTC)).isoformat(),
+        }
+        self._write_atomically(json.dumps(payload, indent=1, sort_keys=True))
+        return self.load()
+
     def reset(self) -> bool:
         """Forget everything; return whether there was a state to delete."""
         if self.path.exists():
@@ -127,7 +165,7 @@ class LocalBookmarkStore:
         state = self.load()
         if state.high_water_ms is None:
             return f"{self.path}: no bookmark (the next run reads every raw object)"
-        mark = datetime.fromtimestamp(state.high_water_ms / 1000, UTC).isoformat()
+        mark = _iso(state.high_water_ms)
         return (
             f"{self.path}: high-water mark {mark}, {len(state.band)} object(s) tracked by name in the band, "
             f"{state.runs} committed run(s), last commit {state.committed_at}"
@@ -146,6 +184,31 @@ class LocalBookmarkStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+
+
+def mark_warnings(state: BookmarkState, listed: Iterable[ObjectVersion], now: datetime) -> list[str]:
+    """Why a bookmark may be hiding objects: its mark is ahead of the newest raw object, or of the clock."""
+    if state.high_water_ms is None:
+        return []
+    warnings = []
+    hint = (
+        "objects modified before it are never read; see 'spotify-etl audit' and 'spotify-etl bookmark rewind'"
+    )
+    newest = max((o.modified_ms for o in listed), default=None)
+    if newest is not None and state.high_water_ms > newest:
+        warnings.append(
+            f"the bookmark's mark {_iso(state.high_water_ms)} is ahead of the newest raw object "
+            f"({_iso(newest)}); {hint}"
+        )
+    if state.high_water_ms > now.timestamp() * 1000:
+        warnings.append(
+            f"the bookmark's mark {_iso(state.high_water_ms)} is ahead of the clock ({now:%Y-%m-%dT%H:%M:%SZ}); {hint}"
+        )
+    return warnings
 
 
 class BookmarkError(RuntimeError):

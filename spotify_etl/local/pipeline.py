@@ -31,6 +31,7 @@ from typing import Any
 
 from spotify_etl.local import athena
 from spotify_etl.local.catalog import CrawlResult, catalog_path_for, crawl_lake
+from spotify_etl.local.lock import writer_lock
 from spotify_etl.local.workflow import (
     DEFAULT_TEMPLATE,
     GlueCrawler,
@@ -42,6 +43,7 @@ from spotify_etl.local.workflow import (
     local_implementations,
     run_workflow,
 )
+from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT
 
 DEFAULT_NEW_LAKE_DAYS = 7
 DEFAULT_NEXT_DAYS = 1
@@ -113,6 +115,7 @@ class PipelineOptions:
         start: the first simulated day of a new lake.
         report: write the report at the end.
         print_analysis: print a few analysis queries at the end.
+        wait: when another writer holds the lake's lock, wait for it instead of refusing.
     """
 
     lake: Path
@@ -122,10 +125,16 @@ class PipelineOptions:
     start: date = date(2026, 11, 1)
     report: bool = True
     print_analysis: bool = True
+    wait: bool = False
 
     def __post_init__(self) -> None:
         if self.days is not None and self.days < 1:
             raise ValueError(f"days must be at least 1, got {self.days}")
+        if self.start < EARLIEST_EXTRACTED_AT.date():
+            raise ValueError(
+                f"start {self.start} is before Spotify existed ({EARLIEST_EXTRACTED_AT:%Y-%m-%d}); the transform "
+                "would quarantine every observation as implausible_extracted_at"
+            )
 
 
 @dataclass(frozen=True)
@@ -288,7 +297,7 @@ class _SparkHolder:
 
 
 def _workflow_day(
-    graph: WorkflowGraph, lake: Path, spark: _SparkHolder, say: Say
+    graph: WorkflowGraph, lake: Path, spark: _SparkHolder, say: Say, moment: datetime
 ) -> tuple[WorkflowRun, Any, CrawlResult | None]:
     from spotify_etl.local.transform import config_for_lake, run_local_transform
 
@@ -296,7 +305,11 @@ def _workflow_day(
 
     def transform(job: GlueJob) -> Any:
         config, bookmarks = config_for_lake(lake, bookmark_option=bookmark_option(job))
-        summary = run_local_transform(config, spark.get(), bookmarks_root=bookmarks)
+        # The run's clock: the simulated day's when the simulation runs ahead of the real clock, so that
+        # its observations are plausible (transform/plausibility.py); the real clock otherwise.
+        summary = run_local_transform(
+            config, spark.get(), bookmarks_root=bookmarks, now=lambda: max(datetime.now(UTC), moment)
+        )
         outputs["transform"] = summary
         for line in summary.format().splitlines():
             say(f"      {line}")
@@ -350,7 +363,7 @@ def _run_day(
             f"{label}: the extract landed nothing ({report.summary()}); the workflow was not run"
         )
     say(f"  workflow {graph.workflow_id} (from the template):")
-    run, summary, crawl = _workflow_day(graph, lake, spark, say)
+    run, summary, crawl = _workflow_day(graph, lake, spark, say, moment)
     t2 = time.monotonic()
     if run.state != "COMPLETED":
         failed = next(s for s in run.steps if s.state != "SUCCEEDED")
@@ -384,6 +397,15 @@ def run_pipeline(
         say: where progress lines go.
         spark: an existing SparkSession to use (and leave running); default: one started and stopped here.
     """
+    lake = options.lake.resolve()
+    # One writer per lake for the whole run (extract, transform, crawl, report): see local/lock.py.
+    with writer_lock(lake, wait=options.wait, on_wait=say):
+        return _run_pipeline_locked(options, env, say, spark)
+
+
+def _run_pipeline_locked(
+    options: PipelineOptions, env: Mapping[str, str], say: Say, spark: Any
+) -> PipelineResult:
     started = time.monotonic()
     lake = options.lake.resolve()
     real = real_api_settings(env)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import RAW_TRANSFORMATION_CTX, LakeLayout, TransformConfig, to_uri
-from spotify_etl.local.bookmarks import LocalBookmarkStore, ObjectVersion
+from spotify_etl.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
+from spotify_etl.local.lock import writer_lock
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection, raw_root
 from spotify_etl.transform.summary import RunSummary
@@ -102,16 +104,27 @@ class LocalRuntime:
 
     config: TransformConfig
     bookmarks_root: str
+    reprocess: tuple[str, ...] = ()  # process exactly these objects; the bookmark is neither read nor moved
     store: LocalBookmarkStore = field(init=False)
-    _selected: list[ObjectVersion] = field(default_factory=list, init=False)
+    warnings: list[str] = field(default_factory=list, init=False)
+    _selected: list[ObjectVersion] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = LocalBookmarkStore(self.bookmarks_root, self.config.job_name, RAW_TRANSFORMATION_CTX)
 
+    def select(self) -> list[ObjectVersion]:
+        """List raw/ once and choose what this run reads (the bookmark's choice, or the named objects)."""
+        if self._selected is None:
+            listed = list_raw_objects(self.config.raw_path)
+            if self.reprocess:
+                self._selected = select_named(listed, self.reprocess, self.config.raw_path)
+            else:
+                self.warnings = mark_warnings(self.store.load(), listed, datetime.now(UTC))
+                self._selected = self.store.select(listed, self.config.bookmark_option)
+        return self._selected
+
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
-        self._selected = self.store.select(
-            list_raw_objects(self.config.raw_path), self.config.bookmark_option
-        )
+        self._selected = self.select()
         prejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in self._selected) if r]
         rejected = {uri for uri, _, _ in prejected}
         readable = [o.uri for o in self._selected if o.uri not in rejected]
@@ -131,13 +144,31 @@ class LocalRuntime:
             prejected=prejected,
             raw_bytes=sum(o.size for o in self._selected),
             whole_objects=True,
+            warnings=list(self.warnings),
         )
 
     def commit(self) -> bool:
-        if self.config.bookmark_option != "job-bookmark-enable":
+        if self.reprocess or self.config.bookmark_option != "job-bookmark-enable":
             return False
-        self.store.commit(self._selected, datetime.now(UTC))
+        self.store.commit(self.select(), datetime.now(UTC))
         return True
+
+
+def select_named(listed: list[ObjectVersion], wanted: tuple[str, ...], raw_root: str) -> list[ObjectVersion]:
+    """The listed objects named by ``wanted`` (URIs or paths), in listing order; every one must exist."""
+    by_path = {os.path.abspath(local_path(o.uri)): o for o in listed}
+    missing = [uri for uri in wanted if os.path.abspath(local_path(uri)) not in by_path]
+    if missing:
+        raise ReprocessError(
+            f"not a raw object under {raw_root}: {', '.join(missing)} (pass the URI as 'spotify-etl audit' "
+            "or the quarantine's source_file names it)"
+        )
+    chosen = {os.path.abspath(local_path(uri)) for uri in wanted}
+    return [o for o in listed if os.path.abspath(local_path(o.uri)) in chosen]
+
+
+class ReprocessError(ValueError):
+    """A ``--reprocess`` argument names no raw object."""
 
 
 def config_for_lake(
@@ -172,11 +203,26 @@ def run_local_transform(
     config: TransformConfig,
     spark: SparkSession | None = None,
     bookmarks_root: str | None = None,
+    *,
+    reprocess: tuple[str, ...] = (),
+    wait: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> RunSummary:
-    """Run the transform locally. ``bookmarks_root`` defaults to ``_bookmarks`` beside the raw root.
+    """Run the transform locally, holding the lake's writer lock. ``bookmarks_root`` defaults to
+    ``_bookmarks`` beside the raw root.
 
     Without a session given, Spark starts only when there is something new to read: a run with nothing
     new since the bookmark costs a listing, not a JVM start.
+
+    With ``reprocess``, exactly the named raw objects are processed, whatever the bookmark says, and the
+    bookmark is left as it is (a targeted repair; see docs/transform.md). ``now`` is the run's clock
+    (default the real one; ``make run`` passes its simulated clock, see ``transform/plausibility.py``).
+
+    Raises:
+        LakeLocked: another writer holds the lake (unless ``wait``).
+        ReprocessError: a ``reprocess`` URI names no raw object.
+        BookmarkError: the bookmark state is corrupt.
     """
     if bookmarks_root is None:
         bookmarks_root = to_uri(local_path(config.raw_path).parent / "_bookmarks")
@@ -187,14 +233,20 @@ def run_local_transform(
             f"raw folder {local_path(config.raw_path)} does not exist: land raw objects first "
             "('spotify-etl extract' or 'make run'), or pass --raw"
         )
-    runtime = LocalRuntime(config, bookmarks_root)
-    if spark is None:
-        started = time.perf_counter()
-        if not runtime.store.select(list_raw_objects(config.raw_path), config.bookmark_option):
-            summary = RunSummary(bookmark_option=config.bookmark_option, bookmark_committed=runtime.commit())
-            summary.seconds = time.perf_counter() - started
-            return summary
-        from spotify_etl.sparkutil import local_spark_session
+    # The staging area is always inside the lake (LakeLayout), whatever roots were overridden.
+    with writer_lock(local_path(config.staging_path).parent, wait=wait, on_wait=on_wait):
+        runtime = LocalRuntime(config, bookmarks_root)
+        if spark is None:
+            started = time.perf_counter()
+            if not runtime.store.select(list_raw_objects(config.raw_path), config.bookmark_option):
+                summary = RunSummary(
+                    bookmark_option=config.bookmark_option, bookmark_committed=runtime.commit()
+                )
+                summary.seconds = time.perf_counter() - started
+                return summary
+            from spotify_etl.sparkutil import local_spark_session
 
-        spark = local_spark_session()
-    return run_transform(spark, runtime, config)
+            spark = local_spark_session()
+        if now is None:
+            return run_transform(spark, runtime, config)
+        return run_transform(spark, runtime, config, now=now)

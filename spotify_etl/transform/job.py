@@ -9,7 +9,9 @@ Incremental behaviour:
     * Every (table, snapshot_date) partition that the new observations touch is read back, unioned with
       the new rows, reduced by the merge rule (DESIGN.md s.3) and rewritten as one file. Partitions the run
       does not touch are never read or written.
-    * Rewriting is append-then-delete, never delete-then-append: the new file is staged, moved into the
+    * Every table (and the quarantine) is staged before any is swapped in (``writer.py``, I5); a write
+      that fails on one object's data quarantines that object as ``unwritable`` (``isolate.py``, I6).
+    * Swapping is append-then-delete, never delete-then-append: the staged file is moved into the
       partition, and only then are the partition's previous files deleted. A crash at any point leaves
       either the old rows, or old and new rows side by side; the merge rule is idempotent, so the re-run
       (the bookmark has not moved) yields the same partition as an uninterrupted run (I1).
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -29,18 +31,17 @@ from typing import Protocol
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
-from spotify_etl.config import CURATED_TABLES, TransformConfig
-from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from spotify_etl.config import TransformConfig
+from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
+from spotify_etl.transform.plausibility import latest_plausible
+from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from spotify_etl.transform.validate import check_raw_lines, observations_of, rejects_of
+from spotify_etl.transform.writer import MergeRule, PartitionWriter
 
-# Rough compressed size of one row, used only to split a partition file that would outgrow target_file_mb.
-_BYTES_PER_ROW_ESTIMATE = 64
 _GZIP_MAGIC = b"\x1f\x8b"
-QUARANTINE_TABLE = "rejected"
 
 
 @dataclass
@@ -62,6 +63,7 @@ class RawBatch:
     prejected: list[tuple[str, str, str]] = field(default_factory=list)
     raw_bytes: int | None = None
     whole_objects: bool = False  # lines_df holds one row per object (its whole text), not one per line
+    warnings: list[str] = field(default_factory=list)  # for the run summary (e.g. a bookmark ahead)
 
 
 class RawSource(Protocol):
@@ -74,10 +76,6 @@ class RawSource(Protocol):
         ...
 
 
-TableBuilder = Callable[[DataFrame], dict[str, DataFrame]]
-MergeRule = Callable[[str, DataFrame], DataFrame]
-
-
 def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, parallelism: int) -> int:
     """Size shuffles to the data: about one task per 32 MB of compressed raw, at least the core count."""
     if configured:
@@ -85,94 +83,6 @@ def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, par
     if raw_bytes is None:
         return max(2, parallelism * 2)
     return max(parallelism, min(200, math.ceil(raw_bytes / (32 * 1024 * 1024))))
-
-
-def _quarantine_rule(_table: str, rows_df: DataFrame) -> DataFrame:
-    """Quarantine merge: one row per (source_file, rejected_date), the latest rejection."""
-    best = F.max_by(
-        F.struct(*[c for c in QUARANTINE.fieldNames() if c not in ("source_file", "rejected_date")]),
-        F.col("rejected_at"),
-    )
-    return (
-        rows_df.groupBy("source_file", "rejected_date")
-        .agg(best.alias("r"))
-        .select("source_file", "r.*", "rejected_date")
-        .select(*QUARANTINE.fieldNames())
-    )
-
-
-@dataclass
-class PartitionWriter:
-    """Merges rows into the Hive partitions of one table and rewrites only the touched partitions."""
-
-    spark: SparkSession
-    fs: HadoopFileSystem
-    staging_root: str
-    run_id: str
-    target_file_mb: int
-
-    def write(
-        self,
-        table: str,
-        table_root: str,
-        schema: StructType,
-        partition_column: str,
-        rows_df: DataFrame,
-        partitions: Sequence[str],
-        merge_rule: MergeRule,
-    ) -> tuple[int, int, list[str]]:
-        """Merge ``rows_df`` into ``partitions`` of the table at ``table_root``; returns (rows, files, partitions)."""
-        existing = [
-            f"{table_root}/{partition_column}={value}"
-            for value in partitions
-            if self.fs.list_files(f"{table_root}/{partition_column}={value}", ".parquet")
-        ]
-        combined_df = rows_df.select(*schema.fieldNames())
-        if existing:
-            existing_df = (
-                self.spark.read.schema(schema).option("basePath", table_root).parquet(*existing)
-            ).select(*schema.fieldNames())
-            combined_df = combined_df.unionByName(existing_df)
-        # One shuffle per table: hash-partitioning by the partition column satisfies the merge rule's
-        # windows (their keys all include it) and leaves each partition's rows in one task, which then
-        # writes that partition's single file (I4).
-        merged_df = merge_rule(
-            table, combined_df.repartition(max(1, len(partitions)), partition_column)
-        ).select(*schema.fieldNames())
-        staged_root = f"{self.staging_root}/{self.run_id}/{table}"
-        max_rows = max(1, self.target_file_mb * 1024 * 1024 // _BYTES_PER_ROW_ESTIMATE)
-        (
-            merged_df.write.mode("overwrite")
-            .option("maxRecordsPerFile", max_rows)
-            .partitionBy(partition_column)
-            .parquet(staged_root)
-        )
-        rows, files, touched = self._swap(table_root, staged_root, partition_column)
-        self.fs.delete(staged_root, recursive=True)
-        return rows, files, touched
-
-    def _swap(self, table_root: str, staged_root: str, partition_column: str) -> tuple[int, int, list[str]]:
-        """Move staged files into their partitions, then delete what they replace.
-
-        Returns (rows, files, partitions); rows come from the new files' Parquet footers.
-        """
-        rows = 0
-        files = 0
-        touched = []
-        for staged_dir in self.fs.list_dirs(staged_root):
-            name = staged_dir.rstrip("/").rsplit("/", 1)[-1]
-            if not name.startswith(f"{partition_column}="):
-                continue
-            target_dir = f"{table_root}/{name}"
-            previous = self.fs.list_files(target_dir)
-            for index, staged in enumerate(self.fs.list_files(staged_dir, ".parquet")):
-                rows += self.fs.parquet_rows(staged.uri)
-                self.fs.rename(staged.uri, f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
-                files += 1
-            for old in previous:
-                self.fs.delete(old.uri)
-            touched.append(name.split("=", 1)[1])
-        return rows, files, sorted(touched)
 
 
 def _new_run_id(now: datetime) -> str:
@@ -204,6 +114,7 @@ def run_transform(
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
     fs.delete(config.staging_path, recursive=True)
     batch = source.read_new_raw(spark)
+    summary.warnings = list(batch.warnings)
     if batch.listed is not None and not batch.listed and not batch.prejected:
         # Nothing new since the bookmark: no Spark job at all; the commit records the (unchanged) listing.
         summary.bookmark_committed = source.commit()
@@ -215,7 +126,9 @@ def run_transform(
         str(choose_shuffle_partitions(batch.raw_bytes, config.shuffle_partitions, parallelism)),
     )
 
-    checked_df = check_raw_lines(batch.lines_df, batch.whole_objects).persist(StorageLevel.MEMORY_AND_DISK)
+    checked_df = check_raw_lines(batch.lines_df, batch.whole_objects, latest_plausible(started_at)).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     try:
         verdicts = checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
         # The runtimes give source_file exactly as listed (names are data): compare as is.
@@ -239,47 +152,44 @@ def run_transform(
         summary.objects_read = summary.objects_valid + sum(summary.rejected.values())
 
         writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
+        # Phase 1, stage: every table of the run is written under staging before any table changes.
+        curated = CuratedStage([], [])
+        landed_df = None
         if dates:
             observations_df = observations_of(checked_df)
-            for table, rows_df in build_tables(observations_df).items():
-                if table not in CURATED_TABLES:
-                    raise ValueError(f"table builder returned unknown table {table!r}")
-                rows, files, touched = writer.write(
-                    table,
-                    f"{config.curated_path}/{table}",
-                    TABLE_SCHEMAS[table],
-                    "snapshot_date",
-                    rows_df,
-                    dates,
-                    merge_rule,
+            curated = stage_curated(
+                writer, observations_df, build_tables, merge_rule, config.curated_path, dates
+            )
+            landed_df = observations_df.select("source_file")
+            if curated.unwritable:
+                summary.objects_valid -= len(curated.unwritable)
+                summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
+                rejected_rows += curated.unwritable
+                unwritable_df = spark.createDataFrame(
+                    [(u,) for u, _, _ in curated.unwritable], "source_file string"
                 )
-                summary.rows_written[table] = rows
-                summary.files_written[table] = files
-                summary.partitions_touched[table] = touched
-
+                landed_df = landed_df.join(unwritable_df, "source_file", "left_anti")
+        rejects_df = None
         if summary.rejected:
-            rejected_date = started_at.strftime("%Y-%m-%d")
-            stamp = F.lit(started_at.replace(tzinfo=None)).cast("timestamp")
             rejects_df = rejects_of(checked_df)
             if rejected_rows:
                 rejects_df = rejects_df.unionByName(
                     spark.createDataFrame(rejected_rows, "source_file string, reason string, detail string")
                 )
-            rejects_df = rejects_df.withColumn("rejected_at", stamp).withColumn(
-                "rejected_date", F.lit(rejected_date)
-            )
-            rows, files, touched = writer.write(
-                QUARANTINE_TABLE,
-                f"{config.quarantine_path}/{QUARANTINE_TABLE}",
-                QUARANTINE,
-                "rejected_date",
-                rejects_df,
-                [rejected_date],
-                _quarantine_rule,
-            )
-            summary.rows_written["quarantine"] = rows
-            summary.files_written["quarantine"] = files
-            summary.partitions_touched["quarantine"] = touched
+        quarantine = stage_quarantine(writer, fs, config.quarantine_path, rejects_df, landed_df, started_at)
+
+        # Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here.
+        for staged in curated.staged:
+            result = writer.swap(staged)
+            summary.rows_written[staged.target.name] = result.rows
+            summary.files_written[staged.target.name] = result.files
+            summary.partitions_touched[staged.target.name] = result.partitions
+        if quarantine is not None:
+            result = writer.swap(quarantine)
+            summary.rows_written["quarantine"] = result.rows
+            summary.files_written["quarantine"] = result.files
+            summary.partitions_touched["quarantine"] = result.partitions
+        writer.discard()
     finally:
         checked_df.unpersist()
 

@@ -20,6 +20,7 @@ class RunSummary:
         seconds: wall time of the run (without JVM start when the session already existed).
         bookmark_option: the option the run honoured.
         bookmark_committed: whether the bookmark advanced.
+        warnings: things a person should look at; the run still succeeded.
     """
 
     objects_read: int = 0
@@ -31,6 +32,7 @@ class RunSummary:
     seconds: float = 0.0
     bookmark_option: str = "job-bookmark-enable"
     bookmark_committed: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -52,4 +54,5 @@ class RunSummary:
             )
         committed = "advanced" if self.bookmark_committed else "not advanced"
         lines.append(f"bookmark: {self.bookmark_option}, {committed}; {self.seconds:.1f}s")
+        lines += [f"warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)

@@ -18,28 +18,44 @@ Reasons, checked in this order (the first that applies is recorded):
 ``not_an_object``               valid JSON, but not an object (array, string, number, null)
 ``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
 ``missing_playlist_id``         no ``playlist.id``
+``too_large``                   the object's JSON text is longer than ``MAX_RECORD_CHARS``
 ``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
+``implausible_extracted_at``    ``extracted_at`` before Spotify existed or after the run's clock plus a
+                                tolerance (``spotify_etl/transform/plausibility.py``)
 ``items_not_array``             ``items`` missing or not an array
 ``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
                                 is optional: envelopes landed before the artist cache lack it)
-``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity)
+``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, or a
+                                name sent as an object or array: Spark would store its JSON text)
 ==============================  ==============================================================
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
+from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
 CORRUPT_COLUMN = "_corrupt_record"
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
-_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
 _DETAIL_CHARS = 200
+# The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
+# Spotify's largest playlist (10,000 items) is about 30 million characters of envelope. The whole object is
+# one row, held a few times over in a task's memory, so the limit keeps one object well inside an executor.
+MAX_RECORD_CHARS = 100_000_000
+# Jackson 2.15 (Spark 3.5's JSON parser) refuses any string longer than 20,000,000 characters by default
+# (StreamReadConstraints), and Spark's from_json, reading a string field or copying a value's text, then
+# fails the whole record: a valid 31 MB object came out as ``not_json``. Spark's JSON option
+# ``maxStringLen`` raises it; the record limit above bounds it instead.
+# https://github.com/apache/spark/pull/51235 (the option, and the 20M default it works around)
+_PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
 
 QUARANTINE_REASONS = (
     "not_gzip",
@@ -49,11 +65,34 @@ QUARANTINE_REASONS = (
     "not_an_object",
     "unsupported_schema_version",
     "missing_playlist_id",
+    "too_large",
     "bad_extracted_at",
+    "implausible_extracted_at",
     "items_not_array",
     "bad_artists_fetched_at",
     "schema_mismatch",
 )
+
+
+def _string_keys(schema: StructType) -> set[str]:
+    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs)."""
+    keys: set[str] = set()
+    for schema_field in schema.fields:
+        dtype = schema_field.dataType
+        while isinstance(dtype, ArrayType):
+            dtype = dtype.elementType
+        if isinstance(dtype, StringType):
+            keys.add(schema_field.name)
+        elif isinstance(dtype, StructType):
+            keys |= _string_keys(dtype)
+    return keys
+
+
+# A key the envelope schema reads as a string, holding an object or array in the raw text. Spark's JSON
+# reader would not reject it: it stores the value's JSON text as the string (a playlist name that reads
+# '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
+# the quotes are escaped (\"name\":{), so text inside a value never matches.
+_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(sorted(_string_keys(ENVELOPE))) + r')"\s*:\s*[\[{]'
 
 
 @dataclass(frozen=True)
@@ -125,13 +164,23 @@ def with_envelope(records_df: DataFrame) -> DataFrame:
     return records_df.withColumn("envelope", F.from_json("value", _ENVELOPE_WITH_CORRUPT, _JSON_OPTIONS))
 
 
-def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
+def _implausible(extracted_at: Column, latest: datetime | None) -> Column:
+    earliest = F.lit(iso_z(EARLIEST_EXTRACTED_AT).replace("T", " ").rstrip("Z")).cast("timestamp")
+    too_early = extracted_at < earliest
+    if latest is None:
+        return too_early
+    return too_early | (extracted_at > F.lit(iso_z(latest).replace("T", " ").rstrip("Z")).cast("timestamp"))
+
+
+def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datetime | None) -> Column:
     """The first quarantine reason that applies to a parsed record, or null when it is valid."""
     corrupt = envelope[CORRUPT_COLUMN].isNotNull()
     trimmed = F.ltrim(value)
     # Any JSON value parses as the value of a one-field object; malformed text does not.
-    is_json_value = F.from_json(F.concat(F.lit('{"v":'), value, F.lit("}")), "map<string,string>").isNotNull()
-    is_object = trimmed.startswith("{") & F.from_json(value, "map<string,string>").isNotNull()
+    is_json_value = F.from_json(
+        F.concat(F.lit('{"v":'), value, F.lit("}")), "map<string,string>", _PARSE_OPTIONS
+    ).isNotNull()
+    is_object = trimmed.startswith("{") & F.from_json(value, "map<string,string>", _PARSE_OPTIONS).isNotNull()
     version = envelope["schema_version"]
     return (
         F.when(envelope.isNull(), F.lit("not_json"))
@@ -145,6 +194,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
             "missing_playlist_id",
         )
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
+        .when(_implausible(extracted_at, latest), F.lit("implausible_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
         .when(
             F.exists(
@@ -153,7 +203,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
             ),
             F.lit("bad_artists_fetched_at"),
         )
-        .when(corrupt, F.lit("schema_mismatch"))
+        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE), F.lit("schema_mismatch"))
     )
 
 
@@ -163,11 +213,24 @@ def _raw_field(value: Column, name: str) -> Column:
     return F.when(found != "", found)
 
 
-def _detail(reason: Column, envelope: Column, value: Column) -> Column:
+def _detail(
+    reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
+) -> Column:
     """A message that says what was wrong, for a person reading the quarantine."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
+        f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
+    )
+    structure_key = F.regexp_extract(value, _STRING_KEY_HOLDS_STRUCTURE, 1)
     return (
-        F.when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
+        F.when(
+            reason == "too_large",
+            F.format_string(
+                f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
+                F.length(value),
+            ),
+        )
+        .when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
         .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
         .when(
             reason == "unsupported_schema_version",
@@ -187,6 +250,14 @@ def _detail(reason: Column, envelope: Column, value: Column) -> Column:
             ),
         )
         .when(
+            reason == "implausible_extracted_at",
+            F.concat(
+                F.lit("extracted_at="),
+                F.coalesce(_raw_field(value, "extracted_at"), F.lit("<missing>")),
+                F.lit(f"; a plausible extraction time is {plausible}"),
+            ),
+        )
+        .when(
             reason == "items_not_array",
             F.concat(
                 F.lit("items is "),
@@ -203,6 +274,14 @@ def _detail(reason: Column, envelope: Column, value: Column) -> Column:
             ),
         )
         .when(
+            (reason == "schema_mismatch") & (structure_key != ""),
+            F.concat(
+                F.lit("a "),
+                structure_key,
+                F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
+            ),
+        )
+        .when(
             reason == "schema_mismatch",
             F.lit(
                 "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
@@ -211,12 +290,19 @@ def _detail(reason: Column, envelope: Column, value: Column) -> Column:
     )
 
 
-def check_raw_lines(lines_df: DataFrame, whole_objects: bool = False) -> DataFrame:
+def check_raw_lines(
+    lines_df: DataFrame,
+    whole_objects: bool = False,
+    latest_extracted_at: datetime | None = None,
+    max_record_chars: int = MAX_RECORD_CHARS,
+) -> DataFrame:
     """One row per raw object: its observation columns, and ``reason``/``detail`` (null when valid).
 
     ``lines_df`` is ``(source_file, value)``: one row per line, or with ``whole_objects`` one row per
     object holding its whole text. This is the single parse of the run: persist it, then take
-    ``observations_of`` and ``rejects_of``.
+    ``observations_of`` and ``rejects_of``. ``latest_extracted_at`` is the upper bound of a plausible
+    ``extracted_at`` (``plausibility.latest_plausible`` of the run's clock); None checks the lower only.
+    An object whose text is longer than ``max_record_chars`` is ``too_large``.
     """
     split = filter_single_records_whole if whole_objects else filter_single_records
     records_df, multi_df = split(lines_df)
@@ -224,12 +310,19 @@ def check_raw_lines(lines_df: DataFrame, whole_objects: bool = False) -> DataFra
     parsed_df = (
         with_envelope(records_df)
         .withColumn("extracted_ts", parse_extracted_at(envelope["extracted_at"]))
-        .withColumn("reason", _reason(envelope, F.col("value"), F.col("extracted_ts")))
+        .withColumn(
+            "reason",
+            F.when(F.length("value") > max_record_chars, F.lit("too_large")).otherwise(
+                _reason(envelope, F.col("value"), F.col("extracted_ts"), latest_extracted_at)
+            ),
+        )
     )
     checked_df = parsed_df.select(
         "source_file",
         "reason",
-        _detail(F.col("reason"), envelope, F.col("value")).alias("detail"),
+        _detail(F.col("reason"), envelope, F.col("value"), latest_extracted_at, max_record_chars).alias(
+            "detail"
+        ),
         F.col("extracted_ts").alias("extracted_at"),
         F.date_format("extracted_ts", "yyyy-MM-dd").alias("snapshot_date"),
         envelope["market"].alias("market"),

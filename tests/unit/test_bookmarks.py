@@ -94,3 +94,99 @@ def test_a_corrupt_state_is_refused_with_what_to_do(store: LocalBookmarkStore) -
     store.path.write_text("{not json")
     with pytest.raises(BookmarkError, match="bookmark reset"):
         store.select([obj("a", 1)], "job-bookmark-enable")
+
+
+# --- robustness: a corrupt state, a rewind, the warnings -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"high_water_ms": "soon", "band": []}',  # a non-numeric mark (was a bare TypeError later)
+        '{"high_water_ms": 1.5e12, "band": []}',
+        '{"high_water_ms": 1, "band": [{"uri": "x"}]}',
+        "[1, 2]",
+        "{not json",
+    ],
+)
+def test_a_corrupt_state_is_one_bookmark_error(store: LocalBookmarkStore, text: str) -> None:
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text(text)
+    with pytest.raises(BookmarkError, match=r"is corrupt \(.*\); reset it with 'spotify-etl bookmark reset"):
+        store.select([obj("a", 1)], "job-bookmark-enable")
+
+
+def test_rewind_makes_objects_after_the_new_mark_new_again(store: LocalBookmarkStore) -> None:
+    early, middle, late = obj("early", 0), obj("middle", 3600), obj("late", 7200)
+    store.commit([early, middle, late], NOW)
+    assert store.select([early, middle, late], "job-bookmark-enable") == []
+
+    state = store.rewind(middle.modified_ms)
+
+    # middle was committed 2 hours below the old mark: its name had left the band. Inside the band below
+    # the new mark and not named, it is read again too (the band rule); re-reading is harmless (merge).
+    assert (state.high_water_ms, state.band) == (middle.modified_ms, {})
+    assert store.select([early, middle, late], "job-bookmark-enable") == [middle, late]
+    store.commit([middle, late], NOW)
+    assert store.rewind(late.modified_ms - 60 * SECOND).band == {}  # late is after the new mark: forgotten
+    assert store.select([early, middle, late], "job-bookmark-enable") == [late]
+
+
+def test_rewind_refuses_to_move_forward_or_to_rewind_nothing(store: LocalBookmarkStore) -> None:
+    with pytest.raises(
+        BookmarkError, match=r"no bookmark at .*: the next run reads every raw object already"
+    ):
+        store.rewind(0)
+    store.commit([obj("a", 10)], NOW)
+    with pytest.raises(BookmarkError, match=r"--to .* is after the mark .*: a rewind only moves it back"):
+        store.rewind(obj("a", 11).modified_ms)
+
+
+def test_warnings_name_a_mark_ahead_of_the_newest_object_and_of_the_clock(store: LocalBookmarkStore) -> None:
+    from spotify_etl.local.bookmarks import mark_warnings
+
+    listed = [obj("a", 10)]
+    store.commit(listed, NOW)
+    assert mark_warnings(store.load(), listed, NOW) == []
+    assert mark_warnings(store.load(), [obj("a", 10), obj("b", 20)], NOW) == []
+
+    ahead = obj("future", 10**6)  # a mark set by an object whose clock ran far ahead, since deleted
+    store.commit([ahead], NOW)
+    mark = datetime.fromtimestamp(ahead.modified_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    newest = datetime.fromtimestamp(listed[0].modified_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hint = (
+        "objects modified before it are never read; see 'spotify-etl audit' and 'spotify-etl bookmark rewind'"
+    )
+    assert mark_warnings(store.load(), listed, datetime(2023, 11, 14, tzinfo=UTC)) == [
+        f"the bookmark's mark {mark} is ahead of the newest raw object ({newest}); {hint}",
+        f"the bookmark's mark {mark} is ahead of the clock (2023-11-14T00:00:00Z); {hint}",
+    ]
+
+
+def test_cli_bookmark_commands_exit_2_with_one_line_on_a_corrupt_state(tmp_path, capsys) -> None:
+    from spotify_etl.cli import main
+
+    path = tmp_path / "_bookmarks" / "spotify-transform-playlists" / "raw_playlists.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"high_water_ms": "soon", "band": []}')
+    (tmp_path / "raw").mkdir()
+    for command in (["bookmark", "show"], ["bookmark", "rewind", "--to", "2026-11-20"], ["transform"]):
+        assert main([*command, "--lake", str(tmp_path)]) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is corrupt (ValueError: high_water_ms is 'soon'" in err, err
+    assert main(["bookmark", "reset", "--lake", str(tmp_path)]) == 0  # the way out works
+    assert not path.exists()
+
+
+def test_cli_rewind_moves_the_mark_back(tmp_path, capsys) -> None:
+    from spotify_etl.cli import main
+
+    store = LocalBookmarkStore(tmp_path / "_bookmarks", "spotify-transform-playlists", "raw_playlists")
+    store.commit(
+        [ObjectVersion("file:///raw/a.json.gz", int(datetime(2026, 11, 21, tzinfo=UTC).timestamp() * 1000))]
+    )
+    assert main(["bookmark", "rewind", "--lake", str(tmp_path), "--to", "2026-11-20T12:00:00Z"]) == 0
+    assert store.load().high_water_ms == int(datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp() * 1000)
+    assert "high-water mark 2026-11-20T12:00:00Z" in capsys.readouterr().out
+    assert main(["bookmark", "rewind", "--lake", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "spotify-etl bookmark: rewind needs --to TIME\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from chispa import assert_df_equality
@@ -15,6 +15,10 @@ from tests import builders as b
 
 GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
 REJECT_SCHEMA = "source_file string, reason string, detail string"
+LATEST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # the run's clock + tolerance (plausibility.py)
+MAX_CHARS = 5_000  # a small record limit, so that a too_large object stays small in a test
+MARKET = '"market": "US"'
+PADDED = MARKET + ', "padding": "' + "x" * MAX_CHARS + '"'
 
 
 def _replace(text: str, old: str, new: str) -> str:
@@ -46,6 +50,18 @@ CASES = {
         [_replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-22 03:00:05+01:00"')],
         "bad_extracted_at",
         'extracted_at="2026-11-22 03:00:05+01:00"; expected ISO-8601 UTC like 2026-11-22T03:00:05Z',
+    ),
+    "too_large": (
+        [_replace(GOOD, MARKET, PADDED)],
+        "too_large",
+        f"the JSON text is {len(GOOD) + len(PADDED) - len(MARKET)} characters; "
+        "the transform parses objects of at most 5,000",
+    ),
+    "implausible_extracted_at": (
+        [_replace(GOOD, '"2026-11-22T03:00:05Z"', '"2099-01-01T00:00:00Z"')],
+        "implausible_extracted_at",
+        'extracted_at="2099-01-01T00:00:00Z"; a plausible extraction time is from 2008-10-07T00:00:00Z '
+        "(Spotify's launch) to 2026-11-23T01:00:00Z (the run's clock + 1:00:00)",
     ),
     "items_not_array": (
         [_replace(GOOD, '"items": [', '"items": {"oops": 1}, "was_items": [')],
@@ -86,7 +102,12 @@ def test_each_reason_is_named_and_good_objects_pass(
     objects = {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]}
     if whole_objects:  # one row per object holding its whole text, as the local reader gives it
         objects = {uri: ["\n".join(object_lines) + "\n"] for uri, object_lines in objects.items()}
-    checked = check_raw_lines(_lines(spark, objects), whole_objects=whole_objects)
+    checked = check_raw_lines(
+        _lines(spark, objects),
+        whole_objects=whole_objects,
+        latest_extracted_at=LATEST,
+        max_record_chars=MAX_CHARS,
+    )
 
     expected = spark.createDataFrame([("file:///raw/bad.json.gz", reason, detail)], REJECT_SCHEMA)
     assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
@@ -127,3 +148,62 @@ def test_missing_artists_become_an_empty_array(spark: SparkSession) -> None:
     del env["artists"]
     checked = check_raw_lines(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
     assert [r.artists for r in observations_of(checked).collect()] == [[]]
+
+
+def test_an_extracted_at_before_spotify_existed_is_implausible(spark: SparkSession) -> None:
+    old = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2008-10-06T23:59:59Z"')
+    first_day = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2008-10-07T00:00:00Z"')
+    checked = check_raw_lines(
+        _lines(spark, {"file:///old.json.gz": [old], "file:///first.json.gz": [first_day]})
+    )
+    assert [(r.source_file, r.reason) for r in rejects_of(checked).collect()] == [
+        ("file:///old.json.gz", "implausible_extracted_at")
+    ]
+    assert [r.source_file for r in observations_of(checked).collect()] == ["file:///first.json.gz"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "key"),
+    [('{"text": "Rap RU"}', "name"), ('["Rap", "RU"]', "name"), ('{"id": "owner1"}', "id")],
+)
+def test_an_object_or_array_where_a_string_belongs_is_a_schema_mismatch(
+    spark: SparkSession, sent: str, key: str
+) -> None:
+    old = '"name": "Rap RU"' if key == "name" else '"id": "p1"'
+    bad = _replace(GOOD, old, f'"{key}": {sent}')
+    checked = check_raw_lines(_lines(spark, {"file:///bad.json.gz": [bad]}))
+    expected = spark.createDataFrame(
+        [
+            (
+                "file:///bad.json.gz",
+                "schema_mismatch",
+                f"a {key} field holds a JSON object or array; the envelope schema expects a string",
+            )
+        ],
+        REJECT_SCHEMA,
+    )
+    assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
+
+
+def test_a_name_that_reads_like_json_is_kept_as_sent(spark: SparkSession) -> None:
+    names = ["[]", "{}", '{"a": 1}', "[Live] {Remastered}", 'say "name":{ twice']
+    objects = {
+        f"file:///{i}.json.gz": [json.dumps(b.envelope(playlist=b.playlist(id=f"p{i}", name=name)))]
+        for i, name in enumerate(names)
+    }
+    checked = check_raw_lines(_lines(spark, objects))
+    got = observations_of(checked).select("source_file", F.col("playlist.name").alias("name"))
+    expected = spark.createDataFrame(
+        [(f"file:///{i}.json.gz", name) for i, name in enumerate(names)], "source_file string, name string"
+    )
+    assert_df_equality(got, expected, ignore_nullable=True, ignore_row_order=True)
+    assert rejects_of(checked).count() == 0
+
+
+def test_a_string_longer_than_jacksons_default_limit_is_parsed(spark: SparkSession) -> None:
+    # Jackson's default refuses strings over 20,000,000 characters; the transform raises that limit.
+    description = "la " * 7_000_001
+    env = json.dumps(b.envelope(playlist=b.playlist(id="p1", description=description)))
+    checked = check_raw_lines(_lines(spark, {"file:///long.json.gz": [env]}))
+    got = observations_of(checked).select(F.length("playlist.description").alias("n")).collect()
+    assert [row.n for row in got] == [len(description)]

@@ -1,0 +1,122 @@
+"""Stage the six curated tables; when one object's data makes the write fail, quarantine it as ``unwritable``.
+
+A write failure that depends on the data (a value a writer refuses, an expression that raises on one
+row) would otherwise fail every run that includes the object, forever: the bookmark does not move past a
+failed run. So when staging fails, the valid objects of the batch are bisected: each half is staged on
+its own (to a probe area that is discarded), and the halves that still fail are split again down to
+single objects. Those objects are quarantined with reason ``unwritable`` and the error's first line; the
+rest are staged again, and land.
+
+A failure is blamed on objects only when the bisection finds a strict subset of the batch to blame. When
+every object fails on its own (a permission error, a full disk, a bug that fails every row), or no subset
+fails alone (two objects that only fail together), the original error is raised and the run fails, with
+the bookmark unmoved: a failure that is not one object's must never quarantine the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
+
+# What a failed Spark write raises in pyspark 3.5: a converted JVM exception, or the raw Py4J error.
+WRITE_ERRORS: tuple[type[Exception], ...] = (CapturedException, Py4JJavaError)
+UNWRITABLE = "unwritable"
+_PROBE_AREA = "probe"
+_OUT_AREA = "out"
+_DETAIL_CHARS = 300
+
+TableBuilder = Callable[[DataFrame], dict[str, DataFrame]]
+
+
+@dataclass(frozen=True)
+class CuratedStage:
+    """The staged curated tables of a run and the objects that could not be written."""
+
+    staged: list[StagedTable]
+    unwritable: list[tuple[str, str, str]]  # (source_file, "unwritable", detail)
+
+
+def describe_write_error(error: BaseException) -> str:
+    """The first line of the innermost JVM cause (or of the Python error), for a quarantine detail."""
+    java = getattr(error, "java_exception", None) or getattr(error, "_origin", None)
+    text = str(error)
+    if java is not None:
+        root = java
+        while root.getCause() is not None:
+            root = root.getCause()
+        text = str(root.toString())
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    return f"writing the curated tables failed on this object: {first}"[:_DETAIL_CHARS]
+
+
+def stage_curated(
+    writer: PartitionWriter,
+    observations_df: DataFrame,
+    build_tables: TableBuilder,
+    merge_rule: MergeRule,
+    curated_root: str,
+    dates: Sequence[str],
+) -> CuratedStage:
+    """Stage all six tables of ``observations_df``; isolate objects whose data makes the write fail."""
+
+    def stage_all(obs_df: DataFrame, area: str) -> list[StagedTable]:
+        staged = []
+        for table, rows_df in build_tables(obs_df).items():
+            if table not in CURATED_TABLES:
+                raise ValueError(f"table builder returned unknown table {table!r}")
+            target = TableTarget(
+                table, f"{curated_root}/{table}", TABLE_SCHEMAS[table], "snapshot_date", merge_rule
+            )
+            staged.append(writer.stage(target, rows_df, dates, area))
+        return staged
+
+    try:
+        return CuratedStage(stage_all(observations_df, _OUT_AREA), [])
+    except WRITE_ERRORS as error:
+        writer.discard(_OUT_AREA)
+        sources = sorted(row.source_file for row in observations_df.select("source_file").collect())
+        spark = observations_df.sparkSession
+
+        def only(subset: Sequence[str]) -> DataFrame:
+            keys_df = spark.createDataFrame([(uri,) for uri in subset], "source_file string")
+            return observations_df.join(F.broadcast(keys_df), "source_file", "left_semi")
+
+        def probe(subset: Sequence[str]) -> BaseException | None:
+            try:
+                stage_all(only(subset), _PROBE_AREA)
+                return None
+            except WRITE_ERRORS as failure:
+                return failure
+            finally:
+                writer.discard(_PROBE_AREA)
+
+        culprits = _bisect(sources, error, probe)
+        if not culprits or len(culprits) == len(sources):
+            raise
+        good = [uri for uri in sources if uri not in culprits]
+        staged = stage_all(only(good), _OUT_AREA)
+        return CuratedStage(staged, [(uri, UNWRITABLE, culprits[uri]) for uri in sorted(culprits)])
+
+
+def _bisect(
+    subset: Sequence[str], error: BaseException, probe: Callable[[Sequence[str]], BaseException | None]
+) -> dict[str, str]:
+    """The objects of ``subset`` (which failed with ``error``) that fail on their own -> error detail."""
+    if len(subset) == 1:
+        return {subset[0]: describe_write_error(error)}
+    half = len(subset) // 2
+    found: dict[str, str] = {}
+    for part in (subset[:half], subset[half:]):
+        failure = probe(part)
+        if failure is not None:
+            found.update(_bisect(part, failure, probe))
+    return found
