@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,8 +31,12 @@ _BYTES_PER_TASK = 16 * 1024 * 1024
 
 def local_path(uri: str) -> Path:
     """The filesystem path of a ``file://`` URI (or a plain path)."""
+    # The project's file:// URIs are not percent-encoded (config.to_uri) and a name may hold '?', '#' or
+    # '%41': the path is the text after the scheme, taken literally (no URL parsing, no unquoting).
+    if uri.startswith("file://"):
+        return Path(uri[len("file://") :])
     if uri.startswith("file:"):
-        return Path(unquote(urlparse(uri).path))
+        return Path(uri[len("file:") :])
     if "://" in uri:
         raise ValueError(f"{uri!r} is not a local path: the local runtime reads and writes file:// only")
     return Path(uri)
