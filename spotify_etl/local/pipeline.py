@@ -408,24 +408,17 @@ def run_pipeline(
         if options.print_analysis:
             _print_analysis(result, say)
         if options.report:
-            from spotify_etl.local.report import build_report
+            from spotify_etl.local.report import ReportError, publish_report
 
             t0 = time.monotonic()
-            questions = {n: q.question for n, q in athena.load_queries().items()}
             days = [d.day for d in result.days]
             subtitle = f"{result.mode}; this run: {', '.join(days)}." if days else f"{result.mode}."
-            report = build_report(
-                result.queries,
-                lake / "report",
-                questions,
-                subtitle=subtitle,
-                extra=(
-                    "daily_chart_rank_change",
-                    "new_entries_and_dropouts",
-                    "longest_running_tracks",
-                    "release_recency",
-                ),
-            )
+            try:
+                report = publish_report(
+                    result.catalog, lake / "report", subtitle=subtitle, results=result.queries
+                )
+            except ReportError as error:
+                raise PipelineError(str(error)) from error
             result.report_index = report.index
             result.timings["report"] = time.monotonic() - t0
             say(f"report: {len(report.charts)} charts -> {report.index}")
