@@ -14,6 +14,7 @@ from pathlib import Path
 
 from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
 from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError
+from spotify_etl.simulator.wild import WORLDS
 
 REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN", "PLAYLISTS")
 
@@ -38,6 +39,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--offline", action="store_true", help="use the simulator even when real-API variables are set"
     )
     parser.add_argument("--no-report", action="store_true", help="skip the analysis and the report")
+    parser.add_argument(
+        "--world",
+        choices=WORLDS,
+        default="chart",
+        help="simulator world of a new lake: chart (default), or wild (awkward names, old dates, 10,000 items)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             start=args.start,
             report=not args.no_report,
             print_analysis=not args.no_report,
+            world=args.world,
         )
         run_pipeline(options, env, say=lambda line: print(line, flush=True))
     except (WorkflowError, ValueError) as error:
