@@ -29,6 +29,7 @@ from spotify_etl.simulator.world import (
     _added_by,
     _images,
     playlist_id_for,
+    simplified_artist,
     spotify_id,
 )
 
@@ -75,15 +76,7 @@ WILD_PLAYLIST_DESCRIPTION = '<a href="javascript:alert(1)">markup</a> & RTL: ×©×
 
 
 def _simple_artist(i: int, name: str) -> dict[str, Any]:
-    aid = spotify_id("wild-artist", i)
-    return {
-        "external_urls": {"spotify": f"{OPEN}/artist/{aid}"},
-        "href": f"{API}/artists/{aid}",
-        "id": aid,
-        "name": name,
-        "type": "artist",
-        "uri": f"spotify:artist:{aid}",
-    }
+    return simplified_artist(spotify_id("wild-artist", i), name)
 
 
 def _album(i: int, artist: dict[str, Any]) -> dict[str, Any]:
