@@ -104,13 +104,12 @@ def _utc(epoch_us: int) -> datetime:
 
 def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: int) -> Ledger:
     """Give every raw object of ``store`` its status (module doc); ``bookmark`` None: not known (S3)."""
+    files = {table: store.parquet_files(f"{store.layout.curated}/{table}") for table in CURATED_TABLES}
     in_tables: set[str] = set()
-    for table in CURATED_TABLES:
-        files = store.parquet_files(f"{store.layout.curated}/{table}")
-        in_tables |= {str(r["source_file"]) for r in _read_columns(files, ["source_file"])}
-    snapshot_files = store.parquet_files(f"{store.layout.curated}/playlist_snapshots")
+    for table_files in files.values():
+        in_tables |= {str(r["source_file"]) for r in _read_columns(table_files, ["source_file"])}
     greatest: dict[tuple[str, str], tuple[datetime, str]] = {}
-    for row in _read_columns(snapshot_files, ["playlist_id", "extracted_at", "source_file"]):
+    for row in _read_columns(files["playlist_snapshots"], ["playlist_id", "extracted_at", "source_file"]):
         moment = _utc(row["extracted_at"])
         key = (str(row["playlist_id"]), moment.date().isoformat())
         greatest[key] = max(greatest.get(key, (moment, "")), (moment, unquote(str(row["source_file"]))))

@@ -1,6 +1,6 @@
 """The wild world (`--world wild`): real spotipy over HTTP against the simulator lands what real playlists hold.
 
-No Spark here: these tests prove what the extractor lands from the wild world; tests/e2e/test_wild_world.py
+No Spark here: these tests prove what the extractor lands from the wild world; tests/e2e/test_run_wild_world.py
 runs the whole pipeline on it.
 """
 
