@@ -6,6 +6,7 @@ PYTHON_VERSION := 3.11
 VENV := .venv
 BIN := $(VENV)/bin
 LAKE ?= lake
+WORLD ?= chart
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
@@ -89,7 +90,7 @@ test-fast: install-test ## pytest only, no lint/type check
 	$(BIN)/pytest -x -q
 
 run: install ## The whole pipeline locally on the embedded default stack (no credentials, no network)
-	$(BIN)/spotify-etl run --lake $(LAKE)
+	$(BIN)/spotify-etl run --lake $(LAKE) --world $(WORLD)
 
 package: install $(LAMBDA_SITE)/.stamp ## Build build/: Lambda zip, Glue script + library zip, rendered template (offline)
 	$(BIN)/python -m infra.scripts.package --out build

@@ -3,6 +3,12 @@
 ``spotify-etl query "SELECT ..."`` or ``spotify-etl query --name NAME`` (a file of
 ``sql/athena/queries``); ``--list`` shows the named queries and the question each answers. The SQL is
 transpiled by sqlglot from Trino to DuckDB; the views of ``sql/athena/views`` are available.
+
+The session is read-only (:mod:`spotify_etl.local.readonly`): it reads the catalog's tables and nothing
+else, and runs queries only (no ``COPY``, ``INSERT``, ``CREATE``, ``SET``, ``ATTACH`` ...).
+
+Exit codes: 0 the result was printed; 1 the query failed (the message names it); 2 usage (no SQL, unknown
+``--name``); 3 refused by the read-only session (a write, or a file outside the lake's tables).
 """
 
 from __future__ import annotations
@@ -12,8 +18,18 @@ import os
 import sys
 from pathlib import Path
 
-from spotify_etl.local.athena import FORMATS, QueryError, format_result, load_queries, run_query, transpile
+from spotify_etl.local.athena import (
+    FORMATS,
+    QueryError,
+    QueryRefused,
+    format_result,
+    load_queries,
+    run_query,
+    transpile,
+)
 from spotify_etl.local.catalog import CatalogError, catalog_path_for
+
+EXIT_REFUSED = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             for statement in transpile(sql):
                 print(f"-- DuckDB:\n{statement};", file=sys.stderr)
         result = run_query(catalog_path_for(args.lake), sql, name)
+    except QueryRefused as error:
+        print(f"spotify-etl query: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except (QueryError, CatalogError) as error:
         print(f"spotify-etl query: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,9 @@
-"""``spotify-etl report``: run the analysis queries on the catalog and write ``LAKE/report/index.html``."""
+"""``spotify-etl report``: run the analysis queries on the catalog and write ``LAKE/report/index.html``.
+
+Exit 0 when the report was written; 1 when it failed: the message names the cause in one line, and
+``index.html`` is replaced by a failure page linking the last complete report (``last-good.html``), so a
+stale report never looks current.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotify_etl.local.athena import QueryError, load_queries, run_named_queries
-from spotify_etl.local.catalog import CatalogError, catalog_path_for
-from spotify_etl.local.report import build_report
+from spotify_etl.local.catalog import catalog_path_for
+from spotify_etl.local.report import ReportError, publish_report
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,22 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        results = run_named_queries(catalog_path_for(args.lake))
-    except (QueryError, CatalogError) as error:
+        report = publish_report(catalog_path_for(args.lake), args.out or Path(args.lake) / "report")
+    except ReportError as error:
         print(f"spotify-etl report: {error}", file=sys.stderr)
         return 1
-    questions = {n: q.question for n, q in load_queries().items()}
-    report = build_report(
-        results,
-        args.out or Path(args.lake) / "report",
-        questions,
-        extra=(
-            "daily_chart_rank_change",
-            "new_entries_and_dropouts",
-            "longest_running_tracks",
-            "release_recency",
-        ),
-    )
     for chart in report.charts:
         print(f"  {chart.slug:<16} <- {chart.query_name} ({len(chart.result.rows)} rows)")
     print(f"report: {report.index}")

@@ -17,6 +17,7 @@ from spotify_etl.local.bookmarks import BookmarkError
 from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked
 from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
 from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError
+from spotify_etl.simulator.wild import WORLDS
 
 REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN", "PLAYLISTS")
 
@@ -46,6 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="wait for another writer of the lake to finish instead of refusing",
     )
+    parser.add_argument(
+        "--world",
+        choices=WORLDS,
+        default="chart",
+        help="simulator world of a new lake: chart (default), or wild (awkward names, old dates, 10,000 items)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             report=not args.no_report,
             print_analysis=not args.no_report,
             wait=args.wait,
+            world=args.world,
         )
         run_pipeline(options, env, say=lambda line: print(line, flush=True))
     except LakeLocked as error:

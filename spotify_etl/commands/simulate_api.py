@@ -11,7 +11,8 @@ import threading
 from datetime import UTC, date, datetime
 
 from spotify_etl.simulator.server import SimulatorServer
-from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, EDITORIAL_PLAYLIST_ID, ChartWorld
+from spotify_etl.simulator.wild import WORLDS, make_world
+from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="behave like a Development Mode app: /tracks and batch /artists 403, items only for own playlists",
     )
     parser.add_argument(
+        "--world",
+        choices=WORLDS,
+        default="chart",
+        help="chart (default), or wild: awkward names, very old release dates, a 10,000-item playlist",
+    )
+    parser.add_argument(
         "--legacy-shape",
         action="store_true",
         help="serve the older 'tracks'/'track' shape instead of 'items'/'item'",
@@ -39,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    world = ChartWorld(seed=args.seed, start=args.start)
+    world = make_world(args.world, seed=args.seed, start=args.start)
     server = SimulatorServer(world, port=args.port, dev_mode=args.dev_mode, legacy_shape=args.legacy_shape)
     server.start()
     server.set_day(args.day or datetime.now(UTC).date())
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in server.env().items():
             print(f"export {name}={value}")
         print(f"export SPOTIFY_REFRESH_TOKEN={server.refresh_token}   # optional: the user token flow")
-        print("playlists: " + " ".join(DEFAULT_PLAYLIST_IDS))
+        print(f"playlists ({args.world} world): " + " ".join(world.playlist_ids))
         print(f"editorial (answers 404): {EDITORIAL_PLAYLIST_ID}")
         print("Ctrl-C to stop.", flush=True)
         threading.Event().wait()

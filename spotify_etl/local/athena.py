@@ -40,12 +40,17 @@ from sqlglot import exp
 from spotify_etl import athena_sql
 from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile
 from spotify_etl.local.catalog import CatalogError, connect
+from spotify_etl.local.readonly import lock_down, not_a_query, refusal
 
 FORMATS = ("table", "csv", "json")
 
 
 class QueryError(RuntimeError):
     """A statement could not be transpiled or failed to run; the message names the query."""
+
+
+class QueryRefused(QueryError):
+    """The statement would read outside the lake or write: the session is read-only (readonly.py)."""
 
 
 @dataclass(frozen=True)
@@ -97,17 +102,21 @@ def athena_semantics(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def transpile(sql: str) -> list[str]:
-    """Trino SQL (one or more statements) -> DuckDB SQL statements."""
+def _parse(sql: str) -> list[exp.Expression]:
     try:
         trees = sqlglot.parse(sql, read="trino")
     except sqlglot.errors.ParseError as error:
         raise QueryError(f"not valid Athena (Trino) SQL: {error}") from error
-    return [
-        tree.transform(athena_semantics).sql(dialect="duckdb", comments=False)
-        for tree in trees
-        if tree is not None
-    ]
+    return [tree for tree in trees if isinstance(tree, exp.Expression)]
+
+
+def _to_duckdb(trees: list[exp.Expression]) -> list[str]:
+    return [tree.transform(athena_semantics).sql(dialect="duckdb", comments=False) for tree in trees]
+
+
+def transpile(sql: str) -> list[str]:
+    """Trino SQL (one or more statements) -> DuckDB SQL statements."""
+    return _to_duckdb(_parse(sql))
 
 
 def _temp_view(statement: str) -> str:
@@ -117,7 +126,11 @@ def _temp_view(statement: str) -> str:
 
 
 def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only session on the catalog with the Athena views defined (as temporary views)."""
+    """A read-only session on the catalog with the Athena views defined (as temporary views).
+
+    Once the views exist the session is locked down (:func:`spotify_etl.local.readonly.lock_down`): it
+    reads the catalog's table folders and nothing else, and its settings cannot be changed back.
+    """
     con = connect(catalog_path, read_only=True)
     for view in views_in_dependency_order(load_views(sql_dir)):
         for statement in transpile(view.sql):
@@ -126,18 +139,29 @@ def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckd
             except duckdb.Error as error:
                 con.close()
                 raise QueryError(f"view {view.name} ({view.path}) failed: {error}") from error
+    lock_down(con)
     return con
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, name: str = "query") -> QueryResult:
-    """Run Athena SQL in a session; the result of the last statement is returned."""
-    statements = transpile(sql)
-    if not statements:
+    """Run Athena SQL in a session; the result of the last statement is returned.
+
+    Raises:
+        QueryRefused: a statement is not a query, or reads a file outside the lake's tables.
+        QueryError: the SQL does not parse or fails.
+    """
+    trees = _parse(sql)
+    if not trees:
         raise QueryError(f"{name}: no SQL statement")
+    refused = not_a_query(trees, name)
+    if refused:
+        raise QueryRefused(refused)
     cursor = None
-    for statement in statements:
+    for statement in _to_duckdb(trees):
         try:
             cursor = con.execute(statement)
+        except duckdb.PermissionException as error:
+            raise QueryRefused(refusal(error, name)) from error
         except duckdb.Error as error:
             raise QueryError(
                 f"{name} failed on the local catalog: {error}\n  transpiled SQL: {statement}"
@@ -230,6 +254,7 @@ __all__ = [
     "FORMATS",
     "CatalogError",
     "QueryError",
+    "QueryRefused",
     "QueryResult",
     "SqlFile",
     "athena_semantics",

@@ -116,6 +116,8 @@ class PipelineOptions:
         report: write the report at the end.
         print_analysis: print a few analysis queries at the end.
         wait: when another writer holds the lake's lock, wait for it instead of refusing.
+        world: the simulator's world of a new lake (``chart`` or ``wild``: spotify_etl/simulator/wild.py);
+            an existing lake keeps its own.
     """
 
     lake: Path
@@ -126,6 +128,7 @@ class PipelineOptions:
     report: bool = True
     print_analysis: bool = True
     wait: bool = False
+    world: str = "chart"
 
     def __post_init__(self) -> None:
         if self.days is not None and self.days < 1:
@@ -196,6 +199,7 @@ class SimulatorState:
     start: date
     next_day: date
     days_done: tuple[str, ...] = ()
+    world: str = "chart"
 
     def to_json(self) -> str:
         return json.dumps(
@@ -204,6 +208,7 @@ class SimulatorState:
                 "start": self.start.isoformat(),
                 "next_day": self.next_day.isoformat(),
                 "days_done": list(self.days_done),
+                "world": self.world,
             },
             indent=1,
         )
@@ -220,6 +225,7 @@ def load_state(lake: Path) -> SimulatorState | None:
             date.fromisoformat(data["start"]),
             date.fromisoformat(data["next_day"]),
             tuple(data.get("days_done", ())),
+            str(data.get("world", "chart")),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise PipelineConfigError(
@@ -430,24 +436,17 @@ def _run_pipeline_locked(
         if options.print_analysis:
             _print_analysis(result, say)
         if options.report:
-            from spotify_etl.local.report import build_report
+            from spotify_etl.local.report import ReportError, publish_report
 
             t0 = time.monotonic()
-            questions = {n: q.question for n, q in athena.load_queries().items()}
             days = [d.day for d in result.days]
             subtitle = f"{result.mode}; this run: {', '.join(days)}." if days else f"{result.mode}."
-            report = build_report(
-                result.queries,
-                lake / "report",
-                questions,
-                subtitle=subtitle,
-                extra=(
-                    "daily_chart_rank_change",
-                    "new_entries_and_dropouts",
-                    "longest_running_tracks",
-                    "release_recency",
-                ),
-            )
+            try:
+                report = publish_report(
+                    result.catalog, lake / "report", subtitle=subtitle, results=result.queries
+                )
+            except ReportError as error:
+                raise PipelineError(str(error)) from error
             result.report_index = report.index
             result.timings["report"] = time.monotonic() - t0
             say(f"report: {len(report.charts)} charts -> {report.index}")
@@ -468,24 +467,26 @@ def _run_simulated(
 ) -> None:
     from extract_lambda.extractor import ExtractSettings
     from spotify_etl.simulator.server import SimulatorServer
-    from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
+    from spotify_etl.simulator.wild import make_world
 
     state = load_state(lake)
     if state is None:
-        state = SimulatorState(options.seed, options.start, options.start)
+        state = SimulatorState(options.seed, options.start, options.start, world=options.world)
         n_days = options.days or DEFAULT_NEW_LAKE_DAYS
-        say(f"new lake: simulating {n_days} days from {state.start} (seed {state.seed})")
+        say(f"new lake: simulating {n_days} days from {state.start} (seed {state.seed}, {state.world} world)")
     else:
         n_days = options.days or DEFAULT_NEXT_DAYS
         say(
             f"continuing the lake: {len(state.days_done)} days done ({state.start}..{state.next_day - timedelta(days=1)}), "
             f"simulating {n_days} more from {state.next_day}"
         )
-    world = ChartWorld(seed=state.seed, start=state.start)
+    world = make_world(state.world, seed=state.seed, start=state.start)
     with SimulatorServer(world) as server:
-        say(f"Spotify API simulator on {server.base_url} ({len(DEFAULT_PLAYLIST_IDS)} playlists)")
+        say(
+            f"Spotify API simulator on {server.base_url} ({len(world.playlist_ids)} playlists, {state.world} world)"
+        )
         settings = ExtractSettings(
-            playlist_ids=DEFAULT_PLAYLIST_IDS,
+            playlist_ids=world.playlist_ids,
             client_id=server.client_id,
             client_secret=server.client_secret,
             api_base_url=server.api_base_url,
@@ -500,7 +501,7 @@ def _run_simulated(
             result.days.append(day_result)
             result.last_crawl = crawl or result.last_crawl
             state = SimulatorState(
-                state.seed, state.start, day + timedelta(days=1), (*state.days_done, str(day))
+                state.seed, state.start, day + timedelta(days=1), (*state.days_done, str(day)), state.world
             )
             save_state(lake, state)
 

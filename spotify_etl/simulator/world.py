@@ -131,6 +131,18 @@ def _added_by(user_id: str) -> dict[str, Any]:
     return user
 
 
+def simplified_artist(artist_id: str, name: str) -> dict[str, Any]:
+    """The simplified artist object of the Web API (as tracks and albums embed it)."""
+    return {
+        "external_urls": {"spotify": f"{OPEN}/artist/{artist_id}"},
+        "href": f"{API}/artists/{artist_id}",
+        "id": artist_id,
+        "name": name,
+        "type": "artist",
+        "uri": f"spotify:artist:{artist_id}",
+    }
+
+
 def _images(key: str, sizes: Sequence[int]) -> list[dict[str, Any]]:
     return [{"height": s, "url": f"https://i.scdn.co/image/{key}{s}", "width": s} for s in sizes]
 
@@ -240,14 +252,7 @@ class ChartWorld:
         for i in range(n):
             aid = spotify_id("artist", self.seed, i)
             name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}" + ("" if i % 3 else f" {i}")
-            simplified = {
-                "external_urls": {"spotify": f"{OPEN}/artist/{aid}"},
-                "href": f"{API}/artists/{aid}",
-                "id": aid,
-                "name": name,
-                "type": "artist",
-                "uri": f"spotify:artist:{aid}",
-            }
+            simplified = simplified_artist(aid, name)
             genres = tuple(rng.sample(_GENRES, rng.choice((0, 1, 2, 3))))
             artists.append(
                 _Artist(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import io
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.local.athena import QueryResult, load_queries, run_named_queries
 from spotify_etl.local.catalog import catalog_path_for, crawl_lake
-from spotify_etl.local.report import QUERY_NAMES, build_report
+from spotify_etl.local.report import QUERY_NAMES, ReportError, build_report, publish_report
+from spotify_etl.simulator.wild import WILD_ARTIST_NAMES
 from tests.curated_lake import D1, D2, curated_lake_copy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -54,7 +57,9 @@ def test_each_chart_plots_its_query_rows(results: dict[str, QueryResult], tmp_pa
     for chart in report.charts:
         assert chart.result is results[chart.query_name]
         assert chart.question == questions[chart.query_name]
-        assert chart.image == f"{chart.slug}.png"
+        assert chart.image is not None and re.fullmatch(
+            rf"{chart.slug}-\d{{8}}T\d{{6}}Z-[0-9a-f]{{4}}\.png", chart.image
+        )
         assert (tmp_path / "report" / chart.image).read_bytes()[:8] == PNG_MAGIC
 
 
@@ -110,7 +115,7 @@ def test_artists_sharing_a_name_get_a_bar_each(tmp_path: Path) -> None:
     )
 
     assert chart.series == {"entry share": [("Twin (id1)", 0.5), ("Twin (id2)", 0.25), ("id3", 0.25)]}
-    assert chart.image == "artist-share.png"
+    assert chart.image is not None and chart.image.startswith("artist-share-")
 
 
 def _empty_results() -> dict[str, QueryResult]:
@@ -120,3 +125,102 @@ def _empty_results() -> dict[str, QueryResult]:
 def test_missing_query_results_are_named(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="the report needs the results of " + ", ".join(QUERY_NAMES)):
         build_report({}, tmp_path)
+
+
+# Real names that matplotlib would read as math ("$ka$h_money$$" made `spotify-etl report` exit 1), markup,
+# right-to-left text and emoji: the wild world's artists.
+AWKWARD_NAMES = WILD_ARTIST_NAMES
+
+
+def _artist_presence(names: tuple[str, ...]) -> QueryResult:
+    columns = ("artist_id", "artist_name", "chart_entries", "tracks", "playlists", "entry_share")
+    rows = tuple((f"id{i}", name, 1, 1, 1, round(0.9 - i / 10, 2)) for i, name in enumerate(names))
+    return QueryResult("artist_chart_presence", columns, rows)
+
+
+def _rank_rows(names: tuple[str, ...]) -> QueryResult:
+    columns = ("playlist_name", "snapshot_date", "chart_rank", "track_id", "track_name")
+    rows = tuple(("$$ Playlist <b>", D1, i + 1, f"t{i}", name) for i, name in enumerate(names[:5]))
+    return QueryResult("rank_over_time", columns, rows)
+
+
+def test_names_matplotlib_reads_as_math_are_refused_by_default() -> None:
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    fig.subplots().set_title("$ka$h_money$$")
+    try:
+        with pytest.raises(ValueError, match="Expected end of text"):
+            fig.savefig(io.BytesIO(), format="png")
+    finally:
+        plt.close(fig)
+
+
+def test_every_name_renders_as_text_and_stays_escaped_in_the_page(tmp_path: Path) -> None:
+    results = {
+        **_empty_results(),
+        "artist_chart_presence": _artist_presence(AWKWARD_NAMES),
+        "rank_over_time": _rank_rows(AWKWARD_NAMES),
+    }
+
+    report = build_report(results, tmp_path)
+
+    page = report.index.read_text(encoding="utf-8")
+    assert [x for x, _ in report.chart("artist-share").series["entry share"]] == list(AWKWARD_NAMES)
+    assert list(report.chart("rank-over-time").series) == [
+        f"$$ Playlist <b> / {n}" for n in AWKWARD_NAMES[:5]
+    ]
+    for chart in (report.chart("artist-share"), report.chart("rank-over-time")):
+        assert chart.image is not None
+        assert (tmp_path / chart.image).read_bytes()[:8] == PNG_MAGIC
+    for name in AWKWARD_NAMES:
+        assert f"<td>{html.escape(name)}</td>" in page
+    assert "<script>" not in page and "<b>" not in page
+
+
+def test_a_failed_report_replaces_the_page_with_a_failure_linking_the_last_good_one(
+    results: dict[str, QueryResult], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spotify_etl.cli import main
+
+    lake = tmp_path / "lake"
+    good = build_report(results, lake / "report", extra=())
+    good_page = good.index.read_text(encoding="utf-8")
+
+    code = main(["report", "--lake", str(lake)])  # this lake has no catalog: the queries cannot run
+
+    err = capsys.readouterr().err
+    page = good.index.read_text(encoding="utf-8")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert err.startswith(f"spotify-etl report: report failed: no catalog at {lake / 'catalog.duckdb'}")
+    assert "Report failed" in page and f"no catalog at {lake / 'catalog.duckdb'}" in page
+    assert '<a href="last-good.html">last-good.html</a>' in page
+    assert (lake / "report" / "last-good.html").read_text(encoding="utf-8") == good_page
+    for chart in good.charts:  # the last good page still shows its charts
+        assert chart.image is not None and (lake / "report" / chart.image).is_file()
+
+
+def test_a_failure_before_any_good_report_says_so(tmp_path: Path) -> None:
+    with pytest.raises(
+        ReportError, match=r"^report failed: no catalog at .* \(failure page: .*index.html\)$"
+    ):
+        publish_report(tmp_path / "catalog.duckdb", tmp_path / "report")
+
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "No complete report has been written yet." in page
+    assert not (tmp_path / "report" / "last-good.html").exists()
+
+
+def test_a_new_report_replaces_the_old_charts_only_after_its_page_is_in_place(
+    results: dict[str, QueryResult], tmp_path: Path
+) -> None:
+    first = build_report(results, tmp_path)
+    second = build_report(results, tmp_path)
+
+    first_images = {c.image for c in first.charts}
+    second_images = {c.image for c in second.charts}
+    on_disk = {p.name for p in tmp_path.iterdir()}
+    assert first_images.isdisjoint(second_images)
+    assert on_disk == {*second_images, "index.html", "last-good.html"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left

@@ -1,0 +1,1 @@
+"""spotify-etl audit: account for every raw object of a lake (local folder or S3)."""

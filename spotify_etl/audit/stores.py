@@ -1,0 +1,155 @@
+"""Where the audit reads a lake: a local lake folder, or an S3 bucket (and prefix) through boto3.
+
+Both give the same three things: the raw objects (URI, last-modified time, as the transform's listing sees
+them), the Parquet files under a folder, and an object's bytes. Neither needs Spark.
+
+On S3 the raw objects are listed as Glue's S3 reader lists them: every key under ``raw/``, paginated, with
+keys whose path has a part starting with ``_`` or ``.`` left out (Hadoop's hidden-file rule, the one the
+local listing applies too).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from spotify_etl.config import LakeLayout
+from spotify_etl.local.bookmarks import ObjectVersion
+
+
+class AuditConfigError(RuntimeError):
+    """The lake cannot be read at all (missing folder, unknown bucket, no credentials)."""
+
+
+class LakeStore(Protocol):
+    lake: str  # as the user named it, for the hints
+    layout: LakeLayout  # raw/, curated/, quarantine/ as URIs (source_file spells raw objects this way)
+
+    def raw_objects(self) -> list[ObjectVersion]: ...
+
+    def parquet_files(self, folder: str) -> list[str]:
+        """Local paths of the Parquet files under ``folder`` (downloaded first when the lake is remote)."""
+        ...
+
+    def read_bytes(self, uri: str) -> bytes: ...
+
+
+@dataclass
+class LocalLakeStore:
+    """A lake folder on this machine; raw objects are listed by the transform's own listing."""
+
+    lake: str
+
+    def __post_init__(self) -> None:
+        if not Path(self.lake).is_dir():
+            raise AuditConfigError(f"no lake folder at {self.lake}")
+        self.layout = LakeLayout.from_lake(self.lake)
+
+    def raw_objects(self) -> list[ObjectVersion]:
+        from spotify_etl.local.transform import list_raw_objects
+
+        if not _local(self.layout.raw).is_dir():
+            return []
+        return list_raw_objects(self.layout.raw)
+
+    def parquet_files(self, folder: str) -> list[str]:
+        root = _local(folder)
+        found = []
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+            found += [
+                str(Path(directory) / n)
+                for n in sorted(filenames)
+                if n.endswith(".parquet") and n[0] not in "._"
+            ]
+        return found
+
+    def read_bytes(self, uri: str) -> bytes:
+        return _local(uri).read_bytes()
+
+
+def _local(uri: str) -> Path:
+    return Path(uri.removeprefix("file://"))
+
+
+@dataclass
+class S3LakeStore:
+    """``s3://bucket[/prefix]``: raw/, curated/ and quarantine/ under the prefix, as the stack lays them out."""
+
+    lake: str
+    client: Any = None
+
+    def __post_init__(self) -> None:
+        import boto3
+
+        bucket, _, prefix = self.lake.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise AuditConfigError(f"{self.lake!r} names no bucket (expected s3://bucket[/prefix])")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = self.client or boto3.client("s3")
+        self._downloads = tempfile.TemporaryDirectory(prefix="spotify-etl-audit-")
+        self.layout = LakeLayout.from_lake(f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else ""))
+
+    def _key(self, uri: str) -> str:
+        return uri.removeprefix(f"s3://{self.bucket}/")
+
+    def _list(self, folder: str) -> Iterator[dict[str, Any]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(folder).rstrip("/") + "/"
+            )
+            for page in pages:
+                yield from page.get("Contents", [])
+        except (ClientError, BotoCoreError) as error:
+            raise AuditConfigError(f"cannot list {folder}: {error}") from error
+
+    def _visible(self, key: str, folder: str) -> bool:
+        relative = key.removeprefix(self._key(folder).rstrip("/") + "/")
+        return not any(part.startswith(("_", ".")) for part in relative.split("/"))
+
+    def raw_objects(self) -> list[ObjectVersion]:
+        return sorted(
+            (
+                ObjectVersion(
+                    f"s3://{self.bucket}/{item['Key']}",
+                    int(item["LastModified"].timestamp() * 1000),
+                    int(item["Size"]),
+                )
+                for item in self._list(self.layout.raw)
+                if not item["Key"].endswith("/") and self._visible(item["Key"], self.layout.raw)
+            ),
+            key=lambda o: o.uri,
+        )
+
+    def parquet_files(self, folder: str) -> list[str]:
+        keys = sorted(
+            item["Key"]
+            for item in self._list(folder)
+            if item["Key"].endswith(".parquet") and self._visible(item["Key"], folder)
+        )
+        paths = []
+        for n, key in enumerate(keys):
+            path = Path(self._downloads.name) / f"{len(os.listdir(self._downloads.name))}-{n}.parquet"
+            self.client.download_file(self.bucket, key, str(path))
+            paths.append(str(path))
+        return paths
+
+    def read_bytes(self, uri: str) -> bytes:
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(uri))["Body"].read()
+        return body
+
+
+def open_store(lake: str) -> LocalLakeStore | S3LakeStore:
+    """The store of ``--lake``: ``s3://...`` through boto3, anything else a local folder."""
+    if lake.startswith("s3://"):
+        return S3LakeStore(lake)
+    if "://" in lake and not lake.startswith("file://"):
+        raise AuditConfigError(f"{lake!r}: give a lake folder or s3://bucket[/prefix]")
+    return LocalLakeStore(lake.removeprefix("file://"))

@@ -1,0 +1,87 @@
+"""``spotify-etl audit --lake DIR|s3://bucket[/prefix]``: account for every raw object (spotify_etl/audit/ledger.py).
+
+Every raw object is in the curated tables (by ``source_file``), superseded by design (the merge rule), in
+the quarantine with its reason, or pending (the bookmark reads it next; local lakes); anything else is
+listed with how to reprocess it.
+
+Exit codes: 0 every object is accounted for; 1 some are not (each is listed, with the command that
+reprocesses it); 2 usage or misconfiguration (no such lake, bucket unreadable, bookmark unreadable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+
+from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX
+
+LABELS = {
+    "in_tables": "in the tables",
+    "superseded": "superseded (replaced by a later observation of the same playlist and day: the merge rule)",
+    "quarantined": "quarantined",
+    "pending": "pending (newer than the bookmark: the next transform reads them)",
+    "hidden": "HIDDEN (below the bookmark's mark, never read)",
+    "in_both": "IN BOTH the tables and the quarantine",
+    "unaccounted": "UNACCOUNTED",
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lake", required=True, help="lake folder, or s3://bucket[/prefix] (boto3 credentials)"
+    )
+    parser.add_argument("--job-name", default=DEFAULT_JOB_NAME, help="the transform job (bookmark, hints)")
+    parser.add_argument("--verbose", action="store_true", help="list every object with its status")
+
+
+def reprocess_hints(lake: str, uri: str, modified_ms: int, job_name: str) -> list[str]:
+    """How to get one object processed: a targeted reprocess or a bookmark rewind (S3: Glue's ways)."""
+    before = datetime.fromtimestamp(modified_ms / 1000, UTC) - timedelta(seconds=1)
+    if lake.startswith("s3://"):
+        # https://docs.aws.amazon.com/cli/latest/reference/glue/reset-job-bookmark.html (rewind to a run),
+        # https://docs.aws.amazon.com/glue/latest/dg/monitor-continuations.html; a copy in place gives the
+        # object a new LastModified, so the next bookmarked run reads it (the merge makes that idempotent).
+        return [
+            f"re-upload: aws s3 cp '{uri}' '{uri}' --metadata-directive REPLACE   (then run the job)",
+            f"or rewind: aws glue reset-job-bookmark --job-name {job_name} --run-id <a run before {before:%Y-%m-%dT%H:%M:%SZ}>",
+        ]
+    return [
+        f"reprocess: spotify-etl transform --lake {lake} --reprocess {uri}",
+        f"or rewind: spotify-etl bookmark rewind --lake {lake} --to {before:%Y-%m-%dT%H:%M:%SZ}",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from spotify_etl.audit.ledger import ACCOUNTED, build_ledger
+    from spotify_etl.audit.stores import AuditConfigError, LocalLakeStore, open_store
+    from spotify_etl.local.bookmarks import BookmarkError, LocalBookmarkStore
+
+    try:
+        store = open_store(args.lake)
+        bookmarks = LocalBookmarkStore(store.layout.bookmarks, args.job_name, RAW_TRANSFORMATION_CTX)
+        bookmark = bookmarks.load() if isinstance(store, LocalLakeStore) else None
+        ledger = build_ledger(store, bookmark, bookmarks.max_band_ms)
+    except (AuditConfigError, BookmarkError) as error:
+        print(f"spotify-etl audit: {error}", file=sys.stderr)
+        return 2
+    counts = ledger.counts()
+    print(f"audit of {args.lake}: {len(ledger.entries)} raw objects")
+    for status, label in LABELS.items():
+        if counts[status] or status in ("in_tables", "quarantined"):
+            print(f"  {counts[status]:>7}  {label}")
+    for entry in ledger.entries if args.verbose else ledger.needing_action():
+        print(f"{entry.status}: {entry.obj.uri}" + (f"  ({entry.detail})" if entry.detail else ""))
+        if entry.status not in ACCOUNTED:
+            for hint in reprocess_hints(args.lake, entry.obj.uri, entry.obj.modified_ms, args.job_name):
+                print(f"    {hint}")
+    if ledger.orphans:
+        print(
+            f"note: {len(ledger.orphans)} source_file(s) in the tables or quarantine no longer listed in raw/"
+        )
+    missing = ledger.needing_action()
+    if missing:
+        print(f"{len(missing)} of {len(ledger.entries)} raw objects NOT accounted for (listed above)")
+        return 1
+    print(f"all {len(ledger.entries)} raw objects accounted for")
+    return 0
