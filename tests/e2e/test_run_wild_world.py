@@ -17,7 +17,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.cli import main
-from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
+from spotify_etl.local.pipeline import PipelineOptions, run_pipeline
 from spotify_etl.simulator.wild import (
     LARGEST_PLAYLIST_SIZE,
     WILD_ARTIST_NAMES,
@@ -26,18 +26,8 @@ from spotify_etl.simulator.wild import (
 )
 
 
-class MissingRebaseFix(AssertionError):
-    """The transform cannot yet write dates before 1582 (Parquet's datetime rebase: helper i11's fix)."""
-
-
 def _run(lake: Path, spark: SparkSession, lines: list[str]) -> None:
-    try:
-        run_pipeline(PipelineOptions(lake=lake, days=1, world="wild"), env={}, say=lines.append, spark=spark)
-    except PipelineError as error:
-        # the failed step's report (said by the workflow runner) carries Spark's error class
-        if any("WRITE_ANCIENT_DATETIME" in line for line in lines):
-            raise MissingRebaseFix(str(error)) from error
-        raise
+    run_pipeline(PipelineOptions(lake=lake, days=1, world="wild"), env={}, say=lines.append, spark=spark)
 
 
 def _column(lake: Path, table: str, column: str) -> set[str]:
@@ -50,12 +40,6 @@ def _column(lake: Path, table: str, column: str) -> set[str]:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    raises=MissingRebaseFix,
-    strict=True,
-    reason="needs issue 11's Parquet datetime rebase (helper i11): a release date of 1200-05-01 fails the write "
-    "with WRITE_ANCIENT_DATETIME; remove this mark once that fix is merged",
-)
 def test_the_wild_world_lands_every_object_and_every_name(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
