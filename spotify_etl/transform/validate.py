@@ -74,18 +74,22 @@ QUARANTINE_REASONS = (
 )
 
 
-def _string_keys(schema: StructType) -> set[str]:
-    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs)."""
-    keys: set[str] = set()
+def _key_types(schema: StructType, found: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Every key of ``schema`` at any depth (through structs and arrays) -> the type names it has there."""
     for schema_field in schema.fields:
         dtype = schema_field.dataType
+        found.setdefault(schema_field.name, set()).add(dtype.simpleString())
         while isinstance(dtype, ArrayType):
             dtype = dtype.elementType
-        if isinstance(dtype, StringType):
-            keys.add(schema_field.name)
-        elif isinstance(dtype, StructType):
-            keys |= _string_keys(dtype)
-    return keys
+        if isinstance(dtype, StructType):
+            _key_types(dtype, found)
+    return found
+
+
+def _string_keys(schema: StructType) -> set[str]:
+    """The keys that are a plain string wherever ``schema`` has them (an array of strings, e.g. an artist's
+    ``genres``, is not one: it holds an array by design)."""
+    return {key for key, types in _key_types(schema, {}).items() if types == {"string"}}
 
 
 # A key the envelope schema reads as a string, holding an object or array in the raw text. Spark's JSON

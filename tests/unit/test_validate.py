@@ -207,3 +207,17 @@ def test_a_string_longer_than_jacksons_default_limit_is_parsed(spark: SparkSessi
     checked = check_raw_lines(_lines(spark, {"file:///long.json.gz": [env]}))
     got = observations_of(checked).select(F.length("playlist.description").alias("n")).collect()
     assert [row.n for row in got] == [len(description)]
+
+
+def test_fields_that_hold_arrays_by_design_are_no_schema_mismatch(spark: SparkSession) -> None:
+    # an enriched artist's genres and images are arrays in the envelope schema: only plain string keys
+    # holding a structure are a mismatch (found by the wild world end to end: every object was rejected)
+    enriched = json.dumps(b.envelope(artists=[b.full_artist(genres=("dance pop", "miami hip hop"))]))
+    checked = check_raw_lines(_lines(spark, {"file:///enriched.json.gz": [enriched]}))
+
+    assert rejects_of(checked).count() == 0
+    got = observations_of(checked).select("source_file", F.col("artists")[0]["genres"].alias("genres"))
+    expected = spark.createDataFrame(
+        [("file:///enriched.json.gz", ["dance pop", "miami hip hop"])], "source_file string, genres array<string>"
+    )
+    assert_df_equality(got, expected, ignore_nullable=True)
