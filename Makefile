@@ -129,5 +129,5 @@ bench: install $(VENV)/.synced-bench ## Benchmark the transform against the Duck
 	$(BIN)/python -m bench.run --tier $(TIER)
 
 clean: ## Remove the venvs, the local lake, build output and generated benchmark data
-	rm -rf .venv .venv-glue6 $(TOOLS_VENV) $(UV_VENV) $(LAMBDA_SITES) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md
+	rm -rf .venv .venv-glue6 $(TOOLS_VENV) $(UV_VENV) $(LAMBDA_SITES) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md bench/results-glue6.json bench/results-glue6.md
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -6,10 +6,16 @@ import os
 import sys
 from pathlib import Path
 
+import pyspark
 from pyspark.sql import SparkSession
 
 # Warnings and errors only, so that a local run's output is the pipeline's, not Spark's start-up chatter.
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
+
+
+def glue_version() -> str:
+    """The AWS Glue version whose Spark runs here: 6.0 on Spark 4 (4.1.1), 5.0 on Spark 3 (3.5.4)."""
+    return "6.0" if int(pyspark.__version__.split(".")[0]) >= 4 else "5.0"
 
 
 def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int = 4) -> SparkSession:
