@@ -108,12 +108,13 @@ run: install ## The whole pipeline locally on the embedded default stack (no cre
 package: install $(LAMBDA_SITES)/$(LAMBDA_ARCHITECTURE)/.stamp ## Build build/ for GLUE_VERSION and LAMBDA_ARCHITECTURE (x86_64|arm64): Lambda zip, Glue script + library zip, template (offline)
 	$(BIN)/python -m infra.scripts.package --out build --glue-version $(GLUE_VERSION) --lambda-architecture $(LAMBDA_ARCHITECTURE)
 
-deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=.. PARAMS="K=V .."] [DRY_RUN=1] [VIEWS_ONLY=1]
+deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=.. GLUE_VERSION=6.0 LAMBDA_ARCHITECTURE=arm64 PARAMS="K=V .."] [DRY_RUN=1] [VIEWS_ONLY=1]
 	@test -n "$(STACK)" -a -n "$(ASSETS_BUCKET)" || { echo "ERROR: usage: make deploy STACK=<stack name> ASSETS_BUCKET=<existing bucket for the code> [PLAYLIST_IDS=id1,id2 ALARM_EMAIL=you@example.com] [DRY_RUN=1]" >&2; exit 2; }
 	$(BIN)/python -m infra.scripts.deploy --stack "$(STACK)" --assets-bucket "$(ASSETS_BUCKET)" \
 		$(if $(PLAYLIST_IDS),--playlist-ids "$(PLAYLIST_IDS)") $(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") \
 		$(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
-		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) $(foreach p,$(PARAMS),--parameter "$(p)")
+		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) --parameter "GlueVersion=$(GLUE_VERSION)" \
+		--parameter "LambdaArchitecture=$(LAMBDA_ARCHITECTURE)" $(foreach p,$(PARAMS),--parameter "$(p)")
 
 test-glue: docker-check install ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole suite in it, incl. tests marked glue
 	$(BIN)/python -m infra.scripts.locked glue-image-requirements --out build/glue-image-requirements.txt
