@@ -84,9 +84,9 @@ install: java-check $(VENV)/.synced-run ## Create .venv/ with what running needs
 
 install-test: java-check $(VENV)/.synced-test $(TOOLS_VENV)/.synced $(LAMBDA_SITE_STAMPS) ## + test, lint, bench tools, checkov's venv and the Lambda's dependencies
 
-lock: | $(UV) ## Refresh uv.lock from pyproject.toml (UPGRADE=1: newest versions allowed); the only way a version changes
+lock: | $(UV) ## Refresh uv.lock (Glue 5.0 and 6.0 forks) from pyproject.toml (UPGRADE=1: newest versions allowed); the only way a version changes
 	$(UV) lock $(if $(filter 1 true yes,$(UPGRADE)),--upgrade)
-	echo "uv==$(UV_VERSION)" | $(UV) pip compile --quiet --generate-hashes --universal --python-version $(PYTHON_VERSION) --no-header - -o tools/uv-requirements.txt
+	echo "uv==$(UV_VERSION)" | $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header - -o tools/uv-requirements.txt
 
 lint: install-test ## ruff (lint + format check)
 	$(BIN)/ruff check .
