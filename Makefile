@@ -2,8 +2,19 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# The Glue runtime everything runs on: 5.0 (Python 3.11, Spark 3.5.4, .venv/) or 6.0 (Python 3.13, Spark 4.1.1,
+# .venv-glue6/). Both come from the one uv.lock, which forks on the Python version (README "Glue 5.0 and 6.0").
+GLUE_VERSION ?= 5.0
+ifeq ($(GLUE_VERSION),5.0)
 PYTHON_VERSION := 3.11
 VENV := .venv
+else ifeq ($(GLUE_VERSION),6.0)
+PYTHON_VERSION := 3.13
+VENV := .venv-glue6
+else
+$(error GLUE_VERSION must be 5.0 or 6.0, not '$(GLUE_VERSION)')
+endif
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 BIN := $(VENV)/bin
 LAKE ?= lake
 WORLD ?= chart
@@ -19,7 +30,10 @@ SYNC := $(UV) sync --frozen
 # Each target's groups on top of the runtime (pyproject.toml [dependency-groups]); `make run` needs none.
 TEST_GROUPS := --group test --group lint --group bench
 TOOLS_VENV := .venv-tools
-LAMBDA_SITE := $(VENV)/lambda-site
+# The extract Lambda's dependencies, one site per architecture (python3.13 either way, whatever GLUE_VERSION is).
+LAMBDA_SITES := .venv-lambda
+LAMBDA_ARCHITECTURE ?= x86_64
+LAMBDA_SITE_STAMPS := $(LAMBDA_SITES)/x86_64/.stamp $(LAMBDA_SITES)/arm64/.stamp
 GLUE_IMAGE ?= spotify-etl-glue5
 STACK ?=
 ASSETS_BUCKET ?=
@@ -38,9 +52,9 @@ help: ## List the targets
 python-check:
 	@tools/find-python $(PYTHON_VERSION) >/dev/null
 
-java-check: ## Check that Java 17 (needed by Spark 3.5.4 / Glue 5.0) is on PATH
+java-check: ## Check that Java 17 (needed by Spark 3.5.4 / Glue 5.0 and Spark 4.1.1 / Glue 6.0) is on PATH
 	@command -v java >/dev/null 2>&1 || { echo "ERROR: Java 17 is missing (Spark needs it). Install it, e.g. 'apt-get install openjdk-17-jre-headless', or set JAVA_HOME/PATH." >&2; exit 1; }
-	@java -version 2>&1 | head -1 | grep -qE '"17[."]' || { echo "ERROR: Java 17 is required (Glue 5.0 runs Java 17); found: $$(java -version 2>&1 | head -1). Install openjdk-17 and put it first on PATH." >&2; exit 1; }
+	@java -version 2>&1 | head -1 | grep -qE '"17[."]' || { echo "ERROR: Java 17 is required (Glue 5.0 and 6.0 run Java 17); found: $$(java -version 2>&1 | head -1). Install openjdk-17 and put it first on PATH." >&2; exit 1; }
 
 $(UV): tools/uv-requirements.txt | python-check
 	@test -x $(UV_VENV)/bin/python || $$(tools/find-python $(PYTHON_VERSION)) -m venv $(UV_VENV)
@@ -63,17 +77,17 @@ $(TOOLS_VENV)/.synced: uv.lock tools/checkov/pyproject.toml | $(UV)
 	UV_PYTHON=$$(tools/find-python $(PYTHON_VERSION)) UV_PROJECT_ENVIRONMENT=$(TOOLS_VENV) $(SYNC) --package spotify-etl-checkov
 	@touch $@
 # The extract Lambda's dependencies, installed for its runtime from the lock once, so that packaging is offline.
-$(LAMBDA_SITE)/.stamp: uv.lock | $(VENV)/.synced-run
-	$(BIN)/python -m infra.scripts.locked lambda-site --site $(LAMBDA_SITE)
+$(LAMBDA_SITES)/%/.stamp: uv.lock | $(VENV)/.synced-run
+	$(BIN)/python -m infra.scripts.locked lambda-site --architecture $*
 	@touch $@
 
 install: java-check $(VENV)/.synced-run ## Create .venv/ with what running needs, exactly as uv.lock pins it (idempotent)
 
-install-test: java-check $(VENV)/.synced-test $(TOOLS_VENV)/.synced $(LAMBDA_SITE)/.stamp ## + test, lint, bench tools, checkov's venv and the Lambda's dependencies
+install-test: java-check $(VENV)/.synced-test $(TOOLS_VENV)/.synced $(LAMBDA_SITE_STAMPS) ## + test, lint, bench tools, checkov's venv and the Lambda's dependencies
 
-lock: | $(UV) ## Refresh uv.lock from pyproject.toml (UPGRADE=1: newest versions allowed); the only way a version changes
+lock: | $(UV) ## Refresh uv.lock (Glue 5.0 and 6.0 forks) from pyproject.toml (UPGRADE=1: newest versions allowed); the only way a version changes
 	$(UV) lock $(if $(filter 1 true yes,$(UPGRADE)),--upgrade)
-	echo "uv==$(UV_VERSION)" | $(UV) pip compile --quiet --generate-hashes --universal --python-version $(PYTHON_VERSION) --no-header - -o tools/uv-requirements.txt
+	echo "uv==$(UV_VERSION)" | $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header - -o tools/uv-requirements.txt
 
 lint: install-test ## ruff (lint + format check)
 	$(BIN)/ruff check .
@@ -92,15 +106,16 @@ test-fast: install-test ## pytest only, no lint/type check
 run: install ## The whole pipeline locally on the embedded default stack (no credentials, no network)
 	$(BIN)/spotify-etl run --lake $(LAKE) --world $(WORLD)
 
-package: install $(LAMBDA_SITE)/.stamp ## Build build/: Lambda zip, Glue script + library zip, rendered template (offline)
-	$(BIN)/python -m infra.scripts.package --out build
+package: install $(LAMBDA_SITES)/$(LAMBDA_ARCHITECTURE)/.stamp ## Build build/ for GLUE_VERSION and LAMBDA_ARCHITECTURE (x86_64|arm64): Lambda zip, Glue script + library zip, template (offline)
+	$(BIN)/python -m infra.scripts.package --out build --glue-version $(GLUE_VERSION) --lambda-architecture $(LAMBDA_ARCHITECTURE)
 
-deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=.. PARAMS="K=V .."] [DRY_RUN=1] [VIEWS_ONLY=1]
+deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST_IDS=.. ALARM_EMAIL=.. GLUE_VERSION=6.0 LAMBDA_ARCHITECTURE=arm64 PARAMS="K=V .."] [DRY_RUN=1] [VIEWS_ONLY=1]
 	@test -n "$(STACK)" -a -n "$(ASSETS_BUCKET)" || { echo "ERROR: usage: make deploy STACK=<stack name> ASSETS_BUCKET=<existing bucket for the code> [PLAYLIST_IDS=id1,id2 ALARM_EMAIL=you@example.com] [DRY_RUN=1]" >&2; exit 2; }
 	$(BIN)/python -m infra.scripts.deploy --stack "$(STACK)" --assets-bucket "$(ASSETS_BUCKET)" \
 		$(if $(PLAYLIST_IDS),--playlist-ids "$(PLAYLIST_IDS)") $(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") \
 		$(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
-		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) $(foreach p,$(PARAMS),--parameter "$(p)")
+		$(if $(filter 1 true yes,$(VIEWS_ONLY)),--views-only) --parameter "GlueVersion=$(GLUE_VERSION)" \
+		--parameter "LambdaArchitecture=$(LAMBDA_ARCHITECTURE)" $(foreach p,$(PARAMS),--parameter "$(p)")
 
 destroy: install ## Delete a stack: make destroy STACK=name [REGION=..] (empties its versioned results bucket first; keeps the lake)
 	@test -n "$(STACK)" || { echo "ERROR: usage: make destroy STACK=<stack name> [REGION=<region>]" >&2; exit 2; }
@@ -120,5 +135,5 @@ bench: install $(VENV)/.synced-bench ## Benchmark the transform against the Duck
 	$(BIN)/python -m bench.run --tier $(TIER)
 
 clean: ## Remove the venvs, the local lake, build output and generated benchmark data
-	rm -rf $(VENV) $(TOOLS_VENV) $(UV_VENV) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md
+	rm -rf .venv .venv-glue6 $(TOOLS_VENV) $(UV_VENV) $(LAMBDA_SITES) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md bench/results-glue6.json bench/results-glue6.md
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -34,14 +34,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyspark
+
 from bench.compare import compare_outputs
 from bench.generate import DATA_DIR, TierData, generate_tier
 from bench.measure import ProcessRun, event_log_env, layout, read_event_logs, run_measured
 from spotify_etl.config import CURATED_TABLES
+from spotify_etl.sparkutil import glue_version
 
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_JSON = BENCH_DIR / "results.json"
-RESULTS_MD = BENCH_DIR / "results.md"
+# One results pair per Glue version (make bench GLUE_VERSION=6.0 keeps the 5.0 figures).
+_RESULTS_SUFFIX = "" if glue_version() == "5.0" else "-glue6"
+RESULTS_JSON = BENCH_DIR / f"results{_RESULTS_SUFFIX}.json"
+RESULTS_MD = BENCH_DIR / f"results{_RESULTS_SUFFIX}.md"
 MB = 1_000_000
 
 
@@ -238,7 +243,8 @@ def markdown(results: dict[str, Any]) -> str:
     """The results as markdown tables (one row per tier)."""
     tiers = [results["tiers"][t] for t in sorted(results["tiers"], key="SML".index)]
     lines = [
-        f"Measured {results['measured_at']} on {results['machine']}.",
+        f"Measured {results['measured_at']} on {results['machine']}, Glue {results.get('glue_version', '5.0')} "
+        f"(Spark {results.get('spark', '3.5.4')}).",
         "",
         "### Full transform (JVM start included unless noted)",
         "",
@@ -320,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
+        "glue_version": glue_version(),
+        "spark": pyspark.__version__,
         "tiers": dict(previous.get("tiers", {})),
     }
     for tier in tiers:

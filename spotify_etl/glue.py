@@ -66,11 +66,44 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
     )
 
 
-def resolve_args(argv: Sequence[str]) -> dict[str, Any]:
-    """``getResolvedOptions`` for the required arguments plus the optional ones present on the command line."""
-    from awsglue.utils import getResolvedOptions
+def _given_names(argv: Sequence[str]) -> list[str]:
+    """The option names of ``argv``: ``--name value`` and ``--name=value`` both give ``name``."""
+    return [token.split("=", 1)[0][2:] for token in argv[1:] if token.startswith("--") and token != "--"]
 
-    present = [name for name in OPTIONAL_JOB_ARGS if f"--{name}" in argv]
+
+def abbreviated_args(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """``(given, full)`` for every ``--name`` of ``argv`` that is only a prefix of one of the job's arguments.
+
+    Glue 5.0's ``getResolvedOptions`` (argparse's default) takes ``--raw`` for ``--raw_path``; Glue 6.0's
+    refuses abbreviations (aws-glue-libs release notes, August 18 2026, "Breaking change: getResolvedOptions
+    no longer accepts abbreviated argument names": https://github.com/awslabs/aws-glue-libs#release-notes).
+    The job refuses them on both versions, so that an argument works on 5.0 exactly when it works on 6.0.
+    """
+    names = (*JOB_ARGS, *OPTIONAL_JOB_ARGS, "job-bookmark-option")
+    return [
+        (f"--{given}", f"--{name}")
+        for given in _given_names(argv)
+        if given not in names
+        for name in names
+        if name.startswith(given)
+    ]
+
+
+def resolve_args(argv: Sequence[str]) -> dict[str, Any]:
+    """``getResolvedOptions`` for the required arguments plus the optional ones present on the command line.
+
+    Raises:
+        GlueArgumentError: an argument is missing, or named by an abbreviation (refused as Glue 6.0 does).
+    """
+    from awsglue.utils import GlueArgumentError, getResolvedOptions
+
+    abbreviated = abbreviated_args(argv)
+    if abbreviated:
+        raise GlueArgumentError(
+            "abbreviated argument names are refused (Glue 6.0 refuses them): "
+            + ", ".join(f"{given} (write {full})" for given, full in abbreviated)
+        )
+    present = [name for name in OPTIONAL_JOB_ARGS if name in _given_names(argv)]
     resolved: dict[str, Any] = getResolvedOptions(list(argv), [*JOB_ARGS, *present])
     return resolved
 

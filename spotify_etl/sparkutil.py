@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pyspark
 from pyspark.sql import SparkSession
 
 # Warnings and errors only, so that a local run's output is the pipeline's, not Spark's start-up chatter.
@@ -35,6 +36,11 @@ def apply_parquet_write_conf(spark: SparkSession) -> None:
     """Set ``PARQUET_WRITE_CONF`` on a running session (the Glue job's, which Glue creates)."""
     for key, value in PARQUET_WRITE_CONF.items():
         spark.conf.set(key, value)
+
+
+def glue_version() -> str:
+    """The AWS Glue version whose Spark runs here: 6.0 on Spark 4 (4.1.1), 5.0 on Spark 3 (3.5.4)."""
+    return "6.0" if int(pyspark.__version__.split(".")[0]) >= 4 else "5.0"
 
 
 def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int = 4) -> SparkSession:

@@ -4,8 +4,8 @@
 the project ships are installed elsewhere than ``.venv/`` and are generated from it here:
 
 - the extract Lambda's vendored dependencies: the closure of the ``lambda`` dependency group at the lock's
-  versions, installed for the Lambda runtime's platform into ``.venv/lambda-site`` (``make package`` zips
-  that folder, offline);
+  versions, installed for the Lambda runtime's platform (python3.13, x86_64 or arm64) into
+  ``.venv-lambda/<architecture>`` (``make package`` zips that folder, offline);
 - the test requirements of the Glue 5 image (``make test-glue``): the runtime and ``test`` groups minus what
   the image provides itself (its Spark and the real ``awsglue``).
 
@@ -33,15 +33,42 @@ LOCK_FILE = REPO_ROOT / "uv.lock"
 # The uv that `make` bootstraps from tools/uv-requirements.txt; the Makefile exports its path as UV.
 UV = Path(os.environ.get("UV", REPO_ROOT / ".venv-uv" / "bin" / "uv"))
 LAMBDA_GROUP = "lambda"
-LAMBDA_SITE = REPO_ROOT / ".venv" / "lambda-site"
+# One site per Lambda architecture, shared by both Glue versions (the Lambda's runtime does not follow Glue's).
+LAMBDA_SITES = REPO_ROOT / ".venv-lambda"
+# Lambda architecture (the template's LambdaArchitecture) -> the machine of its wheels.
+_WHEEL_MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+LAMBDA_ARCHITECTURES: tuple[str, ...] = tuple(_WHEEL_MACHINES)
 
 
 @dataclass(frozen=True)
 class LambdaRuntime:
-    """The platform the Lambda's wheels are installed for (equal to the template's Runtime/Architectures)."""
+    """The platform the Lambda's wheels are installed for (equal to the template's Runtime/Architectures).
 
-    python_version: str = "3.11"
-    uv_platform: str = "x86_64-manylinux2014"
+    python3.13 runs on Amazon Linux 2023, whose glibc is 2.34: wheels up to manylinux_2_34 load there.
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (python3.13: Amazon Linux 2023)
+    """
+
+    architecture: str = "x86_64"
+    python_version: str = "3.13"
+
+    def __post_init__(self) -> None:
+        if self.architecture not in _WHEEL_MACHINES:
+            raise ValueError(
+                f"Lambda architecture {self.architecture!r} is not one of {', '.join(LAMBDA_ARCHITECTURES)}"
+            )
+
+    @property
+    def runtime(self) -> str:
+        """The template's ``Runtime``."""
+        return f"python{self.python_version}"
+
+    @property
+    def uv_platform(self) -> str:
+        return f"{_WHEEL_MACHINES[self.architecture]}-manylinux_2_34"
+
+    @property
+    def site(self) -> Path:
+        return LAMBDA_SITES / self.architecture
 
 
 LAMBDA_RUNTIME = LambdaRuntime()
@@ -78,12 +105,15 @@ def glue_image_requirements() -> str:
     return export_requirements(groups=["test"], prune=GLUE_IMAGE_PROVIDES)
 
 
-def install_lambda_site(site: Path = LAMBDA_SITE, runtime: LambdaRuntime = LAMBDA_RUNTIME) -> Path:
+def install_lambda_site(runtime: LambdaRuntime = LAMBDA_RUNTIME, site: Path | None = None) -> Path:
     """Install the ``lambda`` group's locked closure for the Lambda runtime into ``site`` (replaced whole).
+
+    ``site`` defaults to the runtime's own (``.venv-lambda/<architecture>``).
 
     Wheels only, hashes required, no resolution: exactly the lock's files. ``site/requirements.txt`` keeps
     what was installed, so that a changed lock is noticed (``make`` re-runs this when uv.lock changes).
     """
+    site = site or runtime.site
     requirements = export_requirements(only_group=LAMBDA_GROUP)
     staging = site.with_name(site.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -116,13 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     site = commands.add_parser("lambda-site", help="install the Lambda's locked dependencies into a folder")
-    site.add_argument("--site", type=Path, default=LAMBDA_SITE, help=f"default {LAMBDA_SITE}")
+    site.add_argument("--architecture", choices=LAMBDA_ARCHITECTURES, default=LAMBDA_RUNTIME.architecture)
+    site.add_argument("--site", type=Path, help=f"default {LAMBDA_SITES}/<architecture>")
     glue = commands.add_parser("glue-image-requirements", help="write the Glue 5 image's test requirements")
     glue.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "lambda-site":
-            print(f"lambda site   {install_lambda_site(args.site)}")
+            runtime = LambdaRuntime(architecture=args.architecture)
+            print(f"lambda site   {install_lambda_site(runtime, args.site)}")
         else:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(glue_image_requirements(), encoding="utf-8")

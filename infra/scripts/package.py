@@ -3,13 +3,16 @@
 ``python -m infra.scripts.package --out build`` writes:
 
 - ``build/lambda/extract_lambda.zip``: the ``extract_lambda`` package plus its dependencies at the versions of
-  ``uv.lock``, as installed for the Lambda runtime into ``.venv/lambda-site`` by ``python -m infra.scripts.locked
-  lambda-site`` (``make package`` runs it when the lock changes). No pyspark, no ``spotify_etl``.
+  ``uv.lock``, as installed for the Lambda runtime (python3.13 on ``--lambda-architecture``) into
+  ``.venv-lambda/<architecture>`` by ``python -m infra.scripts.locked lambda-site`` (``make package`` runs it when
+  the lock changes). No pyspark, no ``spotify_etl``.
 - ``build/glue/transform_playlists.py``: the Glue entry script, verbatim.
 - ``build/glue/spotify_etl_glue-<hash>.zip``: the Glue-side modules of ``spotify_etl`` (``--extra-py-files``);
   the content hash in the name makes every code change a new S3 key, so the job picks it up.
-- ``build/template.yaml``: the source template with the local code paths for ``aws cloudformation package``
-  and one ``AWS::Athena::NamedQuery`` per file of ``sql/athena/views`` and ``sql/athena/queries``.
+- ``build/template.yaml``: the source template with the local code paths for ``aws cloudformation package``,
+  one ``AWS::Athena::NamedQuery`` per file of ``sql/athena/views`` and ``sql/athena/queries``, ``GlueVersion``
+  defaulting to ``--glue-version`` and ``LambdaArchitecture`` fixed to the zip's architecture. The Glue library
+  is pure Python source (no bytecode, no compiled module): the same zip is right for Glue 5.0 and 6.0.
 
 Zips are deterministic (sorted entries, fixed timestamps and modes): the same sources give the same bytes,
 so ``aws cloudformation package`` (which names uploads by content hash) uploads only what changed.
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template, load_template
-from infra.scripts.locked import LAMBDA_SITE
+from infra.scripts.locked import LAMBDA_ARCHITECTURES, LAMBDA_RUNTIME, LambdaRuntime
 from spotify_etl import athena_sql
 from spotify_etl.athena_sql import AthenaSqlError, SqlFile
 
@@ -45,6 +48,8 @@ GLUE_LIBRARY_FILES: tuple[str, ...] = (
 )
 GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
 SQL_ROOT = REPO_ROOT / "sql" / "athena"
+GLUE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")  # equal to the template's GlueVersion AllowedValues
+DEFAULT_GLUE_VERSION = "5.0"
 
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
@@ -87,7 +92,7 @@ def write_deterministic_zip(target: Path, entries: Iterable[tuple[str, Path]]) -
     return target
 
 
-def build_lambda_zip(out_dir: Path, site: Path = LAMBDA_SITE) -> Path:
+def build_lambda_zip(out_dir: Path, site: Path = LAMBDA_RUNTIME.site) -> Path:
     """The extract Lambda's deployment zip: the locked dependencies installed in ``site``, plus our package.
 
     Raises:
@@ -167,6 +172,8 @@ def render_template(
     glue_script: str,
     glue_library_name: str,
     sql_files: Sequence[SqlFile],
+    glue_version: str = DEFAULT_GLUE_VERSION,
+    lambda_architecture: str = LAMBDA_RUNTIME.architecture,
 ) -> dict[str, Any]:
     """The deployable template: local code paths for ``aws cloudformation package``, named queries added.
 
@@ -176,8 +183,15 @@ def render_template(
         glue_script: path of the Glue script relative to the rendered template.
         glue_library_name: file name of the uploaded library zip (content-hashed).
         sql_files: the views and queries of sql/athena.
+        glue_version: the default of the GlueVersion parameter (both versions stay allowed).
+        lambda_architecture: the architecture the Lambda zip was built for: the only one the rendered
+            LambdaArchitecture parameter allows, so that a deploy cannot run arm64 wheels on x86_64.
     """
     rendered = copy.deepcopy(source)
+    parameters = rendered["Parameters"]
+    parameters["GlueVersion"]["Default"] = glue_version
+    parameters["LambdaArchitecture"]["Default"] = lambda_architecture
+    parameters["LambdaArchitecture"]["AllowedValues"] = [lambda_architecture]
     resources = rendered["Resources"]
     resources["ExtractFunction"]["Properties"]["Code"] = lambda_zip
     job = resources["TransformJob"]["Properties"]
@@ -193,11 +207,20 @@ def render_template(
     return rendered
 
 
-def package(out_dir: Path, *, lambda_site: Path = LAMBDA_SITE, sql_root: Path = SQL_ROOT) -> Artifacts:
+def package(
+    out_dir: Path,
+    *,
+    glue_version: str = DEFAULT_GLUE_VERSION,
+    lambda_runtime: LambdaRuntime = LAMBDA_RUNTIME,
+    lambda_site: Path | None = None,
+    sql_root: Path = SQL_ROOT,
+) -> Artifacts:
     """Build every artifact into ``out_dir`` (created if needed)."""
+    if glue_version not in GLUE_VERSIONS:
+        raise PackagingError(f"Glue version {glue_version!r} is not one of {', '.join(GLUE_VERSIONS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     sql_files = read_sql_files(sql_root)
-    lambda_zip = build_lambda_zip(out_dir, lambda_site)
+    lambda_zip = build_lambda_zip(out_dir, lambda_site or lambda_runtime.site)
     glue_library = build_glue_library(out_dir)
     glue_script = out_dir / "glue" / GLUE_SCRIPT.name
     shutil.copyfile(GLUE_SCRIPT, glue_script)
@@ -207,6 +230,8 @@ def package(out_dir: Path, *, lambda_site: Path = LAMBDA_SITE, sql_root: Path = 
         glue_script=glue_script.relative_to(out_dir).as_posix(),
         glue_library_name=glue_library.name,
         sql_files=sql_files,
+        glue_version=glue_version,
+        lambda_architecture=lambda_runtime.architecture,
     )
     template = out_dir / "template.yaml"
     template.write_text(dump_template(rendered), encoding="utf-8")
@@ -220,9 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "build", help="output directory (default build/)"
     )
+    parser.add_argument("--glue-version", choices=GLUE_VERSIONS, default=DEFAULT_GLUE_VERSION)
+    parser.add_argument(
+        "--lambda-architecture", choices=LAMBDA_ARCHITECTURES, default=LAMBDA_RUNTIME.architecture
+    )
     args = parser.parse_args(argv)
     try:
-        artifacts = package(args.out.resolve())
+        artifacts = package(
+            args.out.resolve(),
+            glue_version=args.glue_version,
+            lambda_runtime=LambdaRuntime(architecture=args.lambda_architecture),
+        )
     except PackagingError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1

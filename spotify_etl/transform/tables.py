@@ -29,6 +29,7 @@ from spotify_etl.config import CURATED_TABLES
 from spotify_etl.transform.schema import TABLE_SCHEMAS
 
 _PROVENANCE = ("extracted_at", "source_file", "snapshot_date")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _KEY = "_key"  # first field of every per-observation row struct: what the in-array dedup compares
 _RANK = "_rank"  # second field of artist rows: 0 for an enriched (full) artist object, 1 for a simple one
 
@@ -60,6 +61,17 @@ def item_type(item: Column) -> Column:
 def item_id(item: Column) -> Column:
     """The playable's id; null for local files (their ids are null anyway) and unavailable items."""
     return F.when(item_type(item) != F.lit("local"), playable(item)["id"])
+
+
+def to_int(number: Column) -> Column:
+    """A JSON integer (read as bigint) as int; null when it does not fit, on Spark 3.5 and 4 alike.
+
+    A plain ``cast("int")`` wraps an out-of-range value silently on Spark 3.5 and raises on Spark 4.1, whose
+    ANSI mode is on by default (https://spark.apache.org/docs/latest/sql-ref-ansi-compliance.html): one
+    absurd number in one object would then fail the whole run on Glue 6.0. ``try_cast`` as a Column method
+    is Spark 4 only, hence the explicit range check.
+    """
+    return F.when(number.between(_INT_MIN, _INT_MAX), number.cast("int"))
 
 
 def _ids(simple_objects: Column) -> Column:
@@ -153,8 +165,8 @@ def _track_row(track: Column) -> Column:
         track["explicit"].alias("is_explicit"),
         track["external_ids"]["isrc"].alias("isrc"),
         track["popularity"].alias("popularity"),
-        track["disc_number"].cast("int").alias("disc_number"),
-        track["track_number"].cast("int").alias("track_number"),
+        to_int(track["disc_number"]).alias("disc_number"),
+        to_int(track["track_number"]).alias("track_number"),
         track["uri"].alias("track_uri"),
         track["preview_url"].alias("preview_url"),
     )
@@ -169,7 +181,7 @@ def _album_row(album: Column) -> Column:
         release_date(album["release_date"], album["release_date_precision"]).alias("release_date"),
         album["release_date"].alias("release_date_raw"),
         album["release_date_precision"].alias("release_date_precision"),
-        album["total_tracks"].cast("int").alias("total_tracks"),
+        to_int(album["total_tracks"]).alias("total_tracks"),
         _ids(album["artists"]).alias("artist_ids"),
         widest_image_url(album["images"]).alias("image_url"),
     )

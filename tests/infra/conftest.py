@@ -24,7 +24,7 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
-    """What `make package` builds, built once into a temporary directory (offline, from .venv/lambda-wheels)."""
+    """What `make package` builds, built once into a temporary directory (offline, from .venv-lambda/x86_64)."""
     return package(tmp_path_factory.mktemp("build"))
 
 

@@ -17,13 +17,12 @@ from packaging.utils import canonicalize_name
 from infra.scripts import locked
 from infra.scripts.cfn import REPO_ROOT
 
-# The Lambda runtime (python3.11 on Linux x86_64) as PEP 508 marker variables.
+# The Lambda runtime (python3.13 on Linux) as PEP 508 marker variables, per architecture.
 LAMBDA_MARKER_ENV = {
-    "python_version": "3.11",
-    "python_full_version": "3.11.0",
+    "python_version": "3.13",
+    "python_full_version": "3.13.0",
     "sys_platform": "linux",
     "platform_system": "Linux",
-    "platform_machine": "x86_64",
     "os_name": "posix",
     "implementation_name": "cpython",
     "platform_python_implementation": "CPython",
@@ -176,9 +175,12 @@ def test_the_bootstrapped_uv_is_the_version_pyproject_requires():
 # ---------------------------------------------------------------- the Lambda and the Glue image follow the lock
 
 
-def test_the_lambda_site_holds_the_locked_closure_of_the_lambda_group_at_the_tested_versions():
-    expected = _locked_closure("lambda", LAMBDA_MARKER_ENV)
-    installed = _dist_infos(locked.LAMBDA_SITE / "python")
+@pytest.mark.parametrize(("architecture", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_the_lambda_site_holds_the_locked_closure_of_the_lambda_group_at_the_tested_versions(
+    architecture, machine
+):
+    expected = _locked_closure("lambda", {**LAMBDA_MARKER_ENV, "platform_machine": machine})
+    installed = _dist_infos(locked.LambdaRuntime(architecture=architecture).site / "python")
 
     assert installed == expected
     tested = {name: v for name, v in _installed_here().items() if name in expected}
@@ -186,12 +188,19 @@ def test_the_lambda_site_holds_the_locked_closure_of_the_lambda_group_at_the_tes
     assert tested == {name: expected[name] for name in tested}
 
 
-def test_the_lambda_site_is_built_for_the_lambda_platform():
-    """charset-normalizer ships compiled code: its extension must be the Lambda's (x86_64 Linux, CPython 3.11)."""
-    extensions = sorted(p.name for p in (locked.LAMBDA_SITE / "python").rglob("*.so"))
+@pytest.mark.parametrize(("architecture", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_the_lambda_site_is_built_for_the_lambda_platform(architecture, machine):
+    """charset-normalizer ships compiled code: its extension must be the Lambda's (Linux, CPython 3.13)."""
+    site = locked.LambdaRuntime(architecture=architecture).site
+    extensions = sorted(p.name for p in (site / "python").rglob("*.so"))
 
     assert extensions
-    assert all("cpython-311-x86_64-linux-gnu" in name for name in extensions), extensions
+    assert all(f"cpython-313-{machine}-linux-gnu" in name for name in extensions), extensions
+
+
+def test_an_unknown_lambda_architecture_is_refused():
+    with pytest.raises(ValueError, match="Lambda architecture 'ppc64le' is not one of x86_64, arm64"):
+        locked.LambdaRuntime(architecture="ppc64le")
 
 
 def test_the_glue_image_gets_the_locked_test_requirements_but_not_its_own_spark():

@@ -12,16 +12,31 @@ from pathlib import Path
 import pytest
 
 from infra.scripts import package as packaging
-from infra.scripts.cfn import REPO_ROOT, resources_of_type
+from infra.scripts.cfn import REPO_ROOT, load_template, resources_of_type
+from infra.scripts.locked import LAMBDA_RUNTIME, LambdaRuntime
 
 # Run Python with nothing but the stdlib on sys.path (-I: no env vars, no cwd; -S: no site-packages).
 _ISOLATED = [sys.executable, "-I", "-S", "-c"]
 
 
-def _run_isolated(code: str, *path_entries: Path) -> dict:
+def _lambda_python() -> str:
+    """An interpreter of the Lambda runtime's Python version (the zip holds compiled modules for it)."""
+    found = subprocess.run(
+        [str(REPO_ROOT / "tools" / "find-python"), LAMBDA_RUNTIME.python_version],
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode != 0:
+        pytest.skip(
+            f"the Lambda's zip runs on Python {LAMBDA_RUNTIME.python_version}: {found.stderr.strip()}"
+        )
+    return found.stdout.strip()
+
+
+def _run_isolated(code: str, *path_entries: Path, python: str = sys.executable) -> dict:
     prelude = f"import sys; sys.path[:0] = {[str(p) for p in path_entries]!r}\n"
     result = subprocess.run(
-        [*_ISOLATED, prelude + textwrap.dedent(code)], capture_output=True, text=True, check=False
+        [python, *_ISOLATED[1:], prelude + textwrap.dedent(code)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -49,7 +64,10 @@ def test_lambda_zip_fits_the_lambda_limits(artifacts):
 
 
 def test_lambda_handler_imports_and_runs_from_the_zip_alone(artifacts, tmp_path):
-    """Only the zip's contents and the stdlib are importable, as on the Lambda runtime (minus its boto3)."""
+    """Only the zip's contents and the stdlib are importable, as on the Lambda runtime (minus its boto3).
+
+    Run by the Lambda's Python (3.13), whatever Python runs the suite: the zip's compiled modules are its.
+    """
     site = tmp_path / "lambda"
     zipfile.ZipFile(artifacts.lambda_zip).extractall(site)
 
@@ -75,9 +93,11 @@ def test_lambda_handler_imports_and_runs_from_the_zip_alone(artifacts, tmp_path)
                 missing.append(name)
         import spotipy, redis, boto3
         print(json.dumps({"error": error, "outside": outside, "missing": missing,
-                          "spotipy": spotipy.__file__, "boto3": boto3.__file__}))
+                          "spotipy": spotipy.__file__, "boto3": boto3.__file__,
+                          "charset_normalizer_compiled": __import__("charset_normalizer.md").md.__file__}))
         """,
         site,
+        python=_lambda_python(),
     )
 
     assert report["error"] == "missing environment variables: RAW_BUCKET, SPOTIFY_SECRET_ARN"
@@ -85,6 +105,7 @@ def test_lambda_handler_imports_and_runs_from_the_zip_alone(artifacts, tmp_path)
     assert report["missing"] == ["pyspark", "spotify_etl", "duckdb"]
     assert report["spotipy"].startswith(str(site))
     assert report["boto3"].startswith(str(site))
+    assert report["charset_normalizer_compiled"].endswith(".cpython-313-x86_64-linux-gnu.so")
 
 
 def test_lambda_zip_needs_the_installed_lambda_site(tmp_path):
@@ -171,6 +192,38 @@ def test_rendered_code_locations_point_at_the_built_artifacts(rendered, artifact
     assert job["DefaultArguments"]["--extra-py-files"] == {
         "Fn::Sub": f"s3://${{AssetsBucket}}/${{AssetsPrefix}}/glue/{artifacts.glue_library.name}"
     }
+
+
+def test_rendered_template_defaults_to_the_packaged_glue_version_and_allows_only_the_zips_architecture(
+    tmp_path,
+):
+    arm = packaging.package(
+        tmp_path / "arm", glue_version="6.0", lambda_runtime=LambdaRuntime(architecture="arm64")
+    )
+    parameters = load_template(arm.template)["Parameters"]
+    installed = {
+        name.split("/")[-1]
+        for name in zipfile.ZipFile(arm.lambda_zip).namelist()
+        if name.startswith("charset_normalizer/") and name.endswith(".so")
+    }
+
+    assert (parameters["GlueVersion"]["Default"], parameters["GlueVersion"]["AllowedValues"]) == (
+        "6.0",
+        ["5.0", "6.0"],
+    )
+    assert (
+        parameters["LambdaArchitecture"]["Default"],
+        parameters["LambdaArchitecture"]["AllowedValues"],
+    ) == (
+        "arm64",
+        ["arm64"],
+    )
+    assert installed and all(name.endswith(".cpython-313-aarch64-linux-gnu.so") for name in installed)
+
+
+def test_an_unknown_glue_version_is_refused(tmp_path):
+    with pytest.raises(packaging.PackagingError, match=r"Glue version '4\.0' is not one of 5\.0, 6\.0"):
+        packaging.package(tmp_path, glue_version="4.0")
 
 
 def test_rendered_named_queries_equal_the_sql_files(rendered):

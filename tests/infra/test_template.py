@@ -51,16 +51,20 @@ def test_lambda_handler_path_resolves_to_the_extract_handler(resources):
     assert callable(getattr(module, attribute))
 
 
-def test_lambda_runtime_and_architecture_match_the_packaged_wheels(resources):
-    from infra.scripts.locked import LAMBDA_RUNTIME
+def test_lambda_runtime_and_architecture_parameter_match_the_packaged_wheels(template, resources):
+    from infra.scripts.locked import LAMBDA_ARCHITECTURES, LAMBDA_RUNTIME, LambdaRuntime
 
     function = _props(resources, "ExtractFunction")
+    parameter = template["Parameters"]["LambdaArchitecture"]
 
-    assert function["Runtime"] == f"python{LAMBDA_RUNTIME.python_version}"
-    (architecture,) = function["Architectures"]
-    assert {"x86_64": "x86_64-manylinux2014", "arm64": "aarch64-manylinux2014"}[architecture] == (
-        LAMBDA_RUNTIME.uv_platform
-    )
+    assert function["Runtime"] == LAMBDA_RUNTIME.runtime == "python3.13"  # Amazon Linux 2023
+    assert function["Architectures"] == [{"Ref": "LambdaArchitecture"}]
+    assert parameter["AllowedValues"] == list(LAMBDA_ARCHITECTURES) == ["x86_64", "arm64"]
+    assert parameter["Default"] == LAMBDA_RUNTIME.architecture
+    assert [LambdaRuntime(architecture=a).uv_platform for a in parameter["AllowedValues"]] == [
+        "x86_64-manylinux_2_34",
+        "aarch64-manylinux_2_34",
+    ]
 
 
 def test_lambda_environment_names_equal_the_handlers_and_required_ones_are_set(resources):
@@ -217,11 +221,15 @@ def test_job_arguments_parse_into_the_expected_config(resources):
     )
 
 
-def test_job_is_glue_5_with_bookmarks_flex_option_and_one_run_at_a_time(template, resources):
+def test_job_is_glue_5_or_6_with_bookmarks_flex_option_and_one_run_at_a_time(template, resources):
+    from infra.scripts.package import DEFAULT_GLUE_VERSION, GLUE_VERSIONS
+
     job = _props(resources, "TransformJob")
     parameters = template["Parameters"]
 
-    assert job["GlueVersion"] == "5.0"
+    assert job["GlueVersion"] == {"Ref": "GlueVersion"}
+    assert parameters["GlueVersion"]["AllowedValues"] == list(GLUE_VERSIONS) == ["5.0", "6.0"]
+    assert parameters["GlueVersion"]["Default"] == DEFAULT_GLUE_VERSION == "5.0"
     assert job["WorkerType"] == "G.1X"
     assert parameters[job["NumberOfWorkers"]["Ref"]]["Default"] == 2
     assert set(parameters[job["ExecutionClass"]["Ref"]]["AllowedValues"]) == {"STANDARD", "FLEX"}

@@ -7,6 +7,7 @@ first, ``job.commit()`` comes only after every write, and nothing is written aft
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from spotify_etl.config import JOB_ARGS, RAW_TRANSFORMATION_CTX
-from spotify_etl.glue import config_from_args, resolve_args, run_glue_job
+from spotify_etl.glue import abbreviated_args, config_from_args, resolve_args, run_glue_job
 from tests import builders as b
 
 
@@ -166,3 +167,45 @@ def test_real_glue_context_path(spark: SparkSession, tmp_path: Path) -> None:
     argv[argv.index("job-bookmark-enable")] = "job-bookmark-disable"
     assert run_glue_job(argv, glue_context_factory=lambda: glue_context, job_factory=Job) == 0
     assert (tmp_path / "curated" / "playlist_items").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [
+        (["--raw", "s3://data/raw"], "--raw (write --raw_path)"),  # a required argument, abbreviated
+        (["--target_file=64"], "--target_file (write --target_file_mb)"),  # an optional one, with '='
+        (["--job-bookmark", "job-bookmark-disable"], "--job-bookmark (write --job-bookmark-option)"),
+    ],
+)
+def test_abbreviated_argument_names_are_refused_on_every_glue_version(tmp_path: Path, given, refused) -> None:
+    """Glue 6.0's getResolvedOptions refuses abbreviations; the job refuses them on 5.0 too (same rule)."""
+    argv = _argv(tmp_path)
+    if given[0].startswith("--raw"):
+        index = argv.index("--raw_path")
+        argv = argv[:index] + argv[index + 2 :]
+    if given[0].startswith("--job-bookmark"):
+        index = argv.index("--job-bookmark-option")
+        argv = argv[:index] + argv[index + 2 :]
+
+    with pytest.raises(GlueArgumentError, match=re.escape(refused)):
+        resolve_args([*argv, *given])
+
+
+def test_the_installed_awsglue_alone_would_take_an_abbreviation(tmp_path: Path) -> None:
+    """Why the job checks itself: the published awsglue (5.0.0; 5.1.0 in .venv-glue6, as 6.0.0 is not on
+    PyPI) resolves ``--raw`` to ``--raw_path``, which Glue 6.0 refuses."""
+    from awsglue.utils import getResolvedOptions
+
+    argv = _argv(tmp_path)
+    argv[argv.index("--raw_path")] = "--raw"
+
+    assert getResolvedOptions(argv, list(JOB_ARGS))["raw_path"] == (tmp_path / "raw").as_uri()
+
+
+def test_full_names_other_glue_arguments_and_values_are_not_taken_for_abbreviations(tmp_path: Path) -> None:
+    argv = _argv(
+        tmp_path, "--TempDir", "s3://t/", "--JOB_ID", "j_1", "--target_file_mb=64", "--enable-metrics", "true"
+    )
+
+    assert abbreviated_args(argv) == []
+    assert config_from_args(resolve_args(argv)).target_file_mb == 64
