@@ -75,15 +75,18 @@ QUARANTINE_REASONS = (
 
 
 def _string_keys(schema: StructType) -> set[str]:
-    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs)."""
+    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
+
+    A name that is a string in one place and a structure in another would be ambiguous: none is, and
+    ``tests/unit/test_validate.py`` checks it."""
     keys: set[str] = set()
     for schema_field in schema.fields:
+        if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
+            keys.add(schema_field.name)
         dtype = schema_field.dataType
         while isinstance(dtype, ArrayType):
             dtype = dtype.elementType
-        if isinstance(dtype, StringType):
-            keys.add(schema_field.name)
-        elif isinstance(dtype, StructType):
+        if isinstance(dtype, StructType):
             keys |= _string_keys(dtype)
     return keys
 

@@ -207,3 +207,32 @@ def test_a_string_longer_than_jacksons_default_limit_is_parsed(spark: SparkSessi
     checked = check_raw_lines(_lines(spark, {"file:///long.json.gz": [env]}))
     got = observations_of(checked).select(F.length("playlist.description").alias("n")).collect()
     assert [row.n for row in got] == [len(description)]
+
+
+def test_string_keys_are_never_structures_elsewhere_in_the_envelope() -> None:
+    from pyspark.sql.types import ArrayType, StructType
+
+    from spotify_etl.transform.schema import ENVELOPE
+    from spotify_etl.transform.validate import _string_keys
+
+    def structured(schema: StructType) -> set[str]:
+        names: set[str] = set()
+        for field in schema.fields:
+            dtype = field.dataType
+            if isinstance(dtype, StructType | ArrayType):
+                names.add(field.name)
+            while isinstance(dtype, ArrayType):
+                dtype = dtype.elementType
+            if isinstance(dtype, StructType):
+                names |= structured(dtype)
+        return names
+
+    assert "genres" not in _string_keys(ENVELOPE)  # an array of strings: "genres": [ is right
+    assert _string_keys(ENVELOPE) & structured(ENVELOPE) == set()
+
+
+def test_full_artists_with_genres_are_valid(spark: SparkSession) -> None:
+    env = b.envelope(playlist=b.playlist(id="p1"), artists=[b.full_artist(id="a1", genres=["rock", "pop"])])
+    checked = check_raw_lines(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
+    assert rejects_of(checked).count() == 0
+    assert [r.artists[0].genres for r in observations_of(checked).collect()] == [["rock", "pop"]]
