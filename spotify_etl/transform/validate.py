@@ -74,22 +74,21 @@ QUARANTINE_REASONS = (
 )
 
 
-def _key_types(schema: StructType, found: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Every key of ``schema`` at any depth (through structs and arrays) -> the type names it has there."""
+def _string_keys(schema: StructType) -> set[str]:
+    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
+
+    A name that is a string in one place and a structure in another would be ambiguous: none is, and
+    ``tests/unit/test_validate.py`` checks it."""
+    keys: set[str] = set()
     for schema_field in schema.fields:
+        if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
+            keys.add(schema_field.name)
         dtype = schema_field.dataType
-        found.setdefault(schema_field.name, set()).add(dtype.simpleString())
         while isinstance(dtype, ArrayType):
             dtype = dtype.elementType
         if isinstance(dtype, StructType):
-            _key_types(dtype, found)
-    return found
-
-
-def _string_keys(schema: StructType) -> set[str]:
-    """The keys that are a plain string wherever ``schema`` has them (an array of strings, e.g. an artist's
-    ``genres``, is not one: it holds an array by design)."""
-    return {key for key, types in _key_types(schema, {}).items() if types == {"string"}}
+            keys |= _string_keys(dtype)
+    return keys
 
 
 # A key the envelope schema reads as a string, holding an object or array in the raw text. Spark's JSON
@@ -112,8 +111,7 @@ def parse_extracted_at(column: Column) -> Column:
     text = F.trim(column)
     return F.when(
         text.rlike(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"),
-        # try_: a well-shaped impossible instant (month 13) is null on Spark 3.5 and 4 (ANSI mode) alike.
-        F.try_to_timestamp(F.regexp_replace(text, "Z$", ""), F.lit("yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]")),
+        F.to_timestamp(F.regexp_replace(text, "Z$", ""), "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]"),
     )
 
 
@@ -159,10 +157,7 @@ def filter_single_records_whole(objects_df: DataFrame) -> tuple[DataFrame, DataF
     """
     lines = F.filter(F.split(F.col("value"), "\n"), lambda line: F.trim(line) != "")
     counted_df = objects_df.select(
-        # try_element_at: an object of blank lines has no line 1, which raises in ANSI mode (Spark 4's default).
-        "source_file",
-        F.size(lines).alias("lines"),
-        F.try_element_at(lines, F.lit(1)).alias("value"),
+        "source_file", F.size(lines).alias("lines"), F.element_at(lines, 1).alias("value")
     )
     return _split_counted(counted_df)
 

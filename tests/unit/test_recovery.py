@@ -48,10 +48,10 @@ def test_a_backfilled_object_below_the_band_is_skipped_then_reprocessed_by_name(
     path = local_transform.local_path(uri)
     day_ago = time.time() - 86_400
     os.utime(path, (day_ago, day_ago))  # copied with its original modification time
-    bookmark = _bookmark_text(tmp_path)
 
     skipped = _run(tmp_path, spark)
     assert skipped.objects_read == 0  # what Glue does too: the object is below the band
+    bookmark = _bookmark_text(tmp_path)
 
     repaired = _run(tmp_path, spark, reprocess=(str(path),))
 
