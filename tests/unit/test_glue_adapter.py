@@ -191,15 +191,23 @@ def test_abbreviated_argument_names_are_refused_on_every_glue_version(tmp_path: 
         resolve_args([*argv, *given])
 
 
-def test_the_installed_awsglue_alone_would_take_an_abbreviation(tmp_path: Path) -> None:
-    """Why the job checks itself: the published awsglue (5.0.0; 5.1.0 in .venv-glue6, as 6.0.0 is not on
-    PyPI) resolves ``--raw`` to ``--raw_path``, which Glue 6.0 refuses."""
+def test_the_installed_awsglue_decides_abbreviations_as_its_glue_version_does(tmp_path: Path) -> None:
+    """Why the job checks itself: awsglue 5.x resolves ``--raw`` to ``--raw_path``; Glue 6.0's awsglue
+    (6.0.0, ``allow_abbrev=False``) does not take it, and neither does ``resolve_args`` on either version."""
+    from importlib.metadata import version
+
     from awsglue.utils import getResolvedOptions
 
     argv = _argv(tmp_path)
     argv[argv.index("--raw_path")] = "--raw"
 
-    assert getResolvedOptions(argv, list(JOB_ARGS))["raw_path"] == (tmp_path / "raw").as_uri()
+    if int(version("AWSGlueDataplanePython").split(".")[0]) >= 6:
+        with pytest.raises(GlueArgumentError, match="required: --raw_path"):
+            getResolvedOptions(argv, list(JOB_ARGS))
+    else:
+        assert getResolvedOptions(argv, list(JOB_ARGS))["raw_path"] == (tmp_path / "raw").as_uri()
+    with pytest.raises(GlueArgumentError):
+        resolve_args(argv)
 
 
 def test_full_names_other_glue_arguments_and_values_are_not_taken_for_abbreviations(tmp_path: Path) -> None:
