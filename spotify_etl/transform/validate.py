@@ -111,7 +111,8 @@ def parse_extracted_at(column: Column) -> Column:
     text = F.trim(column)
     return F.when(
         text.rlike(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"),
-        F.to_timestamp(F.regexp_replace(text, "Z$", ""), "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]"),
+        # try_: a well-shaped impossible instant (month 13) is null on Spark 3.5 and 4 (ANSI mode) alike.
+        F.try_to_timestamp(F.regexp_replace(text, "Z$", ""), F.lit("yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]")),
     )
 
 
@@ -157,7 +158,10 @@ def filter_single_records_whole(objects_df: DataFrame) -> tuple[DataFrame, DataF
     """
     lines = F.filter(F.split(F.col("value"), "\n"), lambda line: F.trim(line) != "")
     counted_df = objects_df.select(
-        "source_file", F.size(lines).alias("lines"), F.element_at(lines, 1).alias("value")
+        # try_element_at: an object of blank lines has no line 1, which raises in ANSI mode (Spark 4's default).
+        "source_file",
+        F.size(lines).alias("lines"),
+        F.try_element_at(lines, F.lit(1)).alias("value"),
     )
     return _split_counted(counted_df)
 
