@@ -238,10 +238,10 @@ def run_local_transform(
         )
     # The staging area is always inside the lake (LakeLayout), whatever roots were overridden.
     with writer_lock(local_path(config.staging_path).parent, wait=wait, on_wait=on_wait):
-        runtime = LocalRuntime(config, bookmarks_root)
+        runtime = LocalRuntime(config, bookmarks_root, reprocess=tuple(reprocess))
         if spark is None:
             started = time.perf_counter()
-            if not runtime.store.select(list_raw_objects(config.raw_path), config.bookmark_option):
+            if not runtime.select():
                 summary = RunSummary(
                     bookmark_option=config.bookmark_option, bookmark_committed=runtime.commit()
                 )
