@@ -38,6 +38,10 @@ Resources:
     Type: AWS::Glue::Crawler
     Properties:
       Name: curated-crawler
+      Targets:
+        S3Targets:
+          - Path: !Sub s3://${DataBucket}/curated/
+      Configuration: '{"Version": 1.0, "Grouping": {"TableLevelConfiguration": 3}}'
 """
 
 START = """\
