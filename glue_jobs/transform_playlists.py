@@ -10,7 +10,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from spotify_etl.glue import run_glue_job
+    from spotify_etl.runtime.glue import run_glue_job
 
     return run_glue_job(sys.argv if argv is None else argv)
 

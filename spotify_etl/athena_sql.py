@@ -3,7 +3,7 @@
 ``sql/athena/views/<name>.sql`` each hold one ``CREATE OR REPLACE VIEW <name> AS ...``;
 ``sql/athena/queries/<name>.sql`` each hold one analysis query. Every file opens with a ``-- `` comment
 stating the question it answers (the named query's description in the template). Three places read
-these files: the local engine (:mod:`spotify_etl.local.athena`), the packaging (one
+these files: the local engine (:mod:`spotify_etl.aws_twin.athena`), the packaging (one
 ``AWS::Athena::NamedQuery`` per file) and the deploy (the views, in dependency order). They all use
 this module, so a file means the same thing locally and in AWS.
 

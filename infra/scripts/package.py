@@ -44,7 +44,8 @@ GLUE_LIBRARY_FILES: tuple[str, ...] = (
     "spotify_etl/__init__.py",
     "spotify_etl/config.py",
     "spotify_etl/sparkutil.py",
-    "spotify_etl/glue.py",
+    "spotify_etl/runtime/__init__.py",
+    "spotify_etl/runtime/glue.py",
 )
 GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
 SQL_ROOT = REPO_ROOT / "sql" / "athena"

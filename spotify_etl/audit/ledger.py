@@ -34,7 +34,7 @@ import duckdb
 
 from spotify_etl.audit.stores import LakeStore
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.local.bookmarks import BookmarkState, ObjectVersion
+from spotify_etl.runtime.local.bookmarks import BookmarkState, ObjectVersion
 
 ACCOUNTED = ("in_tables", "superseded", "quarantined", "pending")
 NEEDS_ACTION = ("hidden", "in_both", "unaccounted")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spotify_etl.config import LakeLayout
-from spotify_etl.local.bookmarks import ObjectVersion
+from spotify_etl.runtime.local.bookmarks import ObjectVersion
 
 
 class AuditConfigError(RuntimeError):
@@ -50,7 +50,7 @@ class LocalLakeStore:
         self.layout = LakeLayout.from_lake(self.lake)
 
     def raw_objects(self) -> list[ObjectVersion]:
-        from spotify_etl.local.transform import list_raw_objects
+        from spotify_etl.runtime.local.transform import list_raw_objects
 
         if not _local(self.layout.raw).is_dir():
             return []

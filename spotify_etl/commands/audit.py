@@ -55,7 +55,7 @@ def reprocess_hints(lake: str, uri: str, modified_ms: int, job_name: str) -> lis
 def run(args: argparse.Namespace) -> int:
     from spotify_etl.audit.ledger import ACCOUNTED, build_ledger
     from spotify_etl.audit.stores import AuditConfigError, LocalLakeStore, open_store
-    from spotify_etl.local.bookmarks import BookmarkError, LocalBookmarkStore
+    from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore
 
     try:
         store = open_store(args.lake)

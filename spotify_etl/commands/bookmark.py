@@ -38,8 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from spotify_etl.local.bookmarks import BookmarkError, LocalBookmarkStore
-    from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
+    from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore
+    from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
 
     store = LocalBookmarkStore(
         LakeLayout.from_lake(args.lake).bookmarks, args.job_name, RAW_TRANSFORMATION_CTX

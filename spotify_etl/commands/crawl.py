@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotify_etl.local.catalog import CatalogError, crawl_lake, default_crawler_spec
-from spotify_etl.local.workflow import DEFAULT_TEMPLATE
+from spotify_etl.aws_twin.crawler import CatalogError, crawl_lake, default_crawler_spec
+from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@
 ``sql/athena/queries``); ``--list`` shows the named queries and the question each answers. The SQL is
 transpiled by sqlglot from Trino to DuckDB; the views of ``sql/athena/views`` are available.
 
-The session is read-only (:mod:`spotify_etl.local.readonly`): it reads the catalog's tables and nothing
+The session is read-only (:mod:`spotify_etl.aws_twin.readonly`): it reads the catalog's tables and nothing
 else, and runs queries only (no ``COPY``, ``INSERT``, ``CREATE``, ``SET``, ``ATTACH`` ...).
 
 Exit codes: 0 the result was printed; 1 the query failed (the message names it); 2 usage (no SQL, unknown
@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from spotify_etl.local.athena import (
+from spotify_etl.aws_twin.athena import (
     FORMATS,
     QueryError,
     QueryRefused,
@@ -27,7 +27,7 @@ from spotify_etl.local.athena import (
     run_query,
     transpile,
 )
-from spotify_etl.local.catalog import CatalogError, catalog_path_for
+from spotify_etl.aws_twin.crawler import CatalogError, catalog_path_for
 
 EXIT_REFUSED = 3
 

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotify_etl.local.catalog import catalog_path_for
-from spotify_etl.local.report import ReportError, publish_report
+from spotify_etl.aws_twin.crawler import catalog_path_for
+from spotify_etl.devtools.report import ReportError, publish_report
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

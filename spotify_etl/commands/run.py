@@ -1,4 +1,4 @@
-"""``spotify-etl run``: the whole workflow locally (``make run``); see :mod:`spotify_etl.local.pipeline`.
+"""``spotify-etl run``: the whole workflow locally (``make run``); see :mod:`spotify_etl.devtools.pipeline`.
 
 Exit 0 when every day completed, 1 when a step failed (the message names it; what landed is kept and a
 re-run retries), 2 on bad configuration (a broken template, half-set real-API variables, a corrupt
@@ -13,10 +13,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from spotify_etl.local.bookmarks import BookmarkError
-from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked
-from spotify_etl.local.pipeline import PipelineError, PipelineOptions, run_pipeline
-from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError
+from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError
+from spotify_etl.devtools.pipeline import PipelineError, PipelineOptions, run_pipeline
+from spotify_etl.runtime.local.bookmarks import BookmarkError
+from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
 from spotify_etl.simulator.wild import WORLDS
 
 REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN", "PLAYLISTS")

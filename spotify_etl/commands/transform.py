@@ -44,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spotify_etl.local.bookmarks import BookmarkError
-    from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked
-    from spotify_etl.local.transform import config_for_lake, run_local_transform
+    from spotify_etl.runtime.local.bookmarks import BookmarkError
+    from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
+    from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 
     try:
         config, bookmarks = config_for_lake(

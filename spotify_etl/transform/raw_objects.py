@@ -5,7 +5,7 @@ folder name starting with ``_`` or ``.``, which Spark and Hadoop's input formats
 ends in ``.json.gz``. Hidden objects are not observations and are skipped silently; a visible object with
 another name is quarantined (``not_gzip``: raw objects are gzip JSON Lines, DESIGN.md s.2).
 
-- Locally, :func:`spotify_etl.local.transform.list_raw_objects` lists the prefix and applies :func:`is_hidden`.
+- Locally, :func:`spotify_etl.runtime.local.transform.list_raw_objects` lists the prefix and applies :func:`is_hidden`.
 - On Glue, the bookmarked read gets the prefix as its path and :data:`GLUE_EXCLUSIONS` as its ``exclusions``
   (Glue's glob syntax, :mod:`spotify_etl.transform.globs`, relative to the path); the name rule is applied to the
   rows' ``source_file`` after the read, because a glob cannot say "every name that does not end in .json.gz".

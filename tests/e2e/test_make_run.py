@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from spotify_etl.aws_twin.athena import load_queries
+from spotify_etl.aws_twin.crawler import connect
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.local.athena import load_queries
-from spotify_etl.local.catalog import connect
-from spotify_etl.local.pipeline import (
+from spotify_etl.devtools.pipeline import (
     PipelineError,
     PipelineOptions,
     RealApiSettings,
@@ -24,7 +24,7 @@ from spotify_etl.local.pipeline import (
     real_api_settings,
     run_pipeline,
 )
-from spotify_etl.local.report import QUERY_NAMES
+from spotify_etl.devtools.report import QUERY_NAMES
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS
 
 D1, D2, D3 = "2026-11-01", "2026-11-02", "2026-11-03"

@@ -17,7 +17,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.cli import main
-from spotify_etl.local.pipeline import PipelineOptions, run_pipeline
+from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline
 from spotify_etl.simulator.wild import (
     LARGEST_PLAYLIST_SIZE,
     WILD_ARTIST_NAMES,

@@ -123,13 +123,28 @@ def test_glue_library_holds_the_glue_side_modules_only(artifacts):
         "spotify_etl/__init__.py",
         "spotify_etl/config.py",
         "spotify_etl/sparkutil.py",
-        "spotify_etl/glue.py",
+        "spotify_etl/runtime/__init__.py",
+        "spotify_etl/runtime/glue.py",
         "spotify_etl/transform/__init__.py",
         "spotify_etl/transform/schema.py",
     } <= names
-    assert {n.split("/")[1] for n in names if n.count("/") > 1} == {"transform"}
+    assert {n.split("/")[1] for n in names if n.count("/") > 1} == {"runtime", "transform"}
+    assert {n for n in names if n.startswith("spotify_etl/runtime/")} == {
+        "spotify_etl/runtime/__init__.py",
+        "spotify_etl/runtime/glue.py",
+    }
     assert not [
-        n for n in names if n.startswith(("spotify_etl/cli", "spotify_etl/local", "spotify_etl/commands"))
+        n
+        for n in names
+        if n.startswith(
+            (
+                "spotify_etl/cli",
+                "spotify_etl/runtime/local",
+                "spotify_etl/aws_twin",
+                "spotify_etl/devtools",
+                "spotify_etl/commands",
+            )
+        )
     ]
 
 
@@ -148,10 +163,10 @@ def test_glue_library_imports_with_only_pyspark_available(artifacts, tmp_path):
         """
         import importlib, json, pkgutil, sys
         import spotify_etl.transform as transform
-        modules = ["spotify_etl", "spotify_etl.config", "spotify_etl.sparkutil", "spotify_etl.glue"]
+        modules = ["spotify_etl", "spotify_etl.config", "spotify_etl.sparkutil", "spotify_etl.runtime.glue"]
         modules += [m.name for m in pkgutil.walk_packages(transform.__path__, "spotify_etl.transform.")]
         files = {name: importlib.import_module(name).__file__ for name in modules}
-        import spotify_etl.glue as glue
+        import spotify_etl.runtime.glue as glue
         missing = []
         for name in ("duckdb", "yaml", "awsglue"):
             try:

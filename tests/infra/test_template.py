@@ -13,8 +13,8 @@ import pytest
 from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
 from infra.scripts.cfn import resources_of_type
+from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.config import BOOKMARK_OPTIONS, CURATED_TABLES, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
-from spotify_etl.local.crawler_spec import crawler_spec
 from spotify_etl.transform.glue_types import declared_columns
 from tests.infra.conftest import FAKE_NAMES, fake_sub
 
@@ -201,7 +201,7 @@ def test_job_arguments_are_exactly_the_jobs_required_arguments(resources):
 
 def test_job_arguments_parse_into_the_expected_config(resources):
     """Glue's argv (job name + DefaultArguments) through the job's own parser gives the lake's layout."""
-    from spotify_etl.glue import config_from_args, resolve_args
+    from spotify_etl.runtime.glue import config_from_args, resolve_args
 
     arguments = _props(resources, "TransformJob")["DefaultArguments"]
     argv = ["transform_playlists.py", "--JOB_NAME", "lake-stack-transform-playlists"]
@@ -312,7 +312,7 @@ def test_workflow_graph_check_catches_a_cycle(resources):
 
 
 def test_crawler_adds_partitions_to_the_six_declared_tables_at_curated_table(resources, template):
-    """Judged by AWS's rules (spotify_etl.local.crawler_spec checks them): catalog targets naming the declared
+    """Judged by AWS's rules (spotify_etl.aws_twin.crawler_spec checks them): catalog targets naming the declared
     tables, which sit at <curated_path>/<table>/, partitioned by snapshot_date; nothing else is created or changed."""
     spec = crawler_spec(template, "CuratedCrawler")
     curated = fake_sub(_props(resources, "TransformJob")["DefaultArguments"]["--curated_path"], FAKE_NAMES)

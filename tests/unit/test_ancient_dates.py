@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 from pyspark.sql import SparkSession
 
-from spotify_etl.local.transform import config_for_lake, run_local_transform
+from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from tests import builders as b
 
 AT = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)

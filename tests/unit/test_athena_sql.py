@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.local.athena import (
+from spotify_etl.aws_twin.athena import (
     QueryError,
     QueryResult,
     format_result,
@@ -24,7 +24,7 @@ from spotify_etl.local.athena import (
     transpile,
     views_in_dependency_order,
 )
-from spotify_etl.local.catalog import catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
 from tests.curated_lake import D1, D2, curated_lake_copy
 
 

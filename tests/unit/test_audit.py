@@ -24,7 +24,7 @@ from spotify_etl.audit.ledger import build_ledger
 from spotify_etl.audit.stores import S3LakeStore
 from spotify_etl.cli import main
 from spotify_etl.config import to_uri
-from spotify_etl.local.transform import config_for_lake, local_path, run_local_transform
+from spotify_etl.runtime.local.transform import config_for_lake, local_path, run_local_transform
 from tests import builders as b
 
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
@@ -96,7 +96,7 @@ def _audit(lake: Path | str, capsys: pytest.CaptureFixture[str], *extra: str) ->
 def _statuses(lake: Path) -> dict[str, str]:
     from spotify_etl.audit.stores import LocalLakeStore
     from spotify_etl.config import RAW_TRANSFORMATION_CTX
-    from spotify_etl.local.bookmarks import LocalBookmarkStore
+    from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore
 
     store = LocalLakeStore(str(lake))
     bookmarks = LocalBookmarkStore(

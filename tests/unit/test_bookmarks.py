@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spotify_etl.local.bookmarks import BookmarkError, LocalBookmarkStore, ObjectVersion
+from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore, ObjectVersion
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 SECOND = 1000
@@ -143,7 +143,7 @@ def test_rewind_refuses_to_move_forward_or_to_rewind_nothing(store: LocalBookmar
 
 
 def test_warnings_name_a_mark_ahead_of_the_newest_object_and_of_the_clock(store: LocalBookmarkStore) -> None:
-    from spotify_etl.local.bookmarks import mark_warnings
+    from spotify_etl.runtime.local.bookmarks import mark_warnings
 
     listed = [obj("a", 10)]
     store.commit(listed, NOW)

@@ -18,8 +18,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from spotify_etl.aws_twin.crawler import CatalogError, catalog_path_for, connect, crawl_lake, glue_type
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.local.catalog import CatalogError, catalog_path_for, connect, crawl_lake, glue_type
 from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
 from tests.curated_lake import D1, D2, curated_lake_copy
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
+from spotify_etl.aws_twin.crawler import CatalogError, catalog_path_for, connect, crawl
+from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
+from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, load_template
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.local.catalog import CatalogError, catalog_path_for, connect, crawl
-from spotify_etl.local.crawler_spec import CrawlerSpecError, crawler_spec
-from spotify_etl.local.workflow import DEFAULT_TEMPLATE, load_template
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
 from tests.curated_lake import D1, D2, curated_lake_copy

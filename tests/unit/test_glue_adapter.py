@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from spotify_etl.config import JOB_ARGS, RAW_TRANSFORMATION_CTX
-from spotify_etl.glue import abbreviated_args, config_from_args, resolve_args, run_glue_job
+from spotify_etl.runtime.glue import abbreviated_args, config_from_args, resolve_args, run_glue_job
 from tests import builders as b
 
 

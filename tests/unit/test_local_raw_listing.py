@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.local import transform as local_transform
-from spotify_etl.local.transform import config_for_lake, list_raw_objects, run_local_transform
+from spotify_etl.runtime.local import transform as local_transform
+from spotify_etl.runtime.local.transform import config_for_lake, list_raw_objects, run_local_transform
 from spotify_etl.transform.globs import excluded
 from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, is_hidden
 from spotify_etl.transform.schema import QUARANTINE

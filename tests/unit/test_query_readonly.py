@@ -1,7 +1,7 @@
 """`spotify-etl query` is read-only: it reads the lake's registered tables and nothing else, and never writes.
 
 The lake is tests/curated_lake.py's tiny lake, crawled; every refusal is DuckDB's or the statement check's
-(spotify_etl/local/readonly.py), seen through the real command.
+(spotify_etl/aws_twin/readonly.py), seen through the real command.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from spotify_etl.aws_twin.athena import QueryRefused, run_query
+from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
 from spotify_etl.cli import main
-from spotify_etl.local.athena import QueryRefused, run_query
-from spotify_etl.local.catalog import catalog_path_for, crawl_lake
 from tests.curated_lake import curated_lake_copy
 
 

@@ -24,8 +24,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.glue import run_glue_job
-from spotify_etl.local.transform import config_for_lake, run_local_transform
+from spotify_etl.runtime.glue import run_glue_job
+from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from spotify_etl.transform.globs import excluded
 from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
 from tests import builders as b

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.local import transform as local_transform
-from spotify_etl.local.transform import LocalRuntime, config_for_lake, run_local_transform
+from spotify_etl.runtime.local import transform as local_transform
+from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, run_local_transform
 from spotify_etl.transform.job import run_transform
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.local.athena import QueryResult, load_queries, run_named_queries
-from spotify_etl.local.catalog import catalog_path_for, crawl_lake
-from spotify_etl.local.report import QUERY_NAMES, ReportError, build_report, publish_report
+from spotify_etl.aws_twin.athena import QueryResult, load_queries, run_named_queries
+from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
+from spotify_etl.devtools.report import QUERY_NAMES, ReportError, build_report, publish_report
 from spotify_etl.simulator.wild import WILD_ARTIST_NAMES
 from tests.curated_lake import D1, D2, curated_lake_copy
 

@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import CURATED_TABLES
-from spotify_etl.local.transform import LocalRuntime, config_for_lake, run_local_transform
+from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, run_local_transform
 from spotify_etl.transform.job import run_transform
 from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
 from spotify_etl.transform.storage import HadoopFileSystem

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spotify_etl.local.workflow import (
+from spotify_etl.aws_twin.workflow import (
     DEFAULT_TEMPLATE,
     GlueJob,
     WorkflowError,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from spotify_etl.local.lock import EXIT_LOCKED, LakeLocked, lock_path, writer_lock
+from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, lock_path, writer_lock
 
 HOLDER = """
 import sys
 from pathlib import Path
-from spotify_etl.local.lock import writer_lock
+from spotify_etl.runtime.local.lock import writer_lock
 with writer_lock(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.readline()

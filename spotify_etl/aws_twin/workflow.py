@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from spotify_etl.local.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
 
 JOB = "AWS::Glue::Job"
 CRAWLER = "AWS::Glue::Crawler"

@@ -20,8 +20,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import RAW_TRANSFORMATION_CTX, LakeLayout, TransformConfig, to_uri
-from spotify_etl.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
-from spotify_etl.local.lock import writer_lock
+from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
+from spotify_etl.runtime.local.lock import writer_lock
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection, raw_root
 from spotify_etl.transform.summary import RunSummary

@@ -29,10 +29,9 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-from spotify_etl.local import athena
-from spotify_etl.local.catalog import CrawlResult, catalog_path_for, crawl_lake
-from spotify_etl.local.lock import writer_lock
-from spotify_etl.local.workflow import (
+from spotify_etl.aws_twin import athena
+from spotify_etl.aws_twin.crawler import CrawlResult, catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.workflow import (
     DEFAULT_TEMPLATE,
     GlueCrawler,
     GlueJob,
@@ -43,6 +42,7 @@ from spotify_etl.local.workflow import (
     local_implementations,
     run_workflow,
 )
+from spotify_etl.runtime.local.lock import writer_lock
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT
 
 DEFAULT_NEW_LAKE_DAYS = 7
@@ -305,7 +305,7 @@ class _SparkHolder:
 def _workflow_day(
     graph: WorkflowGraph, lake: Path, spark: _SparkHolder, say: Say, moment: datetime
 ) -> tuple[WorkflowRun, Any, CrawlResult | None]:
-    from spotify_etl.local.transform import config_for_lake, run_local_transform
+    from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 
     outputs: dict[str, Any] = {}
 
@@ -404,7 +404,7 @@ def run_pipeline(
         spark: an existing SparkSession to use (and leave running); default: one started and stopped here.
     """
     lake = options.lake.resolve()
-    # One writer per lake for the whole run (extract, transform, crawl, report): see local/lock.py.
+    # One writer per lake for the whole run (extract, transform, crawl, report): see runtime/local/lock.py.
     with writer_lock(lake, wait=options.wait, on_wait=say):
         return _run_pipeline_locked(options, env, say, spark)
 
@@ -436,7 +436,7 @@ def _run_pipeline_locked(
         if options.print_analysis:
             _print_analysis(result, say)
         if options.report:
-            from spotify_etl.local.report import ReportError, publish_report
+            from spotify_etl.devtools.report import ReportError, publish_report
 
             t0 = time.monotonic()
             days = [d.day for d in result.days]

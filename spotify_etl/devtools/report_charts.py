@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from spotify_etl.local.athena import QueryResult
+from spotify_etl.aws_twin.athena import QueryResult
 
 Series = dict[str, list[tuple[Any, Any]]]
 MAX_LINES = 5  # tracks per playlist in the rank chart (the query picks the current top 5)

@@ -1,12 +1,12 @@
 """The report: ``index.html`` with static charts (PNG) of the Athena analysis queries.
 
 Every chart is drawn from the rows of one named query of ``sql/athena/queries`` (run locally by
-:mod:`spotify_etl.local.athena`; the charts themselves: :mod:`spotify_etl.local.report_charts`) and nothing
+:mod:`spotify_etl.aws_twin.athena`; the charts themselves: :mod:`spotify_etl.devtools.report_charts`) and nothing
 else: the page shows, under each chart, the query's name, the question it answers and the rows behind it.
 The page is self-contained (relative image paths, inline CSS, no scripts), so it opens offline from
 ``lake/report/index.html``. Every value from the data is HTML-escaped, and drawn as literal text.
 
-How files are written (atomically, never a stale page that looks current): :mod:`spotify_etl.local.report_files`.
+How files are written (atomically, never a stale page that looks current): :mod:`spotify_etl.devtools.report_files`.
 
 Each :class:`Chart` keeps its ``series``, the exact points it plots (label -> [(x, y)]), so tests can
 assert what a chart shows without looking at pixels.
@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from spotify_etl.local.athena import QueryError, QueryResult, load_queries, run_named_queries
-from spotify_etl.local.catalog import CatalogError
-from spotify_etl.local.report_charts import SPECS, Series, draw_chart, is_empty
-from spotify_etl.local.report_files import (
+from spotify_etl.aws_twin.athena import QueryError, QueryResult, load_queries, run_named_queries
+from spotify_etl.aws_twin.crawler import CatalogError
+from spotify_etl.devtools.report_charts import SPECS, Series, draw_chart, is_empty
+from spotify_etl.devtools.report_files import (
     INDEX,
     LAST_GOOD,
     remove_unreferenced_images,

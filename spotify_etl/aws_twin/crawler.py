@@ -1,8 +1,8 @@
 """The local crawler: runs the template's crawler over the lake into a DuckDB catalog, as Glue does on AWS.
 
 The crawler's targets and configuration come from ``infra/cloudformation/template.yaml``
-(:mod:`spotify_etl.local.crawler_spec`, checked against AWS's rules there); the lake folder stands for the data
-bucket. What is found (:mod:`spotify_etl.local.crawler_discovery`):
+(:mod:`spotify_etl.aws_twin.crawler_spec`, checked against AWS's rules there); the lake folder stands for the data
+bucket. What is found (:mod:`spotify_etl.aws_twin.crawler_discovery`):
 
 - catalog targets: the declared tables, always registered (CloudFormation created them), with the declared
   columns and the partitions found under their location. The crawler never changes a declared table: a Parquet
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_etl.local.catalog_types import CatalogError, duckdb_type, glue_type
-from spotify_etl.local.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
-from spotify_etl.local.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type
+from spotify_etl.aws_twin.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
+from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
 
 __all__ = ["CatalogError", "crawl", "crawl_lake", "glue_type"]
 
@@ -351,7 +351,7 @@ def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult
 
 def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:
     """The crawler of a template file (the repository's template when None), or a CatalogError."""
-    from spotify_etl.local.workflow import DEFAULT_TEMPLATE, WorkflowError, load_template
+    from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError, load_template
 
     path = Path(template) if template is not None else DEFAULT_TEMPLATE
     try:

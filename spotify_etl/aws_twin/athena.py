@@ -39,8 +39,8 @@ from sqlglot import exp
 
 from spotify_etl import athena_sql
 from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile
-from spotify_etl.local.catalog import CatalogError, connect
-from spotify_etl.local.readonly import lock_down, not_a_query, refusal
+from spotify_etl.aws_twin.crawler import CatalogError, connect
+from spotify_etl.aws_twin.readonly import lock_down, not_a_query, refusal
 
 FORMATS = ("table", "csv", "json")
 
@@ -128,7 +128,7 @@ def _temp_view(statement: str) -> str:
 def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only session on the catalog with the Athena views defined (as temporary views).
 
-    Once the views exist the session is locked down (:func:`spotify_etl.local.readonly.lock_down`): it
+    Once the views exist the session is locked down (:func:`spotify_etl.aws_twin.readonly.lock_down`): it
     reads the catalog's table folders and nothing else, and its settings cannot be changed back.
     """
     con = connect(catalog_path, read_only=True)

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from spotify_etl.local.crawler_spec import DeclaredTable, S3Target, partition_folder
+from spotify_etl.aws_twin.crawler_spec import DeclaredTable, S3Target, partition_folder
 from spotify_etl.transform.globs import excluded
 
 PARQUET_SUFFIX = ".parquet"
