@@ -108,7 +108,8 @@ def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
 
 def _warm_full(data: TierData, work: Path) -> dict[str, Any]:
     """The full run in this process with a warm session: no JVM start; Spark's status tracker counts."""
-    from spotify_etl.config import DEFAULT_JOB_NAME, LakeLayout, TransformConfig
+    from spotify_etl.config import DEFAULT_JOB_NAME, TransformConfig
+    from spotify_etl.lake import LakeLayout
     from spotify_etl.runtime.local.transform import run_local_transform
     from spotify_etl.sparkutil import local_spark_session
 

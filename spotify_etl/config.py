@@ -1,14 +1,13 @@
-"""Typed, frozen configuration of the transform job, and the lake's fixed layout.
+"""Typed, frozen configuration of the transform job: its arguments, defaults and tables.
 
 The Glue job receives its arguments as ``--name value`` pairs (``getResolvedOptions``); the local CLI
-builds the same object from ``--lake DIR``. ``JOB_ARGS`` is the one list of the job's required
+builds the same object from ``--lake DIR`` (:class:`spotify_etl.lake.LakeLayout`). ``JOB_ARGS`` is the one list of the job's required
 arguments: the CloudFormation template passes exactly these (a test ties the two together).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 # Required arguments of glue_jobs/transform_playlists.py (getResolvedOptions makes every listed one required).
 JOB_ARGS: tuple[str, ...] = ("JOB_NAME", "raw_path", "curated_path", "quarantine_path", "staging_path")
@@ -27,40 +26,6 @@ CURATED_TABLES: tuple[str, ...] = (
     "artists",
     "track_artists",
 )
-
-
-def to_uri(path_or_uri: str | Path) -> str:
-    """Return a URI: ``s3://``/``file://`` kept as given, a local path made absolute ``file://``.
-
-    Local URIs are not percent-encoded (``file:///lake/raw/ingest_date=...``): Hadoop's ``Path`` takes
-    them as written, and so do the file:// paths Spark reports.
-    """
-    text = str(path_or_uri)
-    if "://" in text:
-        return text.rstrip("/")
-    return "file://" + str(Path(text).expanduser().resolve())
-
-
-@dataclass(frozen=True)
-class LakeLayout:
-    """Where each zone lives. Locally all under one lake directory, same key layout as S3."""
-
-    raw: str
-    curated: str
-    quarantine: str
-    staging: str
-    bookmarks: str
-
-    @classmethod
-    def from_lake(cls, lake: str | Path) -> LakeLayout:
-        root = to_uri(lake)
-        return cls(
-            raw=f"{root}/raw",
-            curated=f"{root}/curated",
-            quarantine=f"{root}/quarantine",
-            staging=f"{root}/_staging",
-            bookmarks=f"{root}/_bookmarks",
-        )
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "transform_playlists.py"
 GLUE_LIBRARY_FILES: tuple[str, ...] = (
     "spotify_etl/__init__.py",
     "spotify_etl/config.py",
+    "spotify_etl/lake.py",
     "spotify_etl/sparkutil.py",
     "spotify_etl/runtime/__init__.py",
     "spotify_etl/runtime/glue.py",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from spotify_etl.config import LakeLayout
+from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.runtime.local.bookmarks import ObjectVersion
 
 
@@ -52,12 +52,12 @@ class LocalLakeStore:
     def raw_objects(self) -> list[ObjectVersion]:
         from spotify_etl.runtime.local.transform import list_raw_objects
 
-        if not _local(self.layout.raw).is_dir():
+        if not local_path(self.layout.raw).is_dir():
             return []
         return list_raw_objects(self.layout.raw)
 
     def parquet_files(self, folder: str) -> list[str]:
-        root = _local(folder)
+        root = local_path(folder)
         found = []
         for directory, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
@@ -69,11 +69,7 @@ class LocalLakeStore:
         return found
 
     def read_bytes(self, uri: str) -> bytes:
-        return _local(uri).read_bytes()
-
-
-def _local(uri: str) -> Path:
-    return Path(uri.removeprefix("file://"))
+        return local_path(uri).read_bytes()
 
 
 @dataclass

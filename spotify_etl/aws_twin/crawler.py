@@ -36,11 +36,11 @@ import duckdb
 from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type
 from spotify_etl.aws_twin.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.lake import LakeLayout, NotLocalError, local_path, path_uri
 
 __all__ = ["CatalogError", "crawl", "crawl_lake", "glue_type"]
 
 PARTITION_KEY = "snapshot_date"
-CATALOG_FILE = "catalog.duckdb"
 META_SCHEMA = "lake_catalog"
 
 
@@ -92,18 +92,11 @@ class CrawlResult:
         return "\n".join(lines)
 
 
-def catalog_path_for(lake: str | Path) -> Path:
-    """Where the catalog of a lake lives."""
-    return Path(lake) / CATALOG_FILE
-
-
 def _local_dir(path_or_uri: str | Path) -> Path:
-    text = str(path_or_uri)
-    if text.startswith("file://"):
-        text = text.removeprefix("file://")
-    elif "://" in text:
-        raise CatalogError(f"the local crawler reads local folders only, got {text!r}")
-    return Path(text).resolve()
+    try:
+        return local_path(path_or_uri).resolve()
+    except NotLocalError as error:
+        raise CatalogError(f"the local crawler reads local folders only, got {str(path_or_uri)!r}") from error
 
 
 def _quote_ident(name: str) -> str:
@@ -291,7 +284,7 @@ def _record(
 ) -> None:
     partitions = tuple(
         PartitionInfo(
-            "/".join(p.values), f"file://{p.directory}", len(p.files), sum(f.stat().st_size for f in p.files)
+            "/".join(p.values), path_uri(p.directory), len(p.files), sum(f.stat().st_size for f in p.files)
         )
         for p in table.partitions
     )
@@ -299,7 +292,7 @@ def _record(
         *(ColumnInfo(n, g) for n, g in columns),
         *(ColumnInfo(k, "string", True) for k in table.partition_keys),
     )
-    result.tables[table.name] = TableInfo(table.name, f"file://{table.directory}", infos, partitions)
+    result.tables[table.name] = TableInfo(table.name, path_uri(table.directory), infos, partitions)
     if table.name not in known_tables:
         result.tables_created.append(table.name)
     values = {p.value for p in partitions}
@@ -323,7 +316,7 @@ def _record(
         f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?)",
         [
             table.name,
-            f"file://{table.directory}",
+            path_uri(table.directory),
             ",".join(table.partition_keys),
             len(partitions),
             sum(p.files for p in partitions),
@@ -346,7 +339,7 @@ def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult
     """Crawl the lake with the template's crawler (the default template's only crawler when None)."""
     if spec is None:
         spec = default_crawler_spec()
-    return crawl(lake, catalog_path_for(lake), spec)
+    return crawl(lake, LakeLayout.from_lake(lake).catalog_file, spec)
 
 
 def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:

@@ -14,7 +14,8 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX, LakeLayout
+from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX
+from spotify_etl.lake import LakeLayout
 
 
 def parse_time(text: str) -> datetime:

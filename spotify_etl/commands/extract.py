@@ -26,7 +26,8 @@ from extract_lambda.extractor import ExtractSettings, extract_playlists
 from extract_lambda.landing import SPOTIFY_API_BASE_URL, LocalLander
 from extract_lambda.logs import configure_cli_logging
 from extract_lambda.rotation import LocalTokenNotice
-from extract_lambda.state import STATE_PREFIX, LocalStateStore
+from extract_lambda.state import LocalStateStore
+from spotify_etl.lake import LakeLayout, local_path
 
 CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
@@ -95,7 +96,7 @@ def settings_from_env(args: argparse.Namespace, env: Mapping[str, str]) -> Extra
 
 def state_dir(lake: Path) -> Path:
     """The extractor's state folder of a local lake (``_state/extract/`` as in the S3 bucket)."""
-    return Path(lake) / STATE_PREFIX
+    return LakeLayout.from_lake(lake).extract_state
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"spotify-etl extract: {error}", file=sys.stderr)
         return 2
-    lander = LocalLander(Path(args.lake) / "raw")
+    lander = LocalLander(local_path(LakeLayout.from_lake(args.lake).raw))
     deadline = time.monotonic() + args.deadline_seconds
     state = LocalStateStore(state_dir(args.lake))
     rotation = LocalTokenNotice(state_dir(args.lake) / "spotify_refresh_token", redactor)

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotify_etl.aws_twin.crawler import catalog_path_for
 from spotify_etl.devtools.report import ReportError, publish_report
+from spotify_etl.lake import LakeLayout
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        report = publish_report(catalog_path_for(args.lake), args.out or Path(args.lake) / "report")
+        report = publish_report(
+            LakeLayout.from_lake(args.lake).catalog_file,
+            args.out or LakeLayout.from_lake(args.lake).report_dir,
+        )
     except ReportError as error:
         print(f"spotify-etl report: {error}", file=sys.stderr)
         return 1

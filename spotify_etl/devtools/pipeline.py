@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from spotify_etl.aws_twin import athena
-from spotify_etl.aws_twin.crawler import CrawlResult, catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.crawler import CrawlResult, crawl_lake
 from spotify_etl.aws_twin.workflow import (
     DEFAULT_TEMPLATE,
     GlueCrawler,
@@ -42,13 +42,13 @@ from spotify_etl.aws_twin.workflow import (
     local_implementations,
     run_workflow,
 )
+from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.runtime.local.lock import writer_lock
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT
 
 DEFAULT_NEW_LAKE_DAYS = 7
 DEFAULT_NEXT_DAYS = 1
 EXTRACT_HOUR_UTC = 3
-STATE_FILE = Path("_simulator") / "state.json"
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class SimulatorState:
 
 
 def load_state(lake: Path) -> SimulatorState | None:
-    path = lake / STATE_FILE
+    path = LakeLayout.from_lake(lake).simulator_state
     if not path.is_file():
         return None
     try:
@@ -236,7 +236,7 @@ def load_state(lake: Path) -> SimulatorState | None:
 
 def save_state(lake: Path, state: SimulatorState) -> None:
     """Atomic write (temp file + rename): a crash never leaves half a state file."""
-    path = lake / STATE_FILE
+    path = LakeLayout.from_lake(lake).simulator_state
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(state.to_json(), encoding="utf-8")
@@ -272,7 +272,7 @@ class PipelineResult:
 
     @property
     def catalog(self) -> Path:
-        return catalog_path_for(self.lake)
+        return LakeLayout.from_lake(self.lake).catalog_file
 
 
 class _SparkHolder:
@@ -341,7 +341,7 @@ def _extract(settings: Any, lake: Path, moment: datetime, say: Say) -> Any:
 
     report = extract_playlists(
         settings,
-        LocalLander(lake / "raw"),
+        LocalLander(local_path(LakeLayout.from_lake(lake).raw)),
         now=lambda: moment,
         deadline=time.monotonic() + 300,
         state=LocalStateStore(state_dir(lake)),
@@ -443,7 +443,10 @@ def _run_pipeline_locked(
             subtitle = f"{result.mode}; this run: {', '.join(days)}." if days else f"{result.mode}."
             try:
                 report = publish_report(
-                    result.catalog, lake / "report", subtitle=subtitle, results=result.queries
+                    result.catalog,
+                    LakeLayout.from_lake(lake).report_dir,
+                    subtitle=subtitle,
+                    results=result.queries,
                 )
             except ReportError as error:
                 raise PipelineError(str(error)) from error

@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.lake import raw_objects_root
 from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform import run_metrics
 from spotify_etl.transform.job import RawBatch, run_transform, unreadable_object
@@ -37,7 +38,6 @@ from spotify_etl.transform.raw_objects import (
     exclusion_for,
     is_hidden,
     name_rejection,
-    raw_root,
 )
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
@@ -127,7 +127,7 @@ class GlueRuntime:
         dynamic_frame = self.glue_context.create_dynamic_frame.from_options(
             connection_type="s3",
             connection_options={
-                "paths": [raw_root(self.config.raw_path) + "/"],
+                "paths": [raw_objects_root(self.config.raw_path) + "/"],
                 "recurse": True,
                 "exclusions": json.dumps(list(exclusions)),
                 "groupFiles": "inPartition",
@@ -158,7 +158,7 @@ class GlueRuntime:
             lines_df = self._read(spark, GLUE_EXCLUSIONS)
         except Exception as error:  # Glue's reader failed inside the JVM: find the objects it cannot decode
             fs = HadoopFileSystem(spark)
-            root = raw_root(self.config.raw_path)
+            root = raw_objects_root(self.config.raw_path)
             undecodable = find_undecodable(fs, root)
             if not undecodable:
                 raise

@@ -15,11 +15,11 @@ from datetime import datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from spotify_etl.lake import QUARANTINE_TABLE
 from spotify_etl.transform.schema import QUARANTINE
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.writer import PartitionWriter, StagedTable, TableTarget
 
-QUARANTINE_TABLE = "rejected"
 PARTITION_COLUMN = "rejected_date"
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from spotify_etl.transform.globs import escape
 
-RAW_PREFIX = "playlists"
 RAW_SUFFIX = ".json.gz"
 HIDDEN_STARTS = ("_", ".")
 NOT_RAW_REASON = "not_gzip"
@@ -27,11 +26,6 @@ NOT_RAW_DETAIL = f"object name does not end in {RAW_SUFFIX}: raw objects are gzi
 # Hidden files and hidden folders, at the top of the prefix or below it.
 GLUE_EXCLUSIONS: tuple[str, ...] = ("{,**/}_*", "{,**/}.*", "{,**/}_*/**", "{,**/}.*/**")
 _HADOOP_GLOB = set("\\[]{}*?")
-
-
-def raw_root(raw_path: str) -> str:
-    """The prefix holding the observations: ``<raw_path>/playlists``."""
-    return f"{raw_path.rstrip('/')}/{RAW_PREFIX}"
 
 
 def is_hidden(relative_key: str) -> bool:

@@ -122,6 +122,7 @@ def test_glue_library_holds_the_glue_side_modules_only(artifacts):
     assert {
         "spotify_etl/__init__.py",
         "spotify_etl/config.py",
+        "spotify_etl/lake.py",
         "spotify_etl/sparkutil.py",
         "spotify_etl/runtime/__init__.py",
         "spotify_etl/runtime/glue.py",
@@ -163,7 +164,7 @@ def test_glue_library_imports_with_only_pyspark_available(artifacts, tmp_path):
         """
         import importlib, json, pkgutil, sys
         import spotify_etl.transform as transform
-        modules = ["spotify_etl", "spotify_etl.config", "spotify_etl.sparkutil", "spotify_etl.runtime.glue"]
+        modules = ["spotify_etl", "spotify_etl.config", "spotify_etl.lake", "spotify_etl.sparkutil", "spotify_etl.runtime.glue"]
         modules += [m.name for m in pkgutil.walk_packages(transform.__path__, "spotify_etl.transform.")]
         files = {name: importlib.import_module(name).__file__ for name in modules}
         import spotify_etl.runtime.glue as glue

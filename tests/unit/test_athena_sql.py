@@ -24,7 +24,8 @@ from spotify_etl.aws_twin.athena import (
     transpile,
     views_in_dependency_order,
 )
-from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.crawler import crawl_lake
+from spotify_etl.lake import LakeLayout
 from tests.curated_lake import D1, D2, curated_lake_copy
 
 
@@ -32,7 +33,7 @@ from tests.curated_lake import D1, D2, curated_lake_copy
 def catalog(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = curated_lake_copy(spark, tmp_path_factory.mktemp("athena_lake"))
     crawl_lake(lake)
-    return catalog_path_for(lake)
+    return LakeLayout.from_lake(lake).catalog_file
 
 
 EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {

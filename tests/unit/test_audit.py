@@ -23,8 +23,8 @@ from pyspark.sql import SparkSession
 from spotify_etl.audit.ledger import build_ledger
 from spotify_etl.audit.stores import S3LakeStore
 from spotify_etl.cli import main
-from spotify_etl.config import to_uri
-from spotify_etl.runtime.local.transform import config_for_lake, local_path, run_local_transform
+from spotify_etl.lake import local_path, to_uri
+from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from tests import builders as b
 
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)

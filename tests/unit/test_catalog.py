@@ -18,8 +18,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from spotify_etl.aws_twin.crawler import CatalogError, catalog_path_for, connect, crawl_lake, glue_type
+from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl_lake, glue_type
 from spotify_etl.config import CURATED_TABLES
+from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
 from tests.curated_lake import D1, D2, curated_lake_copy
 
@@ -40,7 +41,7 @@ def two_day_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def meta(lake: Path, sql: str) -> list[tuple]:
-    con = connect(catalog_path_for(lake))
+    con = connect(LakeLayout.from_lake(lake).catalog_file)
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -205,7 +206,7 @@ def test_a_removed_table_folder_keeps_its_declared_table_and_logged_partitions(
 
 def test_querying_before_any_crawl_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"no catalog at .*catalog.duckdb: run the crawler first"):
-        connect(catalog_path_for(tmp_path))
+        connect(LakeLayout.from_lake(tmp_path).catalog_file)
 
 
 @pytest.mark.parametrize(

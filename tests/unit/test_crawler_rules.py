@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.aws_twin.crawler import CatalogError, catalog_path_for, connect, crawl
+from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, load_template
 from spotify_etl.config import CURATED_TABLES
+from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
 from tests.curated_lake import D1, D2, curated_lake_copy
@@ -53,7 +54,7 @@ def _as_s3_target_crawler(template: dict[str, Any], level: int | None) -> dict[s
 
 
 def _meta(lake: Path, sql: str) -> list[tuple]:
-    con = connect(catalog_path_for(lake))
+    con = connect(LakeLayout.from_lake(lake).catalog_file)
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -71,7 +72,9 @@ def _fresh(lake: Path, tmp_path: Path) -> Path:
 
 def test_the_templates_crawler_registers_the_declared_tables_and_adds_their_partitions(lake, tmp_path):
     result = crawl(
-        _fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(load_template(DEFAULT_TEMPLATE))
+        _fresh(lake, tmp_path),
+        LakeLayout.from_lake(tmp_path).catalog_file,
+        crawler_spec(load_template(DEFAULT_TEMPLATE)),
     )
 
     assert sorted(result.tables) == sorted(CURATED_TABLES)
@@ -86,14 +89,14 @@ def test_a_wrong_declared_type_fails_the_crawl_naming_the_column(lake, tmp_path,
     next(c for c in columns if c["Name"] == "disc_number")["Type"] = "bigint"
 
     with pytest.raises(CatalogError, match=r"column disc_number is declared bigint .* files hold int"):
-        crawl(_fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(template))
+        crawl(_fresh(lake, tmp_path), LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(template))
 
 
 def test_a_declared_column_the_files_lack_reads_as_null_like_athena(lake, tmp_path, template):
     columns = template["Resources"]["AlbumsTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
     columns.insert(1, {"Name": "label", "Type": "string"})
 
-    crawl(_fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(template))
+    crawl(_fresh(lake, tmp_path), LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(template))
 
     assert _meta(tmp_path, "SELECT DISTINCT label, typeof(label) FROM albums") == [(None, "VARCHAR")]
     assert _meta(
@@ -103,7 +106,9 @@ def test_a_declared_column_the_files_lack_reads_as_null_like_athena(lake, tmp_pa
 
 def test_a_declared_table_without_data_is_queryable_and_empty(tmp_path):
     (tmp_path / "curated").mkdir()
-    result = crawl(tmp_path, catalog_path_for(tmp_path), crawler_spec(load_template(DEFAULT_TEMPLATE)))
+    result = crawl(
+        tmp_path, LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(load_template(DEFAULT_TEMPLATE))
+    )
 
     assert sorted(result.tables) == sorted(CURATED_TABLES)
     assert _meta(tmp_path, "SELECT count(*), typeof(max(extracted_at)) FROM tracks") == [(0, "TIMESTAMP")]
@@ -139,7 +144,9 @@ def test_level_two_on_curated_makes_one_table_named_curated_whose_folders_are_a_
 ):
     """The bug of the first template: the bucket is level 1, so level 2 is curated/ itself."""
     result = crawl(
-        _fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(_as_s3_target_crawler(template, 2))
+        _fresh(lake, tmp_path),
+        LakeLayout.from_lake(tmp_path).catalog_file,
+        crawler_spec(_as_s3_target_crawler(template, 2)),
     )
 
     assert sorted(result.tables) == ["curated"]
@@ -154,7 +161,9 @@ def test_level_two_on_curated_makes_one_table_named_curated_whose_folders_are_a_
 
 def test_level_three_on_curated_makes_one_table_per_folder(lake, tmp_path, template):
     result = crawl(
-        _fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(_as_s3_target_crawler(template, 3))
+        _fresh(lake, tmp_path),
+        LakeLayout.from_lake(tmp_path).catalog_file,
+        crawler_spec(_as_s3_target_crawler(template, 3)),
     )
 
     assert sorted(result.tables) == sorted(CURATED_TABLES)
@@ -176,7 +185,9 @@ def test_exclusions_are_relative_to_the_include_path(lake, tmp_path, template):
         "albums/snapshot_date=*-02/**",
     ]
 
-    result = crawl(_fresh(lake, tmp_path), catalog_path_for(tmp_path), crawler_spec(template))
+    result = crawl(
+        _fresh(lake, tmp_path), LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(template)
+    )
 
     assert "tracks" not in result.tables
     assert [p.value for p in result.tables["albums"].partitions] == [D1]  # D2 ends in -02

@@ -13,8 +13,9 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.athena import QueryRefused, run_query
-from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.crawler import crawl_lake
 from spotify_etl.cli import main
+from spotify_etl.lake import LakeLayout
 from tests.curated_lake import curated_lake_copy
 
 
@@ -81,7 +82,7 @@ def test_copy_to_is_refused_and_writes_nothing(
 )
 def test_statements_other_than_queries_are_refused(lake: Path, sql: str, first_word: str) -> None:
     with pytest.raises(QueryRefused, match=rf"refused: only SELECT queries .* not {first_word}$"):
-        run_query(catalog_path_for(lake), sql)
+        run_query(LakeLayout.from_lake(lake).catalog_file, sql)
 
 
 def test_globs_and_urls_outside_the_lake_are_refused(lake: Path, tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_globs_and_urls_outside_the_lake_are_refused(lake: Path, tmp_path: Path)
         "SELECT * FROM 'https://example.com/x.csv'",
     ):
         with pytest.raises(QueryRefused, match="refused"):
-            run_query(catalog_path_for(lake), sql)
+            run_query(LakeLayout.from_lake(lake).catalog_file, sql)
 
 
 def test_a_parquet_file_copied_outside_the_tables_cannot_be_read(lake: Path, tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_a_parquet_file_copied_outside_the_tables_cannot_be_read(lake: Path, tmp
     shutil.copy(source, outside)
 
     with pytest.raises(QueryRefused, match=f'Cannot access file "{outside}"'):
-        run_query(catalog_path_for(lake), f"SELECT * FROM read_parquet('{outside}')")
+        run_query(LakeLayout.from_lake(lake).catalog_file, f"SELECT * FROM read_parquet('{outside}')")
 
 
 def test_queries_over_tables_views_and_the_lakes_own_files_still_run(
@@ -108,10 +109,13 @@ def test_queries_over_tables_views_and_the_lakes_own_files_still_run(
     table_file = sorted((lake / "curated" / "tracks").rglob("*.parquet"))[0]  # one file per partition
 
     views = _query(lake, "SELECT count(*) AS n FROM current_tracks", capsys)
-    by_path = run_query(catalog_path_for(lake), f"SELECT DISTINCT track_id FROM read_parquet('{table_file}')")
+    by_path = run_query(
+        LakeLayout.from_lake(lake).catalog_file, f"SELECT DISTINCT track_id FROM read_parquet('{table_file}')"
+    )
     day = table_file.parent.name.removeprefix("snapshot_date=")
     from_table = run_query(
-        catalog_path_for(lake), f"SELECT DISTINCT track_id FROM tracks WHERE snapshot_date = '{day}'"
+        LakeLayout.from_lake(lake).catalog_file,
+        f"SELECT DISTINCT track_id FROM tracks WHERE snapshot_date = '{day}'",
     )
 
     assert views[0] == 0

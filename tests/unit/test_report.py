@@ -11,8 +11,9 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.athena import QueryResult, load_queries, run_named_queries
-from spotify_etl.aws_twin.crawler import catalog_path_for, crawl_lake
+from spotify_etl.aws_twin.crawler import crawl_lake
 from spotify_etl.devtools.report import QUERY_NAMES, ReportError, build_report, publish_report
+from spotify_etl.lake import LakeLayout
 from spotify_etl.simulator.wild import WILD_ARTIST_NAMES
 from tests.curated_lake import D1, D2, curated_lake_copy
 
@@ -23,7 +24,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def results(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, QueryResult]:
     lake = curated_lake_copy(spark, tmp_path_factory.mktemp("report_lake"))
     crawl_lake(lake)
-    return run_named_queries(catalog_path_for(lake))
+    return run_named_queries(LakeLayout.from_lake(lake).catalog_file)
 
 
 def test_each_chart_plots_its_query_rows(results: dict[str, QueryResult], tmp_path: Path) -> None:

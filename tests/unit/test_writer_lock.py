@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, lock_path, writer_lock
+from spotify_etl.lake import LakeLayout
+from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
 
 HOLDER = """
 import sys
@@ -64,7 +65,7 @@ def test_wait_blocks_until_the_holder_is_done(tmp_path: Path, holder: subprocess
     thread.start()
     assert not entered.wait(1.0)  # the holder is alive: the second writer is still waiting
     assert waits == [
-        f"waiting for the writer lock of {tmp_path.resolve()} ({lock_path(tmp_path).read_text().strip()})"
+        f"waiting for the writer lock of {tmp_path.resolve()} ({LakeLayout.from_lake(tmp_path).writer_lock.read_text().strip()})"
     ]
     assert holder.stdin is not None
     holder.stdin.close()  # the holder finishes
@@ -75,9 +76,13 @@ def test_wait_blocks_until_the_holder_is_done(tmp_path: Path, holder: subprocess
 def test_the_lock_of_a_killed_process_is_taken_over(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    assert f"pid {holder.pid} " in lock_path(tmp_path).read_text()  # its holder text is left behind ...
+    assert (
+        f"pid {holder.pid} " in LakeLayout.from_lake(tmp_path).writer_lock.read_text()
+    )  # its holder text is left behind ...
     with writer_lock(tmp_path):
-        assert lock_path(tmp_path).read_text().startswith(f"pid {os.getpid()} on ")  # ... and replaced
+        assert (
+            LakeLayout.from_lake(tmp_path).writer_lock.read_text().startswith(f"pid {os.getpid()} on ")
+        )  # ... and replaced
 
 
 def test_the_holder_may_take_it_again_other_threads_may_not(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from spotify_etl.lake import local_path
+
 DEFAULT_MAX_BAND_MS = 15 * 60 * 1000
 STATE_VERSION = 1
 
@@ -63,7 +65,7 @@ class LocalBookmarkStore:
     def __init__(
         self, root: str | Path, job_name: str, transformation_ctx: str, max_band_ms: int = DEFAULT_MAX_BAND_MS
     ) -> None:
-        base = Path(str(root).removeprefix("file://"))
+        base = local_path(root)
         self.path = base / job_name / f"{transformation_ctx}.json"
         self.max_band_ms = max_band_ms
 

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-LOCK_FILE = "_writer.lock"
+from spotify_etl.lake import LakeLayout
+
 EXIT_LOCKED = 3
 
 _held = threading.local()
@@ -33,10 +34,6 @@ _held = threading.local()
 
 class LakeLocked(RuntimeError):
     """Another live process (or thread) holds the lake's writer lock."""
-
-
-def lock_path(lake: Path) -> Path:
-    return lake / LOCK_FILE
 
 
 def _holder_text() -> str:
@@ -47,7 +44,7 @@ def _holder_text() -> str:
 def describe_holder(lake: Path) -> str:
     """Who holds (or last held) the lock, as its holder wrote it."""
     try:
-        text = lock_path(lake).read_text(encoding="utf-8").strip()
+        text = LakeLayout.from_lake(lake).writer_lock.read_text(encoding="utf-8").strip()
     except OSError:
         text = ""
     return text or "an unknown process"
@@ -73,7 +70,7 @@ def writer_lock(
             counts[lake] -= 1
         return
     lake.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(lake), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(LakeLayout.from_lake(lake).writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -19,27 +19,15 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import RAW_TRANSFORMATION_CTX, LakeLayout, TransformConfig, to_uri
+from spotify_etl.config import RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root, to_uri
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
 from spotify_etl.runtime.local.lock import writer_lock
 from spotify_etl.transform.job import RawBatch, run_transform
-from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection, raw_root
+from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection
 from spotify_etl.transform.summary import RunSummary
 
 _BYTES_PER_TASK = 16 * 1024 * 1024
-
-
-def local_path(uri: str) -> Path:
-    """The filesystem path of a ``file://`` URI (or a plain path)."""
-    # The project's file:// URIs are not percent-encoded (config.to_uri) and a name may hold '?', '#' or
-    # '%41': the path is the text after the scheme, taken literally (no URL parsing, no unquoting).
-    if uri.startswith("file://"):
-        return Path(uri[len("file://") :])
-    if uri.startswith("file:"):
-        return Path(uri[len("file:") :])
-    if "://" in uri:
-        raise ValueError(f"{uri!r} is not a local path: the local runtime reads and writes file:// only")
-    return Path(uri)
 
 
 def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
@@ -48,7 +36,7 @@ def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
     A symbolic link is listed by its own metadata (``lstat``), so a dangling one is listed too and quarantined
     when read; a file that vanishes while the folder is listed is not listed.
     """
-    root = local_path(raw_root(raw_path))
+    root = local_path(raw_objects_root(raw_path))
     found = []
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
@@ -60,13 +48,8 @@ def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
                 stat = path.lstat()
             except FileNotFoundError:
                 continue
-            found.append(ObjectVersion(to_uri_literal(path), stat.st_mtime_ns // 1_000_000, stat.st_size))
+            found.append(ObjectVersion(path_uri(path), stat.st_mtime_ns // 1_000_000, stat.st_size))
     return found
-
-
-def to_uri_literal(path: Path) -> str:
-    """``file://`` + the absolute path as is (a symlink is not resolved: the listing names the link)."""
-    return "file://" + str(path.absolute())
 
 
 def _dangling(uri: str) -> tuple[str, str, str] | None:
@@ -228,7 +211,7 @@ def run_local_transform(
         BookmarkError: the bookmark state is corrupt.
     """
     if bookmarks_root is None:
-        bookmarks_root = to_uri(local_path(config.raw_path).parent / "_bookmarks")
+        bookmarks_root = LakeLayout.from_lake(local_path(config.raw_path).parent).bookmarks
     for root in (config.raw_path, config.curated_path, config.quarantine_path, config.staging_path):
         local_path(root)  # refuses non-local URIs with a clear message
     if not local_path(config.raw_path).is_dir():
