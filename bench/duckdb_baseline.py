@@ -1,8 +1,8 @@
 """The yardstick: the six curated tables built by a single-node DuckDB script from the same raw objects.
 
 This is what a user would otherwise pick instead of Spark on Glue: one process, one SQL engine, no
-cluster. It builds the same six tables as the transform (DESIGN.md s.3: same columns, same types, same
-merge rule) from the raw landing zone (DESIGN.md s.2), as a full rebuild, and writes them as Hive-style
+cluster. It builds the same six tables as the transform (docs/design.md s.3: same columns, same types, same
+merge rule) from the raw landing zone (docs/design.md s.2), as a full rebuild, and writes them as Hive-style
 Parquet partitions. The product never imports this module; ``make bench`` times it (process start
 included) to put the Spark figures in proportion, and ``tests/bench`` uses it to cross-check the
 transform's rows.

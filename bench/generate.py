@@ -1,4 +1,4 @@
-"""Benchmark data: raw playlist observations (DESIGN.md s.2) from the chart world, per tier, cached.
+"""Benchmark data: raw playlist observations (docs/design.md s.2) from the chart world, per tier, cached.
 
 A tier is a number of observations of 100 items each (S 200, M 2,000, L 20,000), laid out as
 ``n_playlists`` playlists observed once a day for ``days`` days. The chart world makes the data

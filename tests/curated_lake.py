@@ -1,4 +1,4 @@
-"""A tiny curated lake written with Spark in exactly the curated schemas (DESIGN.md s.3).
+"""A tiny curated lake written with Spark in exactly the curated schemas (docs/design.md s.3).
 
 Used by the catalog, Athena SQL and report tests. The data is small enough to compute every query's
 answer by hand; the story it tells:

@@ -14,6 +14,7 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX
 
 LABELS = {
@@ -28,9 +29,7 @@ LABELS = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lake", required=True, help="lake folder, or s3://bucket[/prefix] (boto3 credentials)"
-    )
+    add_lake_argument(parser, "the lake whose raw objects are accounted for", s3_allowed=True)
     parser.add_argument("--job-name", default=DEFAULT_JOB_NAME, help="the transform job (bookmark, hints)")
     parser.add_argument("--verbose", action="store_true", help="list every object with its status")
 

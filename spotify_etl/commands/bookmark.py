@@ -14,6 +14,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX
 from spotify_etl.lake import LakeLayout
 
@@ -31,7 +32,7 @@ def parse_time(text: str) -> datetime:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("show", "reset", "rewind"))
-    parser.add_argument("--lake", required=True, help="lake directory (bookmarks live in DIR/_bookmarks)")
+    add_lake_argument(parser, "its bookmarks live in LAKE/_bookmarks")
     parser.add_argument("--job-name", default=DEFAULT_JOB_NAME)
     parser.add_argument("--to", type=parse_time, metavar="TIME", help="rewind: the new mark (ISO-8601 UTC)")
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from spotify_etl.aws_twin.crawler import CatalogError, crawl_lake, default_crawler_spec
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE
+from spotify_etl.commands.lake_argument import add_lake_argument
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    add_lake_argument(parser, "its curated tables are registered in LAKE/catalog.duckdb")
     parser.add_argument(
         "--template", type=Path, default=DEFAULT_TEMPLATE, help="CloudFormation template whose crawler runs"
     )

@@ -27,15 +27,14 @@ from extract_lambda.landing import SPOTIFY_API_BASE_URL, LocalLander
 from extract_lambda.logs import configure_cli_logging
 from extract_lambda.rotation import LocalTokenNotice
 from extract_lambda.state import LocalStateStore
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.lake import LakeLayout, local_path
 
 CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lake", required=True, type=Path, help="lake directory; objects land under LAKE/raw/"
-    )
+    add_lake_argument(parser, "objects land under LAKE/raw/")
     parser.add_argument(
         "--playlist",
         action="append",

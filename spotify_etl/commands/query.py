@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from spotify_etl.aws_twin.athena import (
     FORMATS,
@@ -28,6 +27,7 @@ from spotify_etl.aws_twin.athena import (
     transpile,
 )
 from spotify_etl.aws_twin.crawler import CatalogError
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.lake import LakeLayout
 
 EXIT_REFUSED = 3
@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sql", nargs="?", help="Athena (Trino) SQL to run")
     parser.add_argument("--name", help="run the named query sql/athena/queries/NAME.sql")
     parser.add_argument("--list", action="store_true", help="list the named queries")
-    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    add_lake_argument(parser, "the catalog LAKE/catalog.duckdb is queried")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--max-rows", type=int, default=None, help="print at most this many rows (table)")
     parser.add_argument("--show-sql", action="store_true", help="print the DuckDB SQL it was transpiled to")

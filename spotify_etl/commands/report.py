@@ -11,12 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.devtools.report import ReportError, publish_report
 from spotify_etl.lake import LakeLayout
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    add_lake_argument(parser, "the report is drawn from its catalog")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: LAKE/report)")
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.devtools.pipeline import PipelineError, PipelineOptions, run_pipeline
 from spotify_etl.runtime.local.bookmarks import BookmarkError
 from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
@@ -23,7 +24,7 @@ REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lake", type=Path, default=Path("lake"), help="lake directory (default: ./lake)")
+    add_lake_argument(parser, "the whole pipeline runs on it")
     parser.add_argument(
         "--days",
         type=int,

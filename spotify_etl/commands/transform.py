@@ -11,13 +11,12 @@ import argparse
 import json
 import sys
 
+from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.config import BOOKMARK_OPTIONS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lake", required=True, help="lake directory: reads DIR/raw, writes DIR/curated and DIR/quarantine"
-    )
+    add_lake_argument(parser, "reads LAKE/raw, writes LAKE/curated and LAKE/quarantine")
     parser.add_argument("--bookmark-option", choices=BOOKMARK_OPTIONS, default="job-bookmark-enable")
     parser.add_argument("--raw", help="raw root URI (default DIR/raw)")
     parser.add_argument("--curated", help="curated root URI (default DIR/curated)")

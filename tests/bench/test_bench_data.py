@@ -54,7 +54,7 @@ def test_generator_lands_contract_objects(tmp_path: Path) -> None:
     assert stats.bytes_gz == sum(p.stat().st_size for p in raw.rglob("*.json.gz"))
     for key, envelope in objects.items():
         match = KEY_PATTERN.match(key)
-        assert match, f"key {key} does not follow DESIGN.md s.2"
+        assert match, f"key {key} does not follow docs/design.md s.2"
         ingest_date, playlist_id, stamp, digest = match.groups()
         assert set(envelope) == ENVELOPE_KEYS
         assert envelope["schema_version"] == 1
