@@ -15,6 +15,8 @@ JOB_ARGS: tuple[str, ...] = ("JOB_NAME", "raw_path", "curated_path", "quarantine
 OPTIONAL_JOB_ARGS: tuple[str, ...] = ("target_file_mb", "shuffle_partitions", "metrics_namespace")
 
 BOOKMARK_OPTIONS = ("job-bookmark-enable", "job-bookmark-disable", "job-bookmark-pause")
+DEFAULT_BOOKMARK_OPTION = "job-bookmark-enable"  # as Glue's --job-bookmark-option (the template sets it too)
+DEFAULT_TARGET_FILE_MB = 128
 DEFAULT_JOB_NAME = "spotify-transform-playlists"
 RAW_TRANSFORMATION_CTX = "raw_playlists"  # the stable transformation_ctx of the bookmarked read of raw/
 
@@ -49,8 +51,8 @@ class TransformConfig:
     curated_path: str
     quarantine_path: str
     staging_path: str
-    bookmark_option: str = "job-bookmark-enable"
-    target_file_mb: int = 128
+    bookmark_option: str = DEFAULT_BOOKMARK_OPTION
+    target_file_mb: int = DEFAULT_TARGET_FILE_MB
     shuffle_partitions: int | None = None
     metrics_namespace: str | None = None
 

@@ -12,17 +12,20 @@ import json
 import sys
 
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.config import BOOKMARK_OPTIONS
+from spotify_etl.config import BOOKMARK_OPTIONS, DEFAULT_BOOKMARK_OPTION, DEFAULT_TARGET_FILE_MB
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_lake_argument(parser, "reads LAKE/raw, writes LAKE/curated and LAKE/quarantine")
-    parser.add_argument("--bookmark-option", choices=BOOKMARK_OPTIONS, default="job-bookmark-enable")
+    parser.add_argument("--bookmark-option", choices=BOOKMARK_OPTIONS, default=DEFAULT_BOOKMARK_OPTION)
     parser.add_argument("--raw", help="raw root URI (default DIR/raw)")
     parser.add_argument("--curated", help="curated root URI (default DIR/curated)")
     parser.add_argument("--quarantine", help="quarantine root URI (default DIR/quarantine)")
     parser.add_argument(
-        "--target-file-mb", type=int, default=128, help="split a partition file only above this size"
+        "--target-file-mb",
+        type=int,
+        default=DEFAULT_TARGET_FILE_MB,
+        help="split a partition file only above this size",
     )
     parser.add_argument(
         "--shuffle-partitions", type=int, help="fixed shuffle width (default: sized to the input)"
