@@ -36,6 +36,7 @@ import duckdb
 from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type
 from spotify_etl.aws_twin.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.cfn_template import DEFAULT_TEMPLATE, TemplateError, load_template
 from spotify_etl.lake import LakeLayout, NotLocalError, local_path, path_uri
 
 __all__ = ["CatalogError", "crawl", "crawl_lake", "glue_type"]
@@ -344,10 +345,8 @@ def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult
 
 def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:
     """The crawler of a template file (the repository's template when None), or a CatalogError."""
-    from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError, load_template
-
     path = Path(template) if template is not None else DEFAULT_TEMPLATE
     try:
         return crawler_spec(load_template(path))
-    except (WorkflowError, CrawlerSpecError) as error:
+    except (TemplateError, CrawlerSpecError) as error:
         raise CatalogError(f"{path}: {error}") from error

@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
-from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, load_template
+from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
 from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.globs import GlobError, escape, matches
