@@ -1,9 +1,8 @@
-"""Read and write CloudFormation YAML with its short-form intrinsic tags.
+"""Write CloudFormation templates: the long-form YAML that ``make package`` renders; the repository's paths.
 
-The source template uses ``!Ref``/``!Sub``/``!GetAtt`` (readable, and what cfn-lint and the local workflow
-runner parse). Plain PyYAML rejects those tags, so this loader turns each one into the equivalent long form
-(``{"Ref": ...}``, ``{"Fn::Sub": ...}``, ``{"Fn::GetAtt": [resource, attribute]}``); the renderer writes the
-long form back out, which CloudFormation and ``aws cloudformation package`` accept unchanged.
+Templates are read by :mod:`spotify_etl.cfn_template` (short-form tags such as ``!GetAtt`` become their long
+form, ``{"Fn::GetAtt": [resource, attribute]}``); :func:`dump_template` writes that long form back out, which
+CloudFormation and ``aws cloudformation package`` accept unchanged.
 """
 
 from __future__ import annotations
@@ -13,39 +12,10 @@ from typing import Any
 
 import yaml
 
+from spotify_etl.cfn_template import DEFAULT_TEMPLATE
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCE_TEMPLATE = REPO_ROOT / "infra" / "cloudformation" / "template.yaml"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation's short-form tags."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [resource, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
-def load_template(path: Path = SOURCE_TEMPLATE) -> dict[str, Any]:
-    """The template as plain data, short-form tags expanded to their long form."""
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # a SafeLoader subclass
-    if not isinstance(document, dict) or "Resources" not in document:
-        raise ValueError(f"{path}: not a CloudFormation template (no Resources section)")
-    return document
+SOURCE_TEMPLATE = DEFAULT_TEMPLATE  # infra/cloudformation/template.yaml
 
 
 class _Dumper(yaml.SafeDumper):
@@ -64,12 +34,3 @@ _Dumper.add_representer(str, _represent_str)
 def dump_template(document: dict[str, Any]) -> str:
     """YAML text of a template in long form (no tags), keys in their given order."""
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
-
-
-def resources_of_type(document: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    """Logical id -> resource, for every resource of one type."""
-    return {
-        logical_id: resource
-        for logical_id, resource in document["Resources"].items()
-        if resource.get("Type") == resource_type
-    }

@@ -31,9 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.scripts.cfn import REPO_ROOT
-from infra.scripts.package import read_sql_files
-from spotify_etl import athena_sql
-from spotify_etl.athena_sql import AthenaSqlError, SqlFile
+from spotify_etl.athena_sql import AthenaSqlError, SqlFile, read_sql_files, views_in_dependency_order
 from spotify_etl.config import CURATED_TABLES
 
 DEFAULT_DATABASE = "spotify_lake"  # the template's DatabaseName default
@@ -96,18 +94,6 @@ def stack_commands(config: DeployConfig) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def views_in_dependency_order(sql_files: Sequence[SqlFile]) -> list[SqlFile]:
-    """Views sorted so that each comes after the views it selects from (queries are left out).
-
-    Raises:
-        DeployError: the views reference each other in a cycle.
-    """
-    try:
-        return athena_sql.views_in_dependency_order(sql_files)
-    except AthenaSqlError as error:
-        raise DeployError(str(error)) from error
-
-
 def view_command(config: DeployConfig, view: SqlFile) -> list[str]:
     return _aws(
         config, "athena", "start-query-execution",
@@ -153,6 +139,7 @@ def _wait_for_query(config: DeployConfig, query_id: str, name: str) -> None:
 
 
 def create_views(config: DeployConfig, *, dry_run: bool) -> int:
+    """Step 4: the views of sql/athena in dependency order (an AthenaSqlError when they are malformed)."""
     views = views_in_dependency_order(read_sql_files())
     if dry_run:
         for view in views:
@@ -229,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return deploy(config, dry_run=args.dry_run, views_only=args.views_only)
-    except DeployError as error:
+    except (DeployError, AthenaSqlError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
+from spotify_etl.cfn_template import TemplateError, parse_template
 
 KEEP_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
 
@@ -29,9 +29,7 @@ def _template(cfn: Any, stack: str) -> dict[str, Any]:
     body = cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
     if isinstance(body, dict):
         return body
-    from infra.scripts.cfn import _CfnLoader
-
-    return dict(yaml.load(body, Loader=_CfnLoader))
+    return parse_template(body, f"the template of stack {stack}")
 
 
 def buckets_to_empty(cfn: Any, stack: str) -> list[str]:
@@ -98,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         destroy(boto3.session.Session(region_name=args.region), args.stack)
-    except DestroyError as error:
+    except (DestroyError, TemplateError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
     return 0

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template, load_template
+from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template
 from infra.scripts.locked import LAMBDA_ARCHITECTURES, LAMBDA_RUNTIME, LambdaRuntime
-from spotify_etl import athena_sql
-from spotify_etl.athena_sql import AthenaSqlError, SqlFile
+from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile, read_sql_files
+from spotify_etl.cfn_template import load_template
 
 LAMBDA_PACKAGE = "extract_lambda"
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "transform_playlists.py"
@@ -49,7 +49,6 @@ GLUE_LIBRARY_FILES: tuple[str, ...] = (
     "spotify_etl/runtime/glue.py",
 )
 GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
-SQL_ROOT = REPO_ROOT / "sql" / "athena"
 GLUE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")  # equal to the template's GlueVersion AllowedValues
 DEFAULT_GLUE_VERSION = "5.0"
 
@@ -133,19 +132,6 @@ def build_glue_library(out_dir: Path) -> Path:
     return staged.replace(staged.parent / f"spotify_etl_glue-{digest}.zip")
 
 
-def read_sql_files(sql_root: Path = SQL_ROOT) -> list[SqlFile]:
-    """Every view and query of sql/athena, validated (:func:`spotify_etl.athena_sql.read_sql_files`).
-
-    Raises:
-        PackagingError: a file without its leading ``-- `` question, a view file that does not create the
-            view its name promises, or two files with the same name.
-    """
-    try:
-        return athena_sql.read_sql_files(sql_root)
-    except AthenaSqlError as error:
-        raise PackagingError(str(error)) from error
-
-
 def named_query_logical_id(sql: SqlFile) -> str:
     """``views/current_tracks.sql`` -> ``AthenaViewCurrentTracks``."""
     camel = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", sql.name) if part)
@@ -180,7 +166,7 @@ def render_template(
     """The deployable template: local code paths for ``aws cloudformation package``, named queries added.
 
     Args:
-        source: the source template in long form (``cfn.load_template``).
+        source: the source template in long form (:func:`spotify_etl.cfn_template.load_template`).
         lambda_zip: path of the Lambda zip relative to the rendered template.
         glue_script: path of the Glue script relative to the rendered template.
         glue_library_name: file name of the uploaded library zip (content-hashed).
@@ -215,9 +201,14 @@ def package(
     glue_version: str = DEFAULT_GLUE_VERSION,
     lambda_runtime: LambdaRuntime = LAMBDA_RUNTIME,
     lambda_site: Path | None = None,
-    sql_root: Path = SQL_ROOT,
+    sql_root: Path = DEFAULT_SQL_ROOT,
 ) -> Artifacts:
-    """Build every artifact into ``out_dir`` (created if needed)."""
+    """Build every artifact into ``out_dir`` (created if needed).
+
+    Raises:
+        PackagingError: a missing input or an unknown Glue version.
+        AthenaSqlError: a malformed file of ``sql_root`` (checked before anything is built).
+    """
     if glue_version not in GLUE_VERSIONS:
         raise PackagingError(f"Glue version {glue_version!r} is not one of {', '.join(GLUE_VERSIONS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -258,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             glue_version=args.glue_version,
             lambda_runtime=LambdaRuntime(architecture=args.lambda_architecture),
         )
-    except PackagingError as error:
+    except (PackagingError, AthenaSqlError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
     for label, path in (

@@ -37,8 +37,13 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from spotify_etl import athena_sql
-from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile
+from spotify_etl.athena_sql import (
+    DEFAULT_SQL_ROOT,
+    AthenaSqlError,
+    SqlFile,
+    read_sql_files,
+    views_in_dependency_order,
+)
 from spotify_etl.aws_twin.crawler import CatalogError, connect
 from spotify_etl.aws_twin.readonly import lock_down, not_a_query, refusal
 
@@ -63,13 +68,9 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
-def default_sql_dir() -> Path:
-    """``sql/athena`` of this checkout (the package is installed in editable mode)."""
-    return DEFAULT_SQL_ROOT
-
-
 @contextmanager
 def _as_query_error() -> Iterator[None]:
+    """The twin's one error: a malformed file of sql/athena is a QueryError with athena_sql's message."""
     try:
         yield
     except AthenaSqlError as error:
@@ -77,21 +78,17 @@ def _as_query_error() -> Iterator[None]:
 
 
 def load_views(sql_dir: Path | None = None) -> list[SqlFile]:
-    """The view files of ``sql/athena/views`` (checked by :mod:`spotify_etl.athena_sql`), by name."""
+    """The view files of ``sql/athena/views`` (checked by :mod:`spotify_etl.athena_sql`), each after the
+    views it selects from, as a session creates them; a cycle is refused (QueryError)."""
     with _as_query_error():
-        return athena_sql.read_sql_files(sql_dir or default_sql_dir(), kinds=("view",))
-
-
-def views_in_dependency_order(views: Sequence[SqlFile]) -> list[SqlFile]:
-    """Each view after the views it names; a cycle is refused (QueryError)."""
-    with _as_query_error():
-        return athena_sql.views_in_dependency_order(views)
+        views = read_sql_files(sql_dir or DEFAULT_SQL_ROOT, kinds=("view",))
+        return views_in_dependency_order(views)
 
 
 def load_queries(sql_dir: Path | None = None) -> dict[str, SqlFile]:
     """The query files of ``sql/athena/queries`` by name."""
     with _as_query_error():
-        return {q.name: q for q in athena_sql.read_sql_files(sql_dir or default_sql_dir(), kinds=("query",))}
+        return {q.name: q for q in read_sql_files(sql_dir or DEFAULT_SQL_ROOT, kinds=("query",))}
 
 
 def athena_semantics(node: exp.Expression) -> exp.Expression:
@@ -132,7 +129,7 @@ def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckd
     reads the catalog's table folders and nothing else, and its settings cannot be changed back.
     """
     con = connect(catalog_path, read_only=True)
-    for view in views_in_dependency_order(load_views(sql_dir)):
+    for view in load_views(sql_dir):
         for statement in transpile(view.sql):
             try:
                 con.execute(_temp_view(statement))
@@ -258,7 +255,6 @@ __all__ = [
     "QueryResult",
     "SqlFile",
     "athena_semantics",
-    "default_sql_dir",
     "format_result",
     "load_queries",
     "load_views",
@@ -267,5 +263,4 @@ __all__ = [
     "run_query",
     "run_sql",
     "transpile",
-    "views_in_dependency_order",
 ]

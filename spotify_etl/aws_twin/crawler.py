@@ -36,6 +36,7 @@ import duckdb
 from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type
 from spotify_etl.aws_twin.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.cfn_template import DEFAULT_TEMPLATE, TemplateError, load_template
 from spotify_etl.lake import LakeLayout, NotLocalError, local_path, path_uri
 
 __all__ = ["CatalogError", "crawl", "crawl_lake", "glue_type"]
@@ -249,17 +250,11 @@ def crawl(lake_root: str | Path, catalog_path: str | Path, spec: CrawlerSpec) ->
             footer = _footer_columns(con, table)
             columns = _columns(table, footer)
             con.execute(_view_sql(table, columns, footer))
+            info = _table_info(table, columns)
             known = known_partitions.get(table.name, set())
-            keep_gone = spec.delete_behavior == "LOG"
-            _record(con, table, columns, crawled_at, result, known_tables, known, keep_gone)
-        for gone in sorted(known_tables - {t.name for t in found}):
-            if spec.delete_behavior != "DELETE_FROM_DATABASE":
-                result.skipped[gone] = "no longer found; kept in the catalog (DeleteBehavior LOG)"
-                continue
-            con.execute(f"DROP VIEW IF EXISTS {_quote_ident(gone)}")
-            for meta in ("tables", "columns", "partitions"):
-                con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [gone])
-            result.tables_removed.append(gone)
+            kept = _note_changes(result, info, table.name not in known_tables, known, spec.delete_behavior)
+            _write_meta(con, info, table.partition_keys, kept, crawled_at)
+        _remove_gone_tables(con, spec, known_tables - {t.name for t in found}, result)
         con.execute("COMMIT")
         in_transaction = False
     except BaseException:
@@ -272,16 +267,22 @@ def crawl(lake_root: str | Path, catalog_path: str | Path, spec: CrawlerSpec) ->
     return result
 
 
-def _record(
-    con: duckdb.DuckDBPyConnection,
-    table: FoundTable,
-    columns: list[tuple[str, str]],
-    crawled_at: datetime,
-    result: CrawlResult,
-    known_tables: set[str],
-    known: set[str],
-    keep_gone: bool,
+def _remove_gone_tables(
+    con: duckdb.DuckDBPyConnection, spec: CrawlerSpec, gone_tables: set[str], result: CrawlResult
 ) -> None:
+    """Tables registered before but no longer found: dropped (DELETE_FROM_DATABASE) or kept and logged."""
+    for gone in sorted(gone_tables):
+        if spec.delete_behavior != "DELETE_FROM_DATABASE":
+            result.skipped[gone] = "no longer found; kept in the catalog (DeleteBehavior LOG)"
+            continue
+        con.execute(f"DROP VIEW IF EXISTS {_quote_ident(gone)}")
+        for meta in ("tables", "columns", "partitions"):
+            con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [gone])
+        result.tables_removed.append(gone)
+
+
+def _table_info(table: FoundTable, columns: list[tuple[str, str]]) -> TableInfo:
+    """What the catalog records of a found table: its columns (partition keys last) and partitions."""
     partitions = tuple(
         PartitionInfo(
             "/".join(p.values), path_uri(p.directory), len(p.files), sum(f.stat().st_size for f in p.files)
@@ -292,46 +293,64 @@ def _record(
         *(ColumnInfo(n, g) for n, g in columns),
         *(ColumnInfo(k, "string", True) for k in table.partition_keys),
     )
-    result.tables[table.name] = TableInfo(table.name, path_uri(table.directory), infos, partitions)
-    if table.name not in known_tables:
-        result.tables_created.append(table.name)
-    values = {p.value for p in partitions}
+    return TableInfo(table.name, path_uri(table.directory), infos, partitions)
+
+
+def _note_changes(
+    result: CrawlResult, info: TableInfo, created: bool, known: set[str], delete_behavior: str
+) -> list[str]:
+    """Record the table and what changed since the last crawl; returns the gone partitions kept (LOG)."""
+    result.tables[info.name] = info
+    if created:
+        result.tables_created.append(info.name)
+    values = {p.value for p in info.partitions}
     if values - known:
-        result.partitions_added[table.name] = sorted(values - known)
+        result.partitions_added[info.name] = sorted(values - known)
     gone = sorted(known - values)
+    keep_gone = delete_behavior == "LOG"
     if gone and keep_gone:
-        result.skipped[f"{table.name} partitions {', '.join(gone)}"] = (
+        result.skipped[f"{info.name} partitions {', '.join(gone)}"] = (
             "no longer in the lake; kept (DeleteBehavior LOG)"
         )
     elif gone:
-        result.partitions_removed[table.name] = gone
+        result.partitions_removed[info.name] = gone
+    return gone if keep_gone else []
+
+
+def _write_meta(
+    con: duckdb.DuckDBPyConnection,
+    info: TableInfo,
+    partition_keys: tuple[str, ...],
+    kept: list[str],
+    crawled_at: datetime,
+) -> None:
+    """Replace the table's rows in the metadata tables (keeping the ``kept`` partitions' rows)."""
     for meta in ("tables", "columns"):
-        con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [table.name])
-    kept = gone if keep_gone else []
+        con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [info.name])
     con.execute(
         f"DELETE FROM {META_SCHEMA}.partitions WHERE table_name = ? AND NOT list_contains(?, {PARTITION_KEY})",
-        [table.name, kept],
+        [info.name, kept],
     )
     con.execute(
         f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?)",
         [
-            table.name,
-            path_uri(table.directory),
-            ",".join(table.partition_keys),
-            len(partitions),
-            sum(p.files for p in partitions),
-            sum(p.bytes for p in partitions),
+            info.name,
+            info.location,
+            ",".join(partition_keys),
+            len(info.partitions),
+            sum(p.files for p in info.partitions),
+            sum(p.bytes for p in info.partitions),
             crawled_at,
         ],
     )
     con.executemany(
         f"INSERT INTO {META_SCHEMA}.columns VALUES (?, ?, ?, ?, ?)",
-        [[table.name, i, c.name, c.glue_type, c.is_partition_key] for i, c in enumerate(infos)],
+        [[info.name, i, c.name, c.glue_type, c.is_partition_key] for i, c in enumerate(info.columns)],
     )
-    if partitions:
+    if info.partitions:
         con.executemany(
             f"INSERT INTO {META_SCHEMA}.partitions VALUES (?, ?, ?, ?, ?)",
-            [[table.name, p.value, p.location, p.files, p.bytes] for p in partitions],
+            [[info.name, p.value, p.location, p.files, p.bytes] for p in info.partitions],
         )
 
 
@@ -344,10 +363,8 @@ def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult
 
 def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:
     """The crawler of a template file (the repository's template when None), or a CatalogError."""
-    from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError, load_template
-
     path = Path(template) if template is not None else DEFAULT_TEMPLATE
     try:
         return crawler_spec(load_template(path))
-    except (WorkflowError, CrawlerSpecError) as error:
+    except (TemplateError, CrawlerSpecError) as error:
         raise CatalogError(f"{path}: {error}") from error

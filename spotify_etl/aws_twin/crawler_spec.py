@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spotify_etl.cfn_template import properties, resources_of_type, sub_text
+
 DATA_BUCKET_PREFIX = "s3://${DataBucket}/"
 CATALOG_DELETE_BEHAVIORS = ("LOG", "DELETE_FROM_DATABASE")
 
@@ -64,16 +66,8 @@ class CrawlerSpec:
     partitions_inherit_from_table: bool
 
 
-def _sub_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        return str(value["Fn::Sub"])
-    return None
-
-
 def _bucket_key(value: Any, where: str) -> str:
-    text = _sub_text(value)
+    text = sub_text(value)
     if text is None or not text.startswith(DATA_BUCKET_PREFIX):
         raise CrawlerSpecError(
             f"{where}: {value!r} is not a location in the data bucket (s3://${{DataBucket}}/...)"
@@ -82,12 +76,11 @@ def _bucket_key(value: Any, where: str) -> str:
     return key if key.endswith("/") else key + "/"
 
 
-def _tables_by_name(resources: Mapping[str, Any]) -> dict[str, tuple[str, Mapping[str, Any]]]:
+def _tables_by_name(template: Mapping[str, Any]) -> dict[str, tuple[str, Mapping[str, Any]]]:
     found = {}
-    for rid, res in resources.items():
-        if isinstance(res, dict) and res.get("Type") == "AWS::Glue::Table":
-            table_input = (res.get("Properties") or {}).get("TableInput") or {}
-            found[str(table_input.get("Name"))] = (rid, table_input)
+    for rid, resource in resources_of_type(template, "AWS::Glue::Table").items():
+        table_input = properties(resource).get("TableInput") or {}
+        found[str(table_input.get("Name"))] = (rid, table_input)
     return found
 
 
@@ -115,18 +108,15 @@ def _configuration(props: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def crawler_spec(template: Mapping[str, Any], logical_id: str | None = None) -> CrawlerSpec:
     """The crawler ``logical_id`` (the only crawler when None) of a parsed template, checked (module doc)."""
-    resources: Mapping[str, Any] = template.get("Resources") or {}
-    crawlers = [
-        rid for rid, r in resources.items() if isinstance(r, dict) and r.get("Type") == "AWS::Glue::Crawler"
-    ]
+    crawlers = resources_of_type(template, "AWS::Glue::Crawler")
     if logical_id is None:
         if len(crawlers) != 1:
             raise CrawlerSpecError(f"the template declares {len(crawlers)} crawlers; name one")
-        logical_id = crawlers[0]
+        logical_id = next(iter(crawlers))
     if logical_id not in crawlers:
         raise CrawlerSpecError(f"no AWS::Glue::Crawler {logical_id!r} in the template")
     where = f"crawler {logical_id}"
-    props = resources[logical_id].get("Properties") or {}
+    props = properties(crawlers[logical_id])
     targets = props.get("Targets") or {}
     config = _configuration(props, where)
     level = (config.get("Grouping") or {}).get("TableLevelConfiguration")
@@ -139,7 +129,7 @@ def crawler_spec(template: Mapping[str, Any], logical_id: str | None = None) -> 
             S3Target(_bucket_key(t.get("Path"), f"{where}, S3 target"), tuple(t.get("Exclusions") or ()))
             for t in targets.get("S3Targets") or []
         ),
-        catalog_tables=_catalog_tables(resources, targets.get("CatalogTargets") or [], where),
+        catalog_tables=_catalog_tables(template, targets.get("CatalogTargets") or [], where),
         table_level=level,
         update_behavior=str(policy.get("UpdateBehavior", "UPDATE_IN_DATABASE")),
         delete_behavior=str(policy.get("DeleteBehavior", "DEPRECATE_IN_DATABASE")),
@@ -154,9 +144,9 @@ def crawler_spec(template: Mapping[str, Any], logical_id: str | None = None) -> 
 
 
 def _catalog_tables(
-    resources: Mapping[str, Any], catalog_targets: list[Mapping[str, Any]], where: str
+    template: Mapping[str, Any], catalog_targets: list[Mapping[str, Any]], where: str
 ) -> tuple[DeclaredTable, ...]:
-    declared = _tables_by_name(resources)
+    declared = _tables_by_name(template)
     by_id = {rid: name for name, (rid, _) in declared.items()}
     tables = []
     for target in catalog_targets:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra.scripts.cfn import SOURCE_TEMPLATE, load_template
+from infra.scripts.cfn import SOURCE_TEMPLATE
 from infra.scripts.package import Artifacts, package
+from spotify_etl.cfn_template import load_template
 
 
 @pytest.fixture(scope="session")

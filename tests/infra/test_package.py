@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from infra.scripts import package as packaging
-from infra.scripts.cfn import REPO_ROOT, load_template, resources_of_type
+from infra.scripts.cfn import REPO_ROOT
 from infra.scripts.locked import LAMBDA_RUNTIME, LambdaRuntime
+from spotify_etl.athena_sql import AthenaSqlError
+from spotify_etl.cfn_template import load_template, resources_of_type
 
 # Run Python with nothing but the stdlib on sys.path (-I: no env vars, no cwd; -S: no site-packages).
 _ISOLATED = [sys.executable, "-I", "-S", "-c"]
@@ -265,10 +267,8 @@ def test_sql_files_without_their_question_are_refused(tmp_path):
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "top_tracks.sql").write_text("SELECT 1\n")
 
-    with pytest.raises(
-        packaging.PackagingError, match=r"top_tracks\.sql: the first line must be a `-- ` comment"
-    ):
-        packaging.read_sql_files(tmp_path)
+    with pytest.raises(AthenaSqlError, match=r"top_tracks\.sql: the first line must be a `-- ` comment"):
+        packaging.package(tmp_path / "build", sql_root=tmp_path)  # refused before anything is built
 
 
 def test_view_files_must_create_the_view_they_are_named_after(tmp_path):
@@ -278,8 +278,8 @@ def test_view_files_must_create_the_view_they_are_named_after(tmp_path):
         "-- q?\nCREATE OR REPLACE VIEW other AS SELECT 1\n"
     )
 
-    with pytest.raises(packaging.PackagingError, match="CREATE OR REPLACE VIEW current_tracks"):
-        packaging.read_sql_files(tmp_path)
+    with pytest.raises(AthenaSqlError, match="CREATE OR REPLACE VIEW current_tracks"):
+        packaging.package(tmp_path / "build", sql_root=tmp_path)
 
 
 def test_named_query_ids_are_stable_camel_case():

@@ -12,8 +12,8 @@ import pytest
 
 from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
-from infra.scripts.cfn import resources_of_type
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
+from spotify_etl.cfn_template import resources_of_type
 from spotify_etl.config import BOOKMARK_OPTIONS, CURATED_TABLES, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
 from spotify_etl.transform.glue_types import declared_columns
 from tests.infra.conftest import FAKE_NAMES, fake_sub

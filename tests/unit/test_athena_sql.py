@@ -22,7 +22,6 @@ from spotify_etl.aws_twin.athena import (
     run_named_queries,
     run_query,
     transpile,
-    views_in_dependency_order,
 )
 from spotify_etl.aws_twin.crawler import crawl_lake
 from spotify_etl.lake import LakeLayout
@@ -302,7 +301,7 @@ def test_views_are_created_after_the_views_they_select_from(tmp_path: Path) -> N
     }.items():
         (tmp_path / "views" / f"{name}.sql").write_text(f"-- Which?\nCREATE OR REPLACE VIEW {name} AS {body}")
 
-    ordered = views_in_dependency_order(load_views(tmp_path))
+    ordered = load_views(tmp_path)
 
     assert [v.name for v in ordered] == ["m_mid", "z_base", "a_top"]
 
@@ -315,7 +314,7 @@ def test_a_cycle_of_views_is_refused(tmp_path: Path) -> None:
         )
 
     with pytest.raises(QueryError, match=r"reference each other in a cycle: \['v1', 'v2'\]"):
-        views_in_dependency_order(load_views(tmp_path))
+        load_views(tmp_path)
 
 
 def test_a_file_without_its_question_comment_is_refused(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl_lake, glue
 from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from tests.catalog_rows import catalog_rows
 from tests.curated_lake import D1, D2, curated_lake_copy
 
 SPARK_TO_GLUE = {
@@ -40,14 +41,6 @@ def two_day_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
     return curated_lake_copy(spark, tmp_path_factory.mktemp("catalog_lake"))
 
 
-def meta(lake: Path, sql: str) -> list[tuple]:
-    con = connect(LakeLayout.from_lake(lake).catalog_file)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_registers_the_six_tables_with_glue_types_and_the_partition_key(two_day_lake: Path) -> None:
     result = crawl_lake(two_day_lake)
 
@@ -57,14 +50,14 @@ def test_registers_the_six_tables_with_glue_types_and_the_partition_key(two_day_
             (f.name, SPARK_TO_GLUE[f.dataType], f.name == "snapshot_date")
             for f in TABLE_SCHEMAS[table].fields
         ]
-        got = meta(
+        got = catalog_rows(
             two_day_lake,
             f"SELECT column_name, glue_type, is_partition_key FROM lake_catalog.columns "
             f"WHERE table_name = '{table}' ORDER BY ordinal",
         )
         assert got == expected, table
     # spelled out once, by hand, for one table
-    assert meta(
+    assert catalog_rows(
         two_day_lake,
         "SELECT column_name, glue_type FROM lake_catalog.columns WHERE table_name = 'tracks' ORDER BY ordinal",
     ) == [
@@ -90,7 +83,7 @@ def test_partitions_and_table_metadata_are_recorded(two_day_lake: Path) -> None:
     crawl_lake(two_day_lake)
     curated = two_day_lake / "curated"
 
-    assert meta(
+    assert catalog_rows(
         two_day_lake,
         "SELECT table_name, snapshot_date, location, file_count FROM lake_catalog.partitions "
         "WHERE table_name = 'albums' ORDER BY snapshot_date",
@@ -98,7 +91,7 @@ def test_partitions_and_table_metadata_are_recorded(two_day_lake: Path) -> None:
         ("albums", D1, f"file://{curated}/albums/snapshot_date={D1}", 1),
         ("albums", D2, f"file://{curated}/albums/snapshot_date={D2}", 1),
     ]
-    assert meta(
+    assert catalog_rows(
         two_day_lake,
         "SELECT table_name, location, classification, partition_keys, partition_count FROM lake_catalog.tables "
         "WHERE table_name = 'playlist_snapshots'",
@@ -108,7 +101,7 @@ def test_partitions_and_table_metadata_are_recorded(two_day_lake: Path) -> None:
 def test_tables_read_as_athena_would_snapshot_date_a_string_timestamps_in_utc(two_day_lake: Path) -> None:
     crawl_lake(two_day_lake)
 
-    rows = meta(
+    rows = catalog_rows(
         two_day_lake,
         "SELECT playlist_id, playlist_name, followers, item_count, extracted_at, snapshot_date "
         "FROM playlist_snapshots ORDER BY snapshot_date, playlist_id",
@@ -119,9 +112,9 @@ def test_tables_read_as_athena_would_snapshot_date_a_string_timestamps_in_utc(tw
         ("p1", "Top A", 1000, 4, datetime(2026, 11, 2, 3, 0, 5), D2),
         ("p2", "Top B", None, 3, datetime(2026, 11, 2, 3, 0, 5), D2),
     ]
-    assert meta(two_day_lake, "SELECT typeof(snapshot_date), typeof(extracted_at) FROM tracks LIMIT 1") == [
-        ("VARCHAR", "TIMESTAMP")
-    ]
+    assert catalog_rows(
+        two_day_lake, "SELECT typeof(snapshot_date), typeof(extracted_at) FROM tracks LIMIT 1"
+    ) == [("VARCHAR", "TIMESTAMP")]
 
 
 def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
@@ -131,7 +124,7 @@ def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
     first = crawl_lake(lake)
     full = curated_lake_copy(spark, tmp_path / "full")
     shutil.copytree(full / f"curated/tracks/snapshot_date={D2}", lake / f"curated/tracks/snapshot_date={D2}")
-    before_recrawl = meta(lake, "SELECT DISTINCT snapshot_date FROM tracks ORDER BY 1")
+    before_recrawl = catalog_rows(lake, "SELECT DISTINCT snapshot_date FROM tracks ORDER BY 1")
 
     second = crawl_lake(lake)
 
@@ -140,7 +133,7 @@ def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
     assert before_recrawl == [(D1,)]  # like Athena: a partition is read once the crawler registered it
     assert second.tables_created == []
     assert second.partitions_added == {"tracks": [D2]}
-    assert meta(lake, "SELECT snapshot_date, track_id FROM tracks ORDER BY 1, 2") == [
+    assert catalog_rows(lake, "SELECT snapshot_date, track_id FROM tracks ORDER BY 1, 2") == [
         (D1, "t1"),
         (D1, "t2"),
         (D1, "t3"),
@@ -154,18 +147,22 @@ def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
 def test_recrawl_is_idempotent(two_day_lake: Path) -> None:
     crawl_lake(two_day_lake)
     snapshot = [
-        meta(two_day_lake, "SELECT * FROM lake_catalog.columns ORDER BY table_name, ordinal"),
-        meta(two_day_lake, "SELECT * FROM lake_catalog.partitions ORDER BY table_name, snapshot_date"),
-        meta(two_day_lake, "SELECT * FROM track_artists ORDER BY snapshot_date, track_id, artist_id"),
+        catalog_rows(two_day_lake, "SELECT * FROM lake_catalog.columns ORDER BY table_name, ordinal"),
+        catalog_rows(
+            two_day_lake, "SELECT * FROM lake_catalog.partitions ORDER BY table_name, snapshot_date"
+        ),
+        catalog_rows(two_day_lake, "SELECT * FROM track_artists ORDER BY snapshot_date, track_id, artist_id"),
     ]
 
     again = crawl_lake(two_day_lake)
 
     assert (again.tables_created, again.partitions_added, again.partitions_removed) == ([], {}, {})
     assert [
-        meta(two_day_lake, "SELECT * FROM lake_catalog.columns ORDER BY table_name, ordinal"),
-        meta(two_day_lake, "SELECT * FROM lake_catalog.partitions ORDER BY table_name, snapshot_date"),
-        meta(two_day_lake, "SELECT * FROM track_artists ORDER BY snapshot_date, track_id, artist_id"),
+        catalog_rows(two_day_lake, "SELECT * FROM lake_catalog.columns ORDER BY table_name, ordinal"),
+        catalog_rows(
+            two_day_lake, "SELECT * FROM lake_catalog.partitions ORDER BY table_name, snapshot_date"
+        ),
+        catalog_rows(two_day_lake, "SELECT * FROM track_artists ORDER BY snapshot_date, track_id, artist_id"),
     ] == snapshot
 
 
@@ -181,7 +178,7 @@ def test_quarantine_and_underscore_folders_are_never_tables(spark: SparkSession,
     result = crawl_lake(lake)
 
     assert sorted(result.tables) == sorted(CURATED_TABLES)
-    assert meta(lake, "SELECT table_name FROM lake_catalog.tables ORDER BY 1") == [
+    assert catalog_rows(lake, "SELECT table_name FROM lake_catalog.tables ORDER BY 1") == [
         (t,) for t in sorted(CURATED_TABLES)
     ]
 
@@ -198,8 +195,8 @@ def test_a_removed_table_folder_keeps_its_declared_table_and_logged_partitions(
 
     assert result.tables_removed == []
     assert result.skipped == {f"albums partitions {D1}": "no longer in the lake; kept (DeleteBehavior LOG)"}
-    assert meta(lake, "SELECT count(*) FROM albums") == [(0,)]
-    assert meta(
+    assert catalog_rows(lake, "SELECT count(*) FROM albums") == [(0,)]
+    assert catalog_rows(
         lake, "SELECT table_name, snapshot_date FROM lake_catalog.partitions WHERE table_name = 'albums'"
     ) == [("albums", D1)]
 

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl
+from spotify_etl.aws_twin.crawler import CatalogError, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
-from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, load_template
+from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
 from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
+from tests.catalog_rows import catalog_rows
 from tests.curated_lake import D1, D2, curated_lake_copy
 
 
@@ -51,14 +52,6 @@ def _as_s3_target_crawler(template: dict[str, Any], level: int | None) -> dict[s
         config["Grouping"] = {"TableLevelConfiguration": level}
     props["Configuration"] = json.dumps(config)
     return template
-
-
-def _meta(lake: Path, sql: str) -> list[tuple]:
-    con = connect(LakeLayout.from_lake(lake).catalog_file)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _fresh(lake: Path, tmp_path: Path) -> Path:
@@ -98,8 +91,8 @@ def test_a_declared_column_the_files_lack_reads_as_null_like_athena(lake, tmp_pa
 
     crawl(_fresh(lake, tmp_path), LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(template))
 
-    assert _meta(tmp_path, "SELECT DISTINCT label, typeof(label) FROM albums") == [(None, "VARCHAR")]
-    assert _meta(
+    assert catalog_rows(tmp_path, "SELECT DISTINCT label, typeof(label) FROM albums") == [(None, "VARCHAR")]
+    assert catalog_rows(
         tmp_path, "SELECT column_name FROM lake_catalog.columns WHERE table_name = 'albums' AND ordinal < 3"
     ) == [("album_id",), ("label",), ("album_name",)]
 
@@ -111,7 +104,9 @@ def test_a_declared_table_without_data_is_queryable_and_empty(tmp_path):
     )
 
     assert sorted(result.tables) == sorted(CURATED_TABLES)
-    assert _meta(tmp_path, "SELECT count(*), typeof(max(extracted_at)) FROM tracks") == [(0, "TIMESTAMP")]
+    assert catalog_rows(tmp_path, "SELECT count(*), typeof(max(extracted_at)) FROM tracks") == [
+        (0, "TIMESTAMP")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ from spotify_etl.aws_twin.workflow import (
     WorkflowError,
     bookmark_option,
     build_graph,
-    load_template,
     load_workflow,
     local_implementations,
     run_workflow,
 )
+from spotify_etl.cfn_template import load_template
 
 HEADER = """\
 AWSTemplateFormatVersion: "2010-09-09"
