@@ -5,7 +5,8 @@ of ``/playlists/{id}/items`` (limit <= 50, following ``next``: :mod:`extract_lam
 objects of the tracks' artists, from the artist cache when fetched recently
 (:mod:`extract_lambda.enrichment`); then one atomic landing at the deterministic key. Playlists run on a
 few worker threads, every request has a wall-clock cap and nothing runs past the deadline, so one stalled
-or failing playlist never stops the others; the :class:`ExtractReport` names each failure with the reason and what to do about it.
+or failing playlist never stops the others; the :class:`ExtractReport` names each failure with the reason
+and what to do about it.
 
 Incremental behaviour: every run is one observation per playlist at ``now()``. The key is a function of
 (playlist, instant, snapshot_id), so a run repeated at the same instant finds its objects already there
