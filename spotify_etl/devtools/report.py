@@ -221,7 +221,9 @@ def build_report(
     return report
 
 
-def _chart(spec: ChartSpec, result: QueryResult, questions: Mapping[str, str], out: Path, stamp: str) -> Chart:
+def _chart(
+    spec: ChartSpec, result: QueryResult, questions: Mapping[str, str], out: Path, stamp: str
+) -> Chart:
     """One chart drawn from its query's result (no image when there is nothing to plot)."""
     series = spec.series(result)
     empty = is_empty(series)
