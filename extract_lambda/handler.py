@@ -106,6 +106,28 @@ def settings_from(
     return settings.extract_settings(env, playlist_ids, secret, artist_cache_days=cache_days)
 
 
+def _extract(
+    env: Mapping[str, str],
+    extract: ExtractSettings,
+    s3: Any,
+    state: S3StateStore,
+    rotation: SecretTokenStore,
+    context: Any,
+) -> ExtractReport:
+    """Extract into ``s3://$RAW_BUCKET/$RAW_PREFIX/`` within the Lambda's remaining time."""
+    lander = S3Lander(s3, env[settings.RAW_BUCKET], settings.value(env, settings.RAW_PREFIX))
+    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
+    deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
+    return extract_playlists(
+        extract,
+        lander,
+        now=lambda: datetime.now(UTC),
+        deadline=deadline,
+        state=state,
+        on_token_rotated=rotation,
+    )
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Extract the configured playlists into ``s3://$RAW_BUCKET/$RAW_PREFIX/``.
 
@@ -137,14 +159,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     report = ExtractReport()
     rotation = SecretTokenStore(secrets_client, env[settings.SECRET_ARN], redactor)
     if todo:
-        extract = settings_from(env, secret, todo)
-        lander = S3Lander(s3, env[settings.RAW_BUCKET], settings.value(env, settings.RAW_PREFIX))
-        remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
-        deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
-        report = extract_playlists(
-            extract, lander, now=lambda: datetime.now(UTC), deadline=deadline, state=state,
-            on_token_rotated=rotation,
-        )  # fmt: skip
+        report = _extract(env, settings_from(env, secret, todo), s3, state, rotation, context)
     if rotation.error:
         report.warnings.append(
             f"a rotated refresh token could not be stored in the secret ({rotation.error})"
