@@ -119,13 +119,8 @@ def _extract(
     remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
     deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
     return extract_playlists(
-        extract,
-        lander,
-        now=lambda: datetime.now(UTC),
-        deadline=deadline,
-        state=state,
-        on_token_rotated=rotation,
-    )
+        extract, lander, now=lambda: datetime.now(UTC), deadline=deadline, state=state, on_token_rotated=rotation,
+    )  # fmt: skip
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
