@@ -1,11 +1,12 @@
-"""Fetch playlists from the Spotify Web API and land one raw envelope per playlist (DESIGN.md s.2).
+"""Fetch playlists from the Spotify Web API and land one raw envelope per playlist (docs/design.md s.2).
 
-Per playlist: Get Playlist (with ``fields``, so without its embedded first page of items); every page of
-``/playlists/{id}/items`` (limit <= 50, following ``next``); the full objects of the tracks' artists, from
-the artist cache when fetched recently (:mod:`extract_lambda.enrichment`); then one atomic landing at the
-deterministic key. Playlists run on a few worker threads, every request has a wall-clock cap and nothing
-runs past the deadline, so one stalled or failing playlist never stops the others; the
-:class:`ExtractReport` names each failure with the reason and what to do about it.
+Per playlist: Get Playlist (with ``fields``, so without its embedded first page of items) and every page
+of ``/playlists/{id}/items`` (limit <= 50, following ``next``: :mod:`extract_lambda.fetch`); the full
+objects of the tracks' artists, from the artist cache when fetched recently
+(:mod:`extract_lambda.enrichment`); then one atomic landing at the deterministic key. Playlists run on a
+few worker threads, every request has a wall-clock cap and nothing runs past the deadline, so one stalled
+or failing playlist never stops the others; the :class:`ExtractReport` names each failure with the reason
+and what to do about it.
 
 Incremental behaviour: every run is one observation per playlist at ``now()``. The key is a function of
 (playlist, instant, snapshot_id), so a run repeated at the same instant finds its objects already there
@@ -24,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import spotipy
 from spotipy.oauth2 import SpotifyOauthError
 
 from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS, ArtistCache
@@ -41,8 +41,16 @@ from extract_lambda.client import (
     build_client,
 )
 from extract_lambda.enrichment import ArtistEnricher, Enrichment, track_artist_ids
-from extract_lambda.explain import explain_http, explain_oauth
-from extract_lambda.landing import SPOTIFY_API_BASE_URL, Lander, build_envelope, encode_envelope, raw_key
+from extract_lambda.explain import explain_oauth
+from extract_lambda.fetch import MAX_PAGE_LIMIT, fetch_playlist
+from extract_lambda.landing import (
+    SPOTIFY_API_BASE_URL,
+    Lander,
+    LandResult,
+    build_envelope,
+    encode_envelope,
+    raw_key,
+)
 from extract_lambda.logs import log_event
 from extract_lambda.report import ExtractReport, FailedPlaylist, LandedPlaylist
 from extract_lambda.state import StateStore
@@ -60,14 +68,6 @@ __all__ = [
 
 logger = logging.getLogger("extract_lambda.extractor")
 
-MAX_PAGE_LIMIT = 50
-# Get Playlist without its embedded items paging (`items`/`tracks`): the items come from /items only.
-# The top-level keys of a real answer (tests/../spotify-recorded/get_playlist.json) minus the paging.
-PLAYLIST_FIELDS = (
-    "collaborative,description,external_urls,followers,href,id,images,name,owner,primary_color,public,"
-    "snapshot_id,type,uri"
-)
-ITEM_TYPES = ("track", "episode")
 # A handful of requests in flight keeps far inside Spotify's rolling 30 s rate window; a 429 pauses all.
 MAX_CONCURRENCY = 8
 _BASE62 = re.compile(r"^[0-9A-Za-z]{1,64}$")
@@ -144,54 +144,6 @@ class ExtractSettings:
         return tuple(s for s in (self.client_secret, self.refresh_token) if s)
 
 
-def _fetch_playlist(
-    caller: ApiCaller, settings: ExtractSettings, playlist_id: str
-) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
-    """(Get Playlist object, every item in order, pages fetched)."""
-    client = caller.client
-    what = f"GET /playlists/{playlist_id}"
-    try:
-        playlist = caller.call(
-            what,
-            client.playlist,
-            playlist_id,
-            fields=PLAYLIST_FIELDS,
-            market=settings.market,
-            additional_types=ITEM_TYPES,
-        )
-        if not isinstance(playlist, dict) or not playlist.get("id"):
-            raise ExtractError("bad_response", f"{what} returned no playlist object")
-        items: list[dict[str, Any]] = []
-        pages = 0
-        what = f"GET /playlists/{playlist_id}/items"
-        page = caller.call(
-            what,
-            client.playlist_items,
-            playlist_id,
-            limit=settings.page_limit,
-            offset=0,
-            market=settings.market,
-            additional_types=ITEM_TYPES,
-        )
-        seen_urls: set[str] = set()
-        while True:
-            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                raise ExtractError("bad_response", f"{what} page {pages + 1} has no 'items' array")
-            pages += 1
-            items.extend(page["items"])
-            next_url = page.get("next")
-            if not next_url:
-                break
-            if next_url in seen_urls:
-                raise ExtractError("bad_response", f"{what} paging loops back to {next_url}")
-            seen_urls.add(next_url)
-            what = f"GET /playlists/{playlist_id}/items (page {pages + 1})"
-            page = caller.call(what, client.next, page)
-        return playlist, items, pages
-    except spotipy.SpotifyException as error:
-        raise explain_http(error, what, settings.auth_flow) from None
-
-
 class _Run:
     """What the worker threads of one run share: the auth manager, the rate gate, the enricher."""
 
@@ -250,23 +202,7 @@ class _Run:
         started = time.monotonic()
         calls_before, fetched_before = caller.calls, self.enricher.fetched
         try:
-            extracted_at = self.now()
-            playlist, items, pages = _fetch_playlist(caller, self.settings, playlist_id)
-            enrichment = Enrichment([], {}, [])
-            if self.settings.enrich_artists:
-                enrichment = self.enricher.artists_for(caller, track_artist_ids(items))
-            envelope = build_envelope(
-                playlist=playlist,
-                items=items,
-                artists=enrichment.artists,
-                artists_fetched_at=enrichment.fetched_at,
-                extracted_at=extracted_at,
-                market=self.settings.market,
-                auth_flow=self.auth_flow,
-                base_url=self.settings.api_base_url,
-            )
-            key = raw_key(playlist_id, extracted_at, playlist.get("snapshot_id"))
-            result = self.lander.land(key, encode_envelope(envelope))
+            landing = self._fetch_and_land(caller, playlist_id)
         except SpotifyOauthError as error:
             return _failed(playlist_id, explain_oauth(error), started, caller.calls - calls_before), None
         except ExtractError as error:
@@ -275,31 +211,82 @@ class _Run:
             logger.debug("unexpected failure", exc_info=True)
             failure = ExtractError("unexpected", f"{type(error).__name__}: {error}")
             return _failed(playlist_id, failure, started, caller.calls - calls_before), None
+        fetched = self.enricher.fetched - fetched_before
+        self._log_landed(
+            landing, api_calls=caller.calls - calls_before, artists_fetched=fetched, started=started
+        )
         warning = None
-        if enrichment.missing:
+        if landing.enrichment.missing:
             warning = (
-                f"{playlist_id}: {len(enrichment.missing)} artists could not be fetched for enrichment "
+                f"{playlist_id}: {len(landing.enrichment.missing)} artists could not be fetched for enrichment "
                 "(landed without them)"
             )
+        result = landing.result
+        return LandedPlaylist(
+            playlist_id, result.uri, result.created, len(landing.items), landing.pages
+        ), warning
+
+    def _fetch_and_land(self, caller: ApiCaller, playlist_id: str) -> _Landing:
+        """Fetch the playlist and its items, enrich them with their artists, land the envelope."""
+        extracted_at = self.now()
+        settings = self.settings
+        playlist, items, pages = fetch_playlist(
+            caller,
+            playlist_id,
+            page_limit=settings.page_limit,
+            market=settings.market,
+            auth_flow=settings.auth_flow,
+        )
+        enrichment = Enrichment([], {}, [])
+        if self.settings.enrich_artists:
+            enrichment = self.enricher.artists_for(caller, track_artist_ids(items))
+        envelope = build_envelope(
+            playlist=playlist,
+            items=items,
+            artists=enrichment.artists,
+            artists_fetched_at=enrichment.fetched_at,
+            extracted_at=extracted_at,
+            market=self.settings.market,
+            auth_flow=self.auth_flow,
+            base_url=self.settings.api_base_url,
+        )
+        key = raw_key(playlist_id, extracted_at, playlist.get("snapshot_id"))
+        result = self.lander.land(key, encode_envelope(envelope))
+        return _Landing(playlist_id, playlist, items, pages, enrichment, envelope, result)
+
+    def _log_landed(self, landing: _Landing, *, api_calls: int, artists_fetched: int, started: float) -> None:
+        result = landing.result
         log_event(
             logger,
             "playlist_landed" if result.created else "playlist_already_landed",
-            playlist_id=playlist_id,
+            playlist_id=landing.playlist_id,
             status="landed" if result.created else "already_exists",
             uri=result.uri,
-            snapshot_id=playlist.get("snapshot_id"),
-            extracted_at=envelope["extracted_at"],
-            items=len(items),
-            pages=pages,
-            artists=len(enrichment.artists),
-            artists_fetched=self.enricher.fetched - fetched_before,
-            artists_missing=len(enrichment.missing),
-            api_calls=caller.calls - calls_before,
+            snapshot_id=landing.playlist.get("snapshot_id"),
+            extracted_at=landing.envelope["extracted_at"],
+            items=len(landing.items),
+            pages=landing.pages,
+            artists=len(landing.enrichment.artists),
+            artists_fetched=artists_fetched,
+            artists_missing=len(landing.enrichment.missing),
+            api_calls=api_calls,
             bytes=result.size,
             seconds=round(time.monotonic() - started, 3),
             auth_flow=self.auth_flow,
         )
-        return LandedPlaylist(playlist_id, result.uri, result.created, len(items), pages), warning
+
+
+@dataclass(frozen=True)
+class _Landing:
+    """One playlist fetched, enriched and landed."""
+
+    playlist_id: str
+    playlist: dict[str, Any]
+    items: list[dict[str, Any]]
+    pages: int
+    enrichment: Enrichment
+    envelope: dict[str, Any]
+    result: LandResult
 
 
 def extract_playlists(
@@ -330,37 +317,64 @@ def extract_playlists(
         the Lambda fails for retryable failures only).
     """
     run_deadline = Deadline(deadline)
-    auth, auth_flow = build_auth(
+    auth, auth_flow = _authorize(settings, run_deadline, on_token_rotated)
+    cache = _load_artist_cache(settings, state, now())
+    run = _Run(settings, lander, now, run_deadline, sleep, auth, auth_flow, ArtistEnricher(cache, now))
+    outcomes = _extract_each(run)
+    report = _report(outcomes)
+    _save_artist_cache(cache, state, report)
+    report.artists_fetched = run.enricher.fetched
+    report.artists_from_cache = run.enricher.cache_hits
+    report.api_calls = sum(c.calls for c in run.callers)
+    return report
+
+
+def _authorize(
+    settings: ExtractSettings, deadline: Deadline, on_token_rotated: Callable[[str], None] | None
+) -> tuple[Auth, str]:
+    """The run's one auth manager (shared by every worker thread) and its flow's name."""
+    return build_auth(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         refresh_token=settings.refresh_token,
         token_url=settings.token_url,
         requests_timeout=settings.requests_timeout,
-        session=BoundedSession(run_deadline, settings.request_cap_seconds),
+        session=BoundedSession(deadline, settings.request_cap_seconds),
         on_rotated=on_token_rotated,
     )
+
+
+def _load_artist_cache(settings: ExtractSettings, state: StateStore | None, now: datetime) -> ArtistCache:
+    """The artists fetched within the cache window (an empty cache when not enriching)."""
     window = timedelta(days=settings.artist_cache_days)
-    cache = ArtistCache.load(state if settings.enrich_artists else None, window, now())
-    run = _Run(settings, lander, now, run_deadline, sleep, auth, auth_flow, ArtistEnricher(cache, now))
+    return ArtistCache.load(state if settings.enrich_artists else None, window, now)
+
+
+def _extract_each(run: _Run) -> list[tuple[LandedPlaylist | FailedPlaylist, str | None]]:
+    """Every playlist's outcome and warning, in the settings' order, on a few worker threads."""
+    settings = run.settings
     workers = min(settings.max_concurrency, len(settings.playlist_ids))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract") as pool:
-        results = list(pool.map(run.extract_one, settings.playlist_ids))
+        return list(pool.map(run.extract_one, settings.playlist_ids))
+
+
+def _report(outcomes: list[tuple[LandedPlaylist | FailedPlaylist, str | None]]) -> ExtractReport:
     report = ExtractReport()
-    for outcome, warning in results:
+    for outcome, warning in outcomes:
         if isinstance(outcome, LandedPlaylist):
             report.landed.append(outcome)
         else:
             report.failed.append(outcome)
         if warning:
             report.warnings.append(warning)
+    return report
+
+
+def _save_artist_cache(cache: ArtistCache, state: StateStore | None, report: ExtractReport) -> None:
     try:
         cache.save(state)
     except Exception as error:  # the cache only saves calls: never fail the run for it
         report.warnings.append(f"the artist cache could not be saved ({type(error).__name__}: {error})")
-    report.artists_fetched = run.enricher.fetched
-    report.artists_from_cache = run.enricher.cache_hits
-    report.api_calls = sum(c.calls for c in run.callers)
-    return report
 
 
 def _failed(playlist_id: str, error: ExtractError, started: float, api_calls: int) -> FailedPlaylist:

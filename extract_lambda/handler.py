@@ -1,7 +1,8 @@
 """The AWS Lambda entry point: ``extract_lambda.handler.handler``.
 
-Configuration comes from the environment (``ENV_VARS``; ``REQUIRED_ENV_VARS`` must be set), the Spotify
-credentials from a Secrets Manager secret holding JSON ``{"client_id", "client_secret", "refresh_token"?}``.
+Configuration comes from the environment (``ENV_VARS``, ``REQUIRED_ENV_VARS`` must be set; both built from
+:mod:`extract_lambda.settings`), the Spotify credentials from a Secrets Manager secret holding JSON
+``{"client_id", "client_secret", "refresh_token"?}``.
 An event ``{"playlist_ids": [...]}`` overrides ``PLAYLIST_IDS`` (an EventBridge schedule sends none).
 
 Every playlist that can be read is landed first. Failure policy (docs/extract.md): a playlist that is gone or
@@ -23,40 +24,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
-from extract_lambda.client import SPOTIFY_TOKEN_URL
+from extract_lambda import settings
 from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists, normalize_playlist_id
-from extract_lambda.landing import SPOTIFY_API_BASE_URL, S3Lander
+from extract_lambda.landing import S3Lander
 from extract_lambda.logs import configure_lambda_logging, get_logger, log_event
 from extract_lambda.progress import InvocationProgress, event_key
-from extract_lambda.report import DEFAULT_METRICS_NAMESPACE, emit_metrics
+from extract_lambda.report import emit_metrics
 from extract_lambda.rotation import SecretTokenStore
-from extract_lambda.state import STATE_PREFIX, S3StateStore
+from extract_lambda.state import S3StateStore
 
-ENV_VARS: tuple[str, ...] = (
-    "RAW_BUCKET",
-    "RAW_PREFIX",
-    "PLAYLIST_IDS",
-    "SPOTIFY_SECRET_ARN",
-    "SPOTIFY_MARKET",
-    "SPOTIFY_API_BASE_URL",
-    "SPOTIFY_TOKEN_URL",
-    "LOG_LEVEL",
-    "STATE_PREFIX",
-    "ARTIST_CACHE_DAYS",
-    "METRICS_NAMESPACE",
-)
-REQUIRED_ENV_VARS: tuple[str, ...] = ("RAW_BUCKET", "SPOTIFY_SECRET_ARN")
-DEFAULTS: dict[str, str] = {
-    "RAW_PREFIX": "raw",
-    "SPOTIFY_MARKET": "US",
-    "SPOTIFY_API_BASE_URL": SPOTIFY_API_BASE_URL,
-    "SPOTIFY_TOKEN_URL": SPOTIFY_TOKEN_URL,
-    "LOG_LEVEL": "INFO",
-    "STATE_PREFIX": STATE_PREFIX,
-    "ARTIST_CACHE_DAYS": f"{DEFAULT_WINDOW_DAYS:g}",
-    "METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE,
-}
+ENV_VARS: tuple[str, ...] = settings.names_read_by(settings.LAMBDA)
+REQUIRED_ENV_VARS: tuple[str, ...] = settings.required_by(settings.LAMBDA)
+DEFAULTS: dict[str, str] = settings.defaults_for(settings.LAMBDA)
 # Seconds kept back from the Lambda's remaining time to land, log and return.
 SAFETY_MARGIN_SECONDS = 5.0
 
@@ -76,16 +55,16 @@ def playlist_ids_from(event: Mapping[str, Any] | None, env: Mapping[str, str]) -
     raw: Any = (event or {}).get("playlist_ids") if isinstance(event, Mapping) else None
     source = "event playlist_ids"
     if raw is None:
-        raw = env.get("PLAYLIST_IDS", "")
-        source = "PLAYLIST_IDS"
+        raw = env.get(settings.PLAYLIST_IDS, "")
+        source = settings.PLAYLIST_IDS
     if isinstance(raw, str):
-        raw = [p for p in raw.split(",")]
+        raw = settings.comma_separated(raw)
     if not isinstance(raw, list | tuple):
         raise ConfigError(f"{source} must be a list of playlist ids or a comma-separated string")
     ids = [str(p).strip() for p in raw if str(p).strip()]
     if not ids:
         raise ConfigError(
-            "no playlist ids: set PLAYLIST_IDS (comma-separated) or send {'playlist_ids': [...]}"
+            f"no playlist ids: set {settings.PLAYLIST_IDS} (comma-separated) or send {{'playlist_ids': [...]}}"
         )
     try:
         return tuple(normalize_playlist_id(p) for p in ids)
@@ -119,26 +98,29 @@ def read_secret(secrets_client: Any, secret_arn: str) -> dict[str, str]:
 def settings_from(
     env: Mapping[str, str], secret: Mapping[str, str], playlist_ids: tuple[str, ...]
 ) -> ExtractSettings:
-    def get(name: str) -> str:
-        return env.get(name) or DEFAULTS.get(name, "")
-
-    return ExtractSettings(
-        playlist_ids=playlist_ids,
-        client_id=secret["client_id"],
-        client_secret=secret["client_secret"],
-        refresh_token=secret.get("refresh_token") or None,
-        market=get("SPOTIFY_MARKET") or None,
-        api_base_url=get("SPOTIFY_API_BASE_URL"),
-        token_url=get("SPOTIFY_TOKEN_URL"),
-        artist_cache_days=_float(get("ARTIST_CACHE_DAYS"), "ARTIST_CACHE_DAYS"),
-    )
-
-
-def _float(text: str, name: str) -> float:
+    """The extract's settings: the credentials from the secret, the rest from the environment."""
     try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+        cache_days = settings.number(env, settings.ARTIST_CACHE_DAYS)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return settings.extract_settings(env, playlist_ids, secret, artist_cache_days=cache_days)
+
+
+def _extract(
+    env: Mapping[str, str],
+    extract: ExtractSettings,
+    s3: Any,
+    state: S3StateStore,
+    rotation: SecretTokenStore,
+    context: Any,
+) -> ExtractReport:
+    """Extract into ``s3://$RAW_BUCKET/$RAW_PREFIX/`` within the Lambda's remaining time."""
+    lander = S3Lander(s3, env[settings.RAW_BUCKET], settings.value(env, settings.RAW_PREFIX))
+    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
+    deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
+    return extract_playlists(
+        extract, lander, now=lambda: datetime.now(UTC), deadline=deadline, state=state, on_token_rotated=rotation,
+    )  # fmt: skip
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -155,30 +137,24 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     import boto3  # in the Lambda runtime; imported here so that the module imports without it
 
     env = os.environ
-    configure_lambda_logging(env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"])
-    missing = [name for name in REQUIRED_ENV_VARS if not env.get(name)]
+    log_level = settings.value(env, settings.LOG_LEVEL)
+    configure_lambda_logging(log_level)
+    missing = settings.missing(env, REQUIRED_ENV_VARS)
     if missing:
         raise ConfigError(f"missing environment variables: {', '.join(missing)}")
     playlist_ids = playlist_ids_from(event, env)
     secrets_client = boto3.client("secretsmanager")
-    secret = read_secret(secrets_client, env["SPOTIFY_SECRET_ARN"])
-    redactor = configure_lambda_logging(env.get("LOG_LEVEL") or DEFAULTS["LOG_LEVEL"], secret.values())
+    secret = read_secret(secrets_client, env[settings.SECRET_ARN])
+    redactor = configure_lambda_logging(log_level, secret.values())
     s3 = boto3.client("s3")
-    state = S3StateStore(s3, env["RAW_BUCKET"], env.get("STATE_PREFIX") or DEFAULTS["STATE_PREFIX"])
+    state = S3StateStore(s3, env[settings.RAW_BUCKET], settings.value(env, settings.STATE_PREFIX_VAR))
     progress = InvocationProgress(state, event_key(event, getattr(context, "aws_request_id", None)))
     settled = progress.settled
     todo = tuple(p for p in playlist_ids if p not in settled)
     report = ExtractReport()
-    rotation = SecretTokenStore(secrets_client, env["SPOTIFY_SECRET_ARN"], redactor)
+    rotation = SecretTokenStore(secrets_client, env[settings.SECRET_ARN], redactor)
     if todo:
-        settings = settings_from(env, secret, todo)
-        lander = S3Lander(s3, env["RAW_BUCKET"], env.get("RAW_PREFIX") or DEFAULTS["RAW_PREFIX"])
-        remaining_ms = context.get_remaining_time_in_millis() if context is not None else 900_000
-        deadline = time.monotonic() + max(1.0, remaining_ms / 1000.0 - SAFETY_MARGIN_SECONDS)
-        report = extract_playlists(
-            settings, lander, now=lambda: datetime.now(UTC), deadline=deadline, state=state,
-            on_token_rotated=rotation,
-        )  # fmt: skip
+        report = _extract(env, settings_from(env, secret, todo), s3, state, rotation, context)
     if rotation.error:
         report.warnings.append(
             f"a rotated refresh token could not be stored in the secret ({rotation.error})"
@@ -187,7 +163,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         [(p.playlist_id, "landed" if p.created else "already_present") for p in report.landed]
         + [(p.playlist_id, f"failed:{p.reason}") for p in report.failed if p.permanent]
     )
-    emit_metrics(report, env.get("METRICS_NAMESPACE") or DEFAULTS["METRICS_NAMESPACE"], sys.stdout)
+    emit_metrics(report, settings.value(env, settings.METRICS_NAMESPACE), sys.stdout)
     summary = redactor.redact(report.summary())
     log_event(
         logger,

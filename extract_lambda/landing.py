@@ -1,4 +1,4 @@
-"""The raw landing contract (DESIGN.md s.2): the envelope, its deterministic key, atomic writes.
+"""The raw landing contract (docs/design.md s.2): the envelope, its deterministic key, atomic writes.
 
 Key: ``playlists/ingest_date=YYYY-MM-DD/playlist_id=<id>/<YYYYMMDDTHHMMSSZ>-<12 hex of sha256(snapshot_id)>.json.gz``
 under the raw root. Content: gzip of exactly one line of JSON. A raw object is never rewritten: a second
@@ -52,7 +52,7 @@ def build_envelope(
     auth_flow: str,
     base_url: str = SPOTIFY_API_BASE_URL,
 ) -> dict[str, Any]:
-    """The envelope of DESIGN.md s.2; the playlist's embedded items paging (``items``/``tracks``) is dropped.
+    """The envelope of docs/design.md s.2; the playlist's embedded items paging (``items``/``tracks``) is dropped.
 
     ``artists_fetched_at`` maps each artist id of ``artists`` to when its object was fetched (it may come
     from the artist cache, fetched on an earlier run).

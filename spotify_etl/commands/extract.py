@@ -20,17 +20,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from extract_lambda import settings
 from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
-from extract_lambda.client import SPOTIFY_TOKEN_URL
 from extract_lambda.extractor import ExtractSettings, extract_playlists
-from extract_lambda.landing import SPOTIFY_API_BASE_URL, LocalLander
+from extract_lambda.landing import LocalLander
 from extract_lambda.logs import configure_cli_logging
 from extract_lambda.rotation import LocalTokenNotice
 from extract_lambda.state import LocalStateStore
 from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.lake import LakeLayout, local_path
-
-CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--market",
-        default=os.environ.get("SPOTIFY_MARKET", "US"),
-        help="ISO 3166-1 alpha-2 market (default: $SPOTIFY_MARKET or US)",
+        default=os.environ.get(settings.MARKET, settings.default(settings.MARKET)),
+        help=f"ISO 3166-1 alpha-2 market (default: ${settings.MARKET} or {settings.default(settings.MARKET)})",
     )
     parser.add_argument(
         "--deadline-seconds",
@@ -68,25 +66,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WINDOW_DAYS,
         help=f"artists fetched within this many days are taken from the cache (default {DEFAULT_WINDOW_DAYS:g}; 0: always fetch)",
     )
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
+    log_level = settings.default(settings.LOG_LEVEL)
+    parser.add_argument(
+        "--log-level", default=os.environ.get(settings.LOG_LEVEL, log_level), help=f"default: {log_level}"
+    )
 
 
 def settings_from_env(args: argparse.Namespace, env: Mapping[str, str]) -> ExtractSettings:
     """Settings from the arguments and the environment; ValueError names what is missing."""
-    missing = [name for name in CREDENTIAL_ENV_VARS[:2] if not env.get(name)]
+    missing = settings.missing(env, settings.REQUIRED_CREDENTIALS)
     if missing:
         raise ValueError(
             f"missing {' and '.join(missing)}: set the app's credentials in the environment "
             "(or run `spotify-etl simulate-api` and export what it prints)"
         )
-    return ExtractSettings(
-        playlist_ids=tuple(args.playlist),
-        client_id=env["SPOTIFY_CLIENT_ID"],
-        client_secret=env["SPOTIFY_CLIENT_SECRET"],
-        refresh_token=env.get("SPOTIFY_REFRESH_TOKEN") or None,
+    return settings.extract_settings(
+        env,
+        tuple(args.playlist),
+        settings.credentials_from(env),
         market=args.market or None,
-        api_base_url=env.get("SPOTIFY_API_BASE_URL") or SPOTIFY_API_BASE_URL,
-        token_url=env.get("SPOTIFY_TOKEN_URL") or SPOTIFY_TOKEN_URL,
         request_cap_seconds=args.request_cap_seconds,
         max_concurrency=args.concurrency,
         artist_cache_days=args.artist_cache_days,
@@ -100,9 +98,9 @@ def state_dir(lake: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     env = os.environ
-    redactor = configure_cli_logging(args.log_level, [env.get(n) for n in CREDENTIAL_ENV_VARS[1:]])
+    redactor = configure_cli_logging(args.log_level, [env.get(n) for n in settings.SECRETS])
     try:
-        settings = settings_from_env(args, env)
+        extract = settings_from_env(args, env)
     except ValueError as error:
         print(f"spotify-etl extract: {error}", file=sys.stderr)
         return 2
@@ -111,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     state = LocalStateStore(state_dir(args.lake))
     rotation = LocalTokenNotice(state_dir(args.lake) / "spotify_refresh_token", redactor)
     report = extract_playlists(
-        settings,
+        extract,
         lander,
         now=lambda: datetime.now(UTC),
         deadline=deadline,

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.devtools.pipeline import PipelineError, PipelineOptions, run_pipeline
+from spotify_etl.devtools.errors import PipelineError
+from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline
+from spotify_etl.devtools.real_api import REAL_API_VARS
 from spotify_etl.runtime.local.bookmarks import BookmarkError
 from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
 from spotify_etl.simulator.wild import WORLDS
-
-REAL_API_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN", "PLAYLISTS")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

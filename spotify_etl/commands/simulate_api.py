@@ -10,6 +10,7 @@ import argparse
 import threading
 from datetime import UTC, date, datetime
 
+from extract_lambda import settings
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.wild import WORLDS, make_world
 from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
               f"legacy shape {server.legacy_shape})")  # fmt: skip
         for name, value in server.env().items():
             print(f"export {name}={value}")
-        print(f"export SPOTIFY_REFRESH_TOKEN={server.refresh_token}   # optional: the user token flow")
+        print(f"export {settings.REFRESH_TOKEN}={server.refresh_token}   # optional: the user token flow")
         print(f"playlists ({args.world} world): " + " ".join(world.playlist_ids))
         print(f"editorial (answers 404): {EDITORIAL_PLAYLIST_ID}")
         print("Ctrl-C to stop.", flush=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 from spotify_etl.aws_twin.athena import QueryError, QueryResult, load_queries, run_named_queries
 from spotify_etl.aws_twin.crawler import CatalogError
-from spotify_etl.devtools.report_charts import SPECS, Series, draw_chart, is_empty
+from spotify_etl.devtools.report_charts import SPECS, ChartSpec, Series, draw_chart, is_empty
 from spotify_etl.devtools.report_files import (
     INDEX,
     LAST_GOOD,
@@ -213,27 +213,30 @@ def build_report(
     questions = questions or {}
     report = Report(out, out / INDEX)
     stamp = run_stamp()
-    for spec in SPECS:
-        result = results[spec.query_name]
-        series = spec.series(result)
-        empty = is_empty(series)
-        report.charts.append(
-            Chart(
-                spec.slug,
-                spec.title,
-                spec.query_name,
-                questions.get(spec.query_name, ""),
-                None if empty else _draw(spec, series, out, stamp),
-                _flat_series(series),
-                result,
-                "nothing to plot yet (the query returned no rows for this chart)" if empty else "",
-            )
-        )
+    report.charts.extend(_chart(spec, results[spec.query_name], questions, out, stamp) for spec in SPECS)
     page = _page(report, results, questions, subtitle, extra).encode("utf-8")
     write_atomically(out / LAST_GOOD, page)
     write_atomically(report.index, page)
     remove_unreferenced_images(out, (s.slug for s in SPECS), (c.image for c in report.charts if c.image))
     return report
+
+
+def _chart(
+    spec: ChartSpec, result: QueryResult, questions: Mapping[str, str], out: Path, stamp: str
+) -> Chart:
+    """One chart drawn from its query's result (no image when there is nothing to plot)."""
+    series = spec.series(result)
+    empty = is_empty(series)
+    return Chart(
+        spec.slug,
+        spec.title,
+        spec.query_name,
+        questions.get(spec.query_name, ""),
+        None if empty else _draw(spec, series, out, stamp),
+        _flat_series(series),
+        result,
+        "nothing to plot yet (the query returned no rows for this chart)" if empty else "",
+    )
 
 
 def write_failure_page(folder: str | Path, error: str) -> Path:

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any, overload
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from extract_lambda import settings
 from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID, SIM_USER_ID, ChartWorld
 
@@ -269,10 +270,10 @@ class SimulatorServer:
     def env(self) -> dict[str, str]:
         """The environment variables that point ``spotify-etl extract`` at this server."""
         return {
-            "SPOTIFY_API_BASE_URL": self.api_base_url,
-            "SPOTIFY_TOKEN_URL": self.token_url,
-            "SPOTIFY_CLIENT_ID": self.client_id,
-            "SPOTIFY_CLIENT_SECRET": self.client_secret,
+            settings.API_BASE_URL: self.api_base_url,
+            settings.TOKEN_URL: self.token_url,
+            settings.CLIENT_ID: self.client_id,
+            settings.CLIENT_SECRET: self.client_secret,
         }
 
     # ------------------------------------------------------------------ request handling

@@ -27,8 +27,9 @@ from spotify_etl.simulator.world import (
     OPEN,
     ChartWorld,
     _added_by,
-    _images,
+    album_object,
     playlist_id_for,
+    playlist_item,
     simplified_artist,
     spotify_id,
 )
@@ -80,23 +81,17 @@ def _simple_artist(i: int, name: str) -> dict[str, Any]:
 
 
 def _album(i: int, artist: dict[str, Any]) -> dict[str, Any]:
-    alid = spotify_id("wild-album", i)
     release, precision = WILD_RELEASES[i % len(WILD_RELEASES)]
-    return {
-        "album_type": "album",
-        "artists": [artist],
-        "available_markets": ["US"],
-        "external_urls": {"spotify": f"{OPEN}/album/{alid}"},
-        "href": f"{API}/albums/{alid}",
-        "id": alid,
-        "images": _images(f"ab67616d0000{alid}", (640, 300, 64)),
-        "name": f"{WILD_TRACK_NAMES[i % len(WILD_TRACK_NAMES)][:40]} (album {i})",
-        "release_date": release,
-        "release_date_precision": precision,
-        "total_tracks": 12,
-        "type": "album",
-        "uri": f"spotify:album:{alid}",
-    }
+    return album_object(
+        spotify_id("wild-album", i),
+        album_type="album",
+        artists=[artist],
+        markets=["US"],
+        name=f"{WILD_TRACK_NAMES[i % len(WILD_TRACK_NAMES)][:40]} (album {i})",
+        release_date=release,
+        precision=precision,
+        total_tracks=12,
+    )
 
 
 def _track(i: int, name: str, artists: list[dict[str, Any]]) -> dict[str, Any]:
@@ -180,17 +175,7 @@ class WildWorld(ChartWorld):
         self, playlist: dict[str, Any], day: date
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         adder = _added_by(playlist["owner"]["id"])
-        items = [
-            {
-                "added_at": "2026-11-01T00:00:00Z",
-                "added_by": adder,
-                "is_local": False,
-                "item": track,
-                "primary_color": None,
-                "video_thumbnail": {"url": None},
-            }
-            for track in self._wild_tracks
-        ]
+        items = [playlist_item("2026-11-01T00:00:00Z", adder, track) for track in self._wild_tracks]
         items += [dict(items[0]) for _ in range(4)]  # the tail the specials replace
         self._add_specials(items, day, adder)
         credited = {a["id"] for t in self._wild_tracks for a in t["artists"]}

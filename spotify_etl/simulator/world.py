@@ -147,6 +147,49 @@ def _images(key: str, sizes: Sequence[int]) -> list[dict[str, Any]]:
     return [{"height": s, "url": f"https://i.scdn.co/image/{key}{s}", "width": s} for s in sizes]
 
 
+def album_object(
+    album_id: str,
+    *,
+    album_type: str,
+    artists: list[dict[str, Any]],
+    markets: list[str],
+    name: str,
+    release_date: str,
+    precision: str,
+    total_tracks: int,
+) -> dict[str, Any]:
+    """The simplified album object of the Web API (as tracks embed it)."""
+    return {
+        "album_type": album_type,
+        "artists": artists,
+        "available_markets": markets,
+        "external_urls": {"spotify": f"{OPEN}/album/{album_id}"},
+        "href": f"{API}/albums/{album_id}",
+        "id": album_id,
+        "images": _images(f"ab67616d0000{album_id}", (640, 300, 64)),
+        "name": name,
+        "release_date": release_date,
+        "release_date_precision": precision,
+        "total_tracks": total_tracks,
+        "type": "album",
+        "uri": f"spotify:album:{album_id}",
+    }
+
+
+def playlist_item(
+    added_at: str, added_by: dict[str, Any], item: dict[str, Any] | None, is_local: bool = False
+) -> dict[str, Any]:
+    """One entry of a playlist's items (2026 shape: the track or episode under ``item``)."""
+    return {
+        "added_at": added_at,
+        "added_by": added_by,
+        "is_local": is_local,
+        "item": item,
+        "primary_color": None,
+        "video_thumbnail": {"url": None},
+    }
+
+
 def _wave(day: int, period: float, phase: float) -> float:
     return math.sin(2.0 * math.pi * (day / period + phase))
 
@@ -281,22 +324,19 @@ class ChartWorld:
             }[precision]
             album_type = rng.choices(("album", "single", "compilation"), weights=(5, 4, 1))[0]
             artists = rng.sample(self._artists, rng.choice((1, 1, 1, 2)))
+            name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}"
+            total_tracks = 1 if album_type == "single" else rng.randint(6, 18)
             albums.append(
-                {
-                    "album_type": album_type,
-                    "artists": [a.simplified for a in artists],
-                    "available_markets": _MARKETS,
-                    "external_urls": {"spotify": f"{OPEN}/album/{alid}"},
-                    "href": f"{API}/albums/{alid}",
-                    "id": alid,
-                    "images": _images(f"ab67616d0000{alid}", (640, 300, 64)),
-                    "name": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}",
-                    "release_date": release,
-                    "release_date_precision": precision,
-                    "total_tracks": 1 if album_type == "single" else rng.randint(6, 18),
-                    "type": "album",
-                    "uri": f"spotify:album:{alid}",
-                }
+                album_object(
+                    alid,
+                    album_type=album_type,
+                    artists=[a.simplified for a in artists],
+                    markets=_MARKETS,
+                    name=name,
+                    release_date=release,
+                    precision=precision,
+                    total_tracks=total_tracks,
+                )
             )
         return albums
 
@@ -514,18 +554,13 @@ class ChartWorld:
         items: list[dict[str, Any]] = []
         for track, added in self.chart(playlist_id, day):
             drift = _wave(d, track.period, track.phase)
+            popularity = max(0, min(100, track.popularity + round(8 * drift)))
             items.append(
-                {
-                    "added_at": f"{added.isoformat()}T{(track.popularity * 613) % 86400 // 3600:02d}:00:00Z",
-                    "added_by": adder,
-                    "is_local": False,
-                    "item": {
-                        **track.template,
-                        "popularity": max(0, min(100, track.popularity + round(8 * drift))),
-                    },
-                    "primary_color": None,
-                    "video_thumbnail": {"url": None},
-                }
+                playlist_item(
+                    f"{added.isoformat()}T{(track.popularity * 613) % 86400 // 3600:02d}:00:00Z",
+                    adder,
+                    {**track.template, "popularity": popularity},
+                )
             )
         if playlist.specials:
             self._add_specials(items, day, adder)
@@ -579,13 +614,10 @@ class ChartWorld:
         first = items[0]
         specials = [
             {**first, "added_at": stamp},  # the chart's number one, listed a second time
-            {"added_at": stamp, "added_by": adder, "is_local": True, "item": local, "primary_color": None,
-             "video_thumbnail": {"url": None}},
-            {"added_at": stamp, "added_by": adder, "is_local": False, "item": self._episode,
-             "primary_color": None, "video_thumbnail": {"url": None}},
-            {"added_at": stamp, "added_by": adder, "is_local": False, "item": None, "primary_color": None,
-             "video_thumbnail": {"url": None}},
-        ]  # fmt: skip
+            playlist_item(stamp, adder, local, is_local=True),
+            playlist_item(stamp, adder, self._episode),
+            playlist_item(stamp, adder, None),  # unavailable
+        ]
         items[len(items) - len(specials) :] = specials
 
 

@@ -34,17 +34,15 @@ from spotify_etl.simulator.world import (
     ChartWorld,
     playlist_id_for,
 )
+from tests.simulated_api import AT, DAY0, extract, read_envelope, serving
 
-DAY0 = date(2026, 11, 1)
-AT = datetime(2026, 11, 1, 3, 0, 5, tzinfo=UTC)
 OWN = DEFAULT_PLAYLIST_IDS[0]
 FOREIGN = DEFAULT_PLAYLIST_IDS[FOREIGN_PLAYLIST_INDEX]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(ChartWorld(seed=7, start=DAY0)) as sim:
-        yield sim
+    yield from serving(ChartWorld(seed=7, start=DAY0))
 
 
 @pytest.fixture(autouse=True)
@@ -57,34 +55,9 @@ def _reset(server: SimulatorServer) -> Iterator[None]:
     server.set_day(DAY0)
 
 
-def settings_for(server: SimulatorServer, *playlist_ids: str, **overrides: object) -> ExtractSettings:
-    values: dict[str, object] = {
-        "playlist_ids": playlist_ids,
-        "client_id": server.client_id,
-        "client_secret": server.client_secret,
-        "api_base_url": server.api_base_url,
-        "token_url": server.token_url,
-        "requests_timeout": 5.0,
-        **overrides,
-    }
-    return ExtractSettings(**values)  # type: ignore[arg-type]
-
-
-def run(server, tmp_path, *playlist_ids, deadline_s=60.0, sleeps=None, at=AT, **overrides) -> ExtractReport:
-    return extract_playlists(
-        settings_for(server, *playlist_ids, **overrides),
-        LocalLander(tmp_path / "raw"),
-        now=lambda: at,
-        deadline=time.monotonic() + deadline_s,
-        sleep=(sleeps.append if sleeps is not None else time.sleep),
-    )
-
-
-def read_envelope(uri: str) -> dict:
-    path = Path(uri.removeprefix("file://"))
-    lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
-    assert len(lines) == 1
-    return json.loads(lines[0])
+def run(server, tmp_path, *playlist_ids, sleeps=None, **options) -> ExtractReport:
+    sleep = sleeps.append if sleeps is not None else time.sleep
+    return extract(server, tmp_path / "raw", *playlist_ids, sleep=sleep, **options)
 
 
 def landed_ids(report: ExtractReport) -> list[str]:

@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import date
 
 import boto3
 import pytest
@@ -25,6 +24,7 @@ from extract_lambda.handler import (
 from extract_lambda.landing import S3Lander
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, EDITORIAL_PLAYLIST_ID, ChartWorld
+from tests.simulated_api import DAY0, serving
 
 BUCKET = "spotify-lake-raw-test"
 OWN, SECOND = DEFAULT_PLAYLIST_IDS[0], DEFAULT_PLAYLIST_IDS[1]
@@ -43,8 +43,7 @@ class FakeContext:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(ChartWorld(seed=7, start=date(2026, 11, 1))) as sim:
-        yield sim
+    yield from serving(ChartWorld(seed=7, start=DAY0))
 
 
 @pytest.fixture

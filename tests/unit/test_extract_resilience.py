@@ -6,36 +6,33 @@ one body byte every N seconds), a local lake folder for the state.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
 import stat
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists
-from extract_lambda.landing import LocalLander
+from extract_lambda.extractor import ExtractReport
 from extract_lambda.state import LocalStateStore
 from spotify_etl.cli import main as cli_main
+from spotify_etl.lake import LakeLayout
 from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
+from tests.simulated_api import AT, DAY0, extract, read_envelope, serving
 
-DAY0 = date(2026, 11, 1)
-AT = datetime(2026, 11, 1, 3, 0, 5, tzinfo=UTC)
 OWN = DEFAULT_PLAYLIST_IDS[0]
 STALLED, HEALTHY = DEFAULT_PLAYLIST_IDS[1], DEFAULT_PLAYLIST_IDS[2]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(ChartWorld(seed=7, start=DAY0)) as sim:
-        yield sim
+    yield from serving(ChartWorld(seed=7, start=DAY0))
 
 
 @pytest.fixture(autouse=True)
@@ -48,31 +45,9 @@ def _reset(server: SimulatorServer) -> Iterator[None]:
     server.set_day(DAY0)
 
 
-def settings_for(server: SimulatorServer, *playlist_ids: str, **overrides: object) -> ExtractSettings:
-    values: dict[str, object] = {
-        "playlist_ids": playlist_ids,
-        "client_id": server.client_id,
-        "client_secret": server.client_secret,
-        "api_base_url": server.api_base_url,
-        "token_url": server.token_url,
-        "requests_timeout": 5.0,
-        **overrides,
-    }
-    return ExtractSettings(**values)  # type: ignore[arg-type]
-
-
-def run(server, lake: Path, *ids: str, at=AT, deadline_s=60.0, state=True, **overrides) -> ExtractReport:
-    return extract_playlists(
-        settings_for(server, *ids, **overrides),
-        LocalLander(lake / "raw"),
-        now=lambda: at,
-        deadline=time.monotonic() + deadline_s,
-        state=LocalStateStore(lake / "_state" / "extract") if state else None,
-    )
-
-
-def envelope(uri: str) -> dict:
-    return json.loads(gzip.decompress(Path(uri.removeprefix("file://")).read_bytes()))
+def run(server, lake: Path, *ids: str, state=True, **options) -> ExtractReport:
+    store = LocalStateStore(LakeLayout.from_lake(lake).extract_state) if state else None
+    return extract(server, lake / "raw", *ids, state=store, **options)
 
 
 def artist_requests(server: SimulatorServer) -> list[str]:
@@ -124,12 +99,12 @@ def test_cached_artists_are_not_fetched_again_within_the_window_yet_every_observ
     server, tmp_path
 ):
     first = run(server, tmp_path, OWN)
-    day1 = envelope(first.landed[0].uri)
+    day1 = read_envelope(first.landed[0].uri)
     assert first.artists_fetched == 84 and len(artist_requests(server)) == 2  # batches of 50 + 34
     server.clear_requests()
     server.set_day(DAY0 + timedelta(days=1))
     second = run(server, tmp_path, OWN, at=AT + timedelta(days=1))
-    day2 = envelope(second.landed[0].uri)
+    day2 = read_envelope(second.landed[0].uri)
     _, _, world_artists = server.world.observe(OWN, DAY0 + timedelta(days=1))
     cached_ids = {a["id"] for a in day1["artists"]}
     new_ids = [a["id"] for a in world_artists if a["id"] not in cached_ids]
@@ -158,7 +133,7 @@ def test_artists_older_than_the_window_are_fetched_again(server, tmp_path):
     eight_days = timedelta(days=8)
     server.set_day(DAY0 + eight_days)
     report = run(server, tmp_path, OWN, at=AT + eight_days, artist_cache_days=7)
-    day8 = envelope(report.landed[0].uri)
+    day8 = read_envelope(report.landed[0].uri)
     assert report.artists_fetched == len(day8["artists"]) and artist_requests(server)
     assert set(day8["artists_fetched_at"].values()) == {"2026-11-09T03:00:05Z"}
     _, _, world_artists = server.world.observe(OWN, DAY0 + eight_days)
@@ -169,7 +144,7 @@ def test_a_failed_refetch_keeps_the_stale_cached_object_with_its_age(server, tmp
     run(server, tmp_path, OWN, artist_cache_days=1)
     server.inject_fault(r"^/v1/artists", 500, times=1000)
     report = run(server, tmp_path, OWN, at=AT + timedelta(days=2), artist_cache_days=1, max_attempts=1)
-    later = envelope(report.landed[0].uri)
+    later = read_envelope(report.landed[0].uri)
     assert report.artists_fetched == 0 and len(later["artists"]) == 84
     assert set(later["artists_fetched_at"].values()) == {"2026-11-01T03:00:05Z"}
 

@@ -6,17 +6,11 @@ runs the whole pipeline on it.
 
 from __future__ import annotations
 
-import gzip
-import json
-import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from extract_lambda.extractor import ExtractSettings, extract_playlists
-from extract_lambda.landing import LocalLander
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.wild import (
     LARGEST_PLAYLIST_SIZE,
@@ -28,31 +22,18 @@ from spotify_etl.simulator.wild import (
     make_world,
 )
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
-
-DAY0 = date(2026, 11, 1)
-AT = datetime(2026, 11, 1, 3, 0, 5, tzinfo=UTC)
+from tests.simulated_api import DAY0, extract, read_envelope, serving
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(WildWorld(seed=7, start=DAY0)) as sim:
-        yield sim
+    yield from serving(WildWorld(seed=7, start=DAY0))
 
 
 def _extract(server: SimulatorServer, tmp_path: Path, playlist_id: str) -> tuple[dict, int, int]:
-    settings = ExtractSettings(
-        playlist_ids=(playlist_id,),
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-        api_base_url=server.api_base_url,
-        token_url=server.token_url,
-    )
-    report = extract_playlists(
-        settings, LocalLander(tmp_path / "raw"), now=lambda: AT, deadline=time.monotonic() + 300
-    )
+    report = extract(server, tmp_path / "raw", playlist_id, deadline_s=300, requests_timeout=10.0)
     [landed] = report.landed
-    envelope = json.loads(gzip.decompress(Path(landed.uri.removeprefix("file://")).read_bytes()))
-    return envelope, landed.items, landed.pages
+    return read_envelope(landed.uri), landed.items, landed.pages
 
 
 def test_the_largest_playlist_lands_all_10000_items_in_order_over_200_pages(
