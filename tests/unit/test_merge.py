@@ -274,7 +274,7 @@ def _nulls_first(value):
 
 
 def python_merge(table: str, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-    """The merge rule of DESIGN.md s.3, written independently in plain Python, as the oracle."""
+    """The merge rule of docs/design.md s.3, written independently in plain Python, as the oracle."""
     names = TABLE_SCHEMAS[table].fieldNames()
     key_at = [names.index(k) for k in TABLE_KEYS[table]]
     at, source = names.index("extracted_at"), names.index("source_file")

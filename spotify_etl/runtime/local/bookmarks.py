@@ -1,4 +1,4 @@
-"""A local job bookmark with AWS Glue's semantics for S3 sources (DESIGN.md s.5).
+"""A local job bookmark with AWS Glue's semantics for S3 sources (docs/design.md s.5).
 
 Glue remembers, per job and ``transformation_ctx``, a high-water mark of the last-modified times it has
 processed, plus the names of the objects modified inside a recent band (``maxBand``, 15 minutes) before
