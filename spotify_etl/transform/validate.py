@@ -220,7 +220,11 @@ def _field_detail(label: str, found: Column, expectation: str) -> Column:
 def _detail(
     reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
 ) -> Column:
-    """A message that says what was wrong, for a person reading the quarantine."""
+    """A message that says what was wrong, for a person reading the quarantine.
+
+    One ``when`` per reason, in the order of the module docstring's table: a table of messages, longer than
+    60 lines for that reason only.
+    """
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
         f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
