@@ -384,7 +384,7 @@ def envelope(
     market: str | None = "US",
     auth_flow: str = "client_credentials",
 ) -> dict[str, Any]:
-    """The raw envelope of DESIGN.md s.2, built by the production ``build_envelope``."""
+    """The raw envelope of docs/design.md s.2, built by the production ``build_envelope``."""
     return build_envelope(
         playlist=_pick(playlist, _playlist()),
         items=list(_pick(items, [playlist_item()])),
@@ -425,10 +425,10 @@ def observations_df(spark: Any, envelopes: list[Any]) -> Any:
     from spotify_etl.transform.schema import ENVELOPE, OBSERVATION
 
     pairs = [e if isinstance(e, tuple) else (source_file(e), e) for e in envelopes]
-    lines_df = spark.createDataFrame(
+    objects_df = spark.createDataFrame(
         [(uri, json.dumps(env)) for uri, env in pairs], "source_file string, value string"
     )
-    parsed_df = lines_df.select("source_file", F.from_json("value", ENVELOPE).alias("e")).select(
+    parsed_df = objects_df.select("source_file", F.from_json("value", ENVELOPE).alias("e")).select(
         "source_file",
         F.to_timestamp(F.regexp_replace("e.extracted_at", "Z$", ""), "yyyy-MM-dd'T'HH:mm:ss").alias(
             "extracted_at"

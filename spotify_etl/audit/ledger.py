@@ -1,4 +1,4 @@
-"""The audit's ledger: where every raw object went (DESIGN.md s.3, invariant I2 "nothing lost silently").
+"""The audit's ledger: where every raw object went (docs/design.md s.3, invariant I2 "nothing lost silently").
 
 Each raw object gets exactly one status:
 
@@ -24,11 +24,9 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 
 import duckdb
 
@@ -38,7 +36,7 @@ from spotify_etl.runtime.local.bookmarks import BookmarkState, ObjectVersion
 
 ACCOUNTED = ("in_tables", "superseded", "quarantined", "pending")
 NEEDS_ACTION = ("hidden", "in_both", "unaccounted")
-QUARANTINE_FOLDER = "rejected"  # <quarantine>/rejected/rejected_date=.../ (DESIGN.md s.3)
+QUARANTINE_FOLDER = "rejected"  # <quarantine>/rejected/rejected_date=.../ (docs/design.md s.3)
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,6 @@ def _read_columns(files: list[str], columns: list[str]) -> list[dict[str, Any]]:
     with duckdb.connect(":memory:") as con:
         cursor = con.execute(f"SELECT {select} FROM read_parquet(?, union_by_name = true)", [files])
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _same_object(uris: Iterable[str]) -> set[str]:
-    """URIs as written and percent-decoded: Spark's input_file_name() may encode what the listing does not."""
-    found = set()
-    for uri in uris:
-        found |= {uri, unquote(uri)}
-    return found
 
 
 @dataclass(frozen=True)
@@ -112,23 +102,20 @@ def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: 
     for row in _read_columns(files["playlist_snapshots"], ["playlist_id", "extracted_at", "source_file"]):
         moment = _utc(row["extracted_at"])
         key = (str(row["playlist_id"]), moment.date().isoformat())
-        greatest[key] = max(greatest.get(key, (moment, "")), (moment, unquote(str(row["source_file"]))))
+        greatest[key] = max(greatest.get(key, (moment, "")), (moment, str(row["source_file"])))
     quarantine_files = store.parquet_files(f"{store.layout.quarantine}/{QUARANTINE_FOLDER}")
-    reasons = {
+    # source_file is the raw object's URI exactly as listed (never percent-encoded): compared as is.
+    quarantined = {
         str(r["source_file"]): f"{r['reason']}: {r['detail']}"
         for r in _read_columns(quarantine_files, ["source_file", "reason", "detail"])
     }
-    quarantined = {unquote(uri): reason for uri, reason in reasons.items()} | reasons
-    tables = _same_object(in_tables)
 
     ledger = Ledger()
     listed: set[str] = set()
     for obj in store.raw_objects():
         listed.add(obj.uri)
-        ledger.entries.append(_entry(store, obj, tables, quarantined, greatest, bookmark, max_band_ms))
-    ledger.orphans = sorted(
-        u for u in in_tables | set(reasons) if u not in listed and unquote(u) not in listed
-    )
+        ledger.entries.append(_entry(store, obj, in_tables, quarantined, greatest, bookmark, max_band_ms))
+    ledger.orphans = sorted(u for u in in_tables | set(quarantined) if u not in listed)
     return ledger
 
 

@@ -31,13 +31,15 @@ from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_C
 from spotify_etl.lake import raw_objects_root
 from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform import run_metrics
-from spotify_etl.transform.job import RawBatch, run_transform, unreadable_object
+from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import (
     GLUE_EXCLUSIONS,
     RAW_SUFFIX,
+    Rejection,
     exclusion_for,
     is_hidden,
     name_rejection,
+    unreadable_object,
 )
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
@@ -124,23 +126,10 @@ class GlueRuntime:
     config: TransformConfig
 
     def _read(self, spark: SparkSession, exclusions: Sequence[str]) -> DataFrame:
+        """The bookmarked read, materialized (one row per line), so that a failure of Glue's reader is raised
+        here."""
         dynamic_frame = self.glue_context.create_dynamic_frame.from_options(
-            connection_type="s3",
-            connection_options={
-                "paths": [raw_objects_root(self.config.raw_path) + "/"],
-                "recurse": True,
-                "exclusions": json.dumps(list(exclusions)),
-                "groupFiles": "inPartition",
-                "groupSize": str(GROUP_SIZE_BYTES),
-            },
-            format="csv",
-            format_options={
-                "separator": "\u0001",
-                "quoteChar": -1,
-                "withHeader": False,
-                "attachFilename": FILENAME_COLUMN,
-            },
-            transformation_ctx=RAW_TRANSFORMATION_CTX,
+            **raw_read_options(self.config.raw_path, exclusions)
         )
         frame_df = dynamic_frame.toDF()
         value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
@@ -153,7 +142,7 @@ class GlueRuntime:
         return lines_df
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
-        undecodable: list[tuple[str, str, str]] = []
+        undecodable: list[Rejection] = []
         try:
             lines_df = self._read(spark, GLUE_EXCLUSIONS)
         except Exception as error:  # Glue's reader failed inside the JVM: find the objects it cannot decode
@@ -175,16 +164,42 @@ class GlueRuntime:
             .collect()
         ]
         return RawBatch(
-            lines_df=lines_df.filter(F.col("source_file").endswith(RAW_SUFFIX)),
-            prejected=[*undecodable, *(r for r in map(name_rejection, misnamed) if r is not None)],
+            raw_df=lines_df.filter(F.col("source_file").endswith(RAW_SUFFIX)),
+            rejected_before_read=[*undecodable, *(r for r in map(name_rejection, misnamed) if r is not None)],
         )
+
+    def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
+        """None: Glue's reader fails on an object it cannot read (``read_new_raw`` quarantines those)."""
+        return []
 
     def commit(self) -> bool:
         self.job.commit()
         return self.config.bookmark_option == "job-bookmark-enable"
 
 
-def find_undecodable(fs: HadoopFileSystem, root: str) -> list[tuple[str, str, str]]:
+def raw_read_options(raw_path: str, exclusions: Sequence[str]) -> dict[str, Any]:
+    """The arguments of Glue's bookmarked read of raw/ (``create_dynamic_frame.from_options``)."""
+    return {
+        "connection_type": "s3",
+        "connection_options": {
+            "paths": [raw_objects_root(raw_path) + "/"],
+            "recurse": True,
+            "exclusions": json.dumps(list(exclusions)),
+            "groupFiles": "inPartition",
+            "groupSize": str(GROUP_SIZE_BYTES),
+        },
+        "format": "csv",
+        "format_options": {
+            "separator": "\u0001",
+            "quoteChar": -1,
+            "withHeader": False,
+            "attachFilename": FILENAME_COLUMN,
+        },
+        "transformation_ctx": RAW_TRANSFORMATION_CTX,
+    }
+
+
+def find_undecodable(fs: HadoopFileSystem, root: str) -> list[Rejection]:
     """Quarantine rows for the raw objects under ``root`` that Glue's reader cannot decode.
 
     Every visible object is probed (the bookmark's selection is not exposed), so this costs one read of the

@@ -27,7 +27,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 API = "https://api.spotify.com/v1"
@@ -619,8 +619,3 @@ class ChartWorld:
             playlist_item(stamp, adder, None),  # unavailable
         ]
         items[len(items) - len(specials) :] = specials
-
-
-def observation_time(day: date, hour: int = 3) -> datetime:
-    """The UTC instant a scheduled extract runs on ``day`` (03:00:05 by default)."""
-    return datetime.combine(day, time(hour, 0, 5), tzinfo=UTC)

@@ -1,14 +1,14 @@
 """One run of the transform: new raw objects -> merged curated partitions + quarantine -> bookmark commit.
 
 The same function runs inside Glue and locally; the runtime (``RawSource``) supplies the bookmarked read
-of raw/ and the commit, which are the only things that differ.
+of raw/, the objects that read could not read, and the commit, which are the only things that differ.
 
 Incremental behaviour:
     * The cursor is the job bookmark: each run reads only the raw objects the bookmark has not seen
       (all of them when the bookmark is disabled or reset).
     * Every (table, snapshot_date) partition that the new observations touch is read back, unioned with
-      the new rows, reduced by the merge rule (DESIGN.md s.3) and rewritten as one file. Partitions the run
-      does not touch are never read or written.
+      the new rows, reduced by the merge rule (docs/design.md s.3) and rewritten as one file. Partitions
+      the run does not touch are never read or written.
     * Every table (and the quarantine) is staged before any is swapped in (``writer.py``, I5); a write
       that fails on one object's data quarantines that object as ``unwritable`` (``isolate.py``, I6).
     * Swapping is append-then-delete, never delete-then-append: the staged file is moved into the
@@ -29,19 +29,19 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
+from spotify_etl.transform import merge, tables
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
+from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from spotify_etl.transform.validate import check_raw_lines, observations_of, rejects_of
-from spotify_etl.transform.writer import MergeRule, PartitionWriter
-
-_GZIP_MAGIC = b"\x1f\x8b"
+from spotify_etl.transform.writer import PartitionWriter, StagedTable
 
 
 @dataclass
@@ -49,27 +49,35 @@ class RawBatch:
     """What a runtime's bookmarked read of raw/ yields.
 
     Attributes:
-        lines_df: one row per line of each new object: ``source_file`` (object URI), ``value`` (the line).
-        listed: the object URIs the bookmark selected, when the runtime knows them (locally); objects among
-            them that yielded no line (unreadable gzip, empty) are then quarantined by name. None on Glue,
-            where the DynamicFrame read does not expose the list.
-        prejected: objects the runtime rejected before reading (e.g. a name that is not ``.json.gz``):
-            ``(source_file, reason, detail)``.
+        raw_df: ``source_file`` (the object's URI, exactly as listed) and ``value``: one row per object
+            holding its whole text when ``whole_objects`` (the local reader), else one row per line (Glue's
+            reader).
+        whole_objects: how ``raw_df`` is cut (see above).
+        rejected_before_read: objects the runtime rejected without reading them (e.g. a name that is not
+            ``.json.gz``, an object Glue's reader cannot decode).
         raw_bytes: compressed size of the new objects, when known, to size the shuffle.
+        nothing_new: the runtime knows without a Spark job that there is nothing to read or reject (locally:
+            nothing new since the bookmark); the run then only commits.
+        warnings: for the run summary (e.g. a bookmark ahead of the objects).
     """
 
-    lines_df: DataFrame
-    listed: list[str] | None = None
-    prejected: list[tuple[str, str, str]] = field(default_factory=list)
+    raw_df: DataFrame
+    whole_objects: bool = False
+    rejected_before_read: list[Rejection] = field(default_factory=list)
     raw_bytes: int | None = None
-    whole_objects: bool = False  # lines_df holds one row per object (its whole text), not one per line
-    warnings: list[str] = field(default_factory=list)  # for the run summary (e.g. a bookmark ahead)
+    nothing_new: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 class RawSource(Protocol):
-    """The runtime's side of a run: the bookmarked read and the commit."""
+    """The runtime's side of a run: the bookmarked read, the objects it could not read, and the commit."""
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch: ...
+
+    def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
+        """Objects the read selected that gave no row of ``checked_df`` (``check_raw_lines`` of the batch),
+        with the reason; [] when the runtime's reader fails on such objects instead of skipping them."""
+        ...
 
     def commit(self) -> bool:
         """Advance the bookmark (when the option says so); return whether it advanced."""
@@ -85,8 +93,18 @@ def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, par
     return max(parallelism, min(200, math.ceil(raw_bytes / (32 * 1024 * 1024))))
 
 
+def _size_shuffles(spark: SparkSession, raw_bytes: int | None, configured: int | None) -> None:
+    parallelism = spark.sparkContext.defaultParallelism
+    partitions = choose_shuffle_partitions(raw_bytes, configured, parallelism)
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+
+
 def _new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_transform(
@@ -95,123 +113,112 @@ def run_transform(
     config: TransformConfig,
     *,
     build_tables: TableBuilder | None = None,
-    merge_rule: MergeRule | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] | None = None,
 ) -> RunSummary:
-    """Run the transform once: read new raw, write curated + quarantine, then commit the bookmark."""
-    if build_tables is None or merge_rule is None:
-        from spotify_etl.transform import merge, tables
+    """Run the transform once: read -> validate -> build -> write -> commit (module docstring).
 
-        build_tables = build_tables or tables.build_tables
-        merge_rule = merge_rule or merge.apply_merge_rule
-
-    started = time.perf_counter()
-    started_at = now()
-    run_id = _new_run_id(started_at)
+    ``build_tables`` replaces ``tables.build_tables`` (a test's seam); ``now`` is the run's clock (default
+    the real one).
+    """
+    started, started_at = time.perf_counter(), (now or _utc_now)()
     fs = HadoopFileSystem(spark)
-    summary = RunSummary(bookmark_option=config.bookmark_option)
-
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
     fs.delete(config.staging_path, recursive=True)
     batch = source.read_new_raw(spark)
-    summary.warnings = list(batch.warnings)
-    if batch.listed is not None and not batch.listed and not batch.prejected:
-        # Nothing new since the bookmark: no Spark job at all; the commit records the (unchanged) listing.
-        summary.bookmark_committed = source.commit()
-        summary.seconds = time.perf_counter() - started
-        return summary
-    parallelism = spark.sparkContext.defaultParallelism
-    spark.conf.set(
-        "spark.sql.shuffle.partitions",
-        str(choose_shuffle_partitions(batch.raw_bytes, config.shuffle_partitions, parallelism)),
-    )
-
-    checked_df = check_raw_lines(batch.lines_df, batch.whole_objects, latest_plausible(started_at)).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    try:
-        verdicts = checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
-        # The runtimes give source_file exactly as listed (names are data): compare as is.
-        accounted = (
-            {row.source_file for row in checked_df.select("source_file").collect()}
-            if batch.listed is not None
-            else set()
-        )
-        rejected_rows = list(batch.prejected)
-        if batch.listed is not None:
-            unread = [unreadable_object(fs, uri) for uri in batch.listed if uri not in accounted]
-            rejected_rows += [r for r in unread if r is not None]
-
-        dates = sorted({row.snapshot_date for row in verdicts if row.reason is None})
-        summary.objects_valid = sum(row.n for row in verdicts if row.reason is None)
-        for row in verdicts:
-            if row.reason is not None:
-                summary.rejected[row.reason] = summary.rejected.get(row.reason, 0) + row.n
-        for _, reason, _ in rejected_rows:
-            summary.rejected[reason] = summary.rejected.get(reason, 0) + 1
-        summary.objects_read = summary.objects_valid + sum(summary.rejected.values())
-
-        writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
-        # Phase 1, stage: every table of the run is written under staging before any table changes.
-        curated = CuratedStage([], [])
-        landed_df = None
-        if dates:
-            observations_df = observations_of(checked_df)
-            curated = stage_curated(
-                writer, observations_df, build_tables, merge_rule, config.curated_path, dates
+    summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
+    if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
+        _size_shuffles(spark, batch.raw_bytes, config.shuffle_partitions)
+        checked_df = check_raw_lines(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
+        checked_df.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            verdicts = _verdicts(checked_df)
+            rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
+            dates = _count_verdicts(summary, verdicts, rejected)
+            run_id = _new_run_id(started_at)
+            writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
+            curated, landed_df = _stage_curated(writer, checked_df, dates, config, build_tables, summary)
+            rejected += curated.unwritable
+            rejects_df = _rejects(checked_df, rejected) if summary.rejected else None
+            quarantine = stage_quarantine(
+                writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
             )
-            landed_df = observations_df.select("source_file")
-            if curated.unwritable:
-                summary.objects_valid -= len(curated.unwritable)
-                summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
-                rejected_rows += curated.unwritable
-                unwritable_df = spark.createDataFrame(
-                    [(u,) for u, _, _ in curated.unwritable], "source_file string"
-                )
-                landed_df = landed_df.join(unwritable_df, "source_file", "left_anti")
-        rejects_df = None
-        if summary.rejected:
-            rejects_df = rejects_of(checked_df)
-            if rejected_rows:
-                rejects_df = rejects_df.unionByName(
-                    spark.createDataFrame(rejected_rows, "source_file string, reason string, detail string")
-                )
-        quarantine = stage_quarantine(writer, fs, config.quarantine_path, rejects_df, landed_df, started_at)
-
-        # Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here.
-        for staged in curated.staged:
-            result = writer.swap(staged)
-            summary.rows_written[staged.target.name] = result.rows
-            summary.files_written[staged.target.name] = result.files
-            summary.partitions_touched[staged.target.name] = result.partitions
-        if quarantine is not None:
-            result = writer.swap(quarantine)
-            summary.rows_written["quarantine"] = result.rows
-            summary.files_written["quarantine"] = result.files
-            summary.partitions_touched["quarantine"] = result.partitions
-        writer.discard()
-    finally:
-        checked_df.unpersist()
-
+            _swap(writer, summary, curated.staged, quarantine)
+        finally:
+            checked_df.unpersist()
     summary.bookmark_committed = source.commit()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def unreadable_object(fs: HadoopFileSystem, uri: str) -> tuple[str, str, str] | None:
-    """Name why an object yielded no line: not gzip at all, or gzip holding nothing readable.
+def _verdicts(checked_df: DataFrame) -> list[Row]:
+    """How many objects got each verdict (``reason``, null when valid) per ``snapshot_date``."""
+    return checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
 
-    None when the object vanished since it was listed (deleted meanwhile: nothing to quarantine, skipped).
+
+def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rejection]) -> list[str]:
+    """Count the objects read, valid and rejected (by reason) into ``summary``; return the valid dates."""
+    summary.objects_valid = sum(row.n for row in verdicts if row.reason is None)
+    for row in verdicts:
+        if row.reason is not None:
+            summary.rejected[row.reason] = summary.rejected.get(row.reason, 0) + row.n
+    for _, reason, _ in rejected:
+        summary.rejected[reason] = summary.rejected.get(reason, 0) + 1
+    summary.objects_read = summary.objects_valid + sum(summary.rejected.values())
+    return sorted({row.snapshot_date for row in verdicts if row.reason is None})
+
+
+def _stage_curated(
+    writer: PartitionWriter,
+    checked_df: DataFrame,
+    dates: list[str],
+    config: TransformConfig,
+    build_tables: TableBuilder | None,
+    summary: RunSummary,
+) -> tuple[CuratedStage, DataFrame | None]:
+    """Phase 1, stage: the six tables of the valid observations, written under staging before any table
+    changes; objects whose data makes the write fail are counted as ``unwritable``.
+
+    Returns the stage and ``source_file`` of the objects staged into the tables (None when none was valid).
     """
-    if not fs.exists(uri):
-        return None
-    head = fs.head(uri, 2)
-    if not head:
-        return uri, "empty", "the object has 0 bytes"
-    if head != _GZIP_MAGIC:
-        return (
-            uri,
-            "not_gzip",
-            f"first bytes {head.hex()} are not the gzip magic 1f8b; raw objects are gzip (DESIGN.md s.2)",
+    if not dates:
+        return CuratedStage([], []), None
+    observations_df = observations_of(checked_df)
+    curated = stage_curated(
+        writer,
+        observations_df,
+        build_tables or tables.build_tables,
+        merge.apply_merge_rule,
+        config.curated_path,
+        dates,
+    )
+    landed_df = observations_df.select("source_file")
+    if curated.unwritable:
+        summary.objects_valid -= len(curated.unwritable)
+        summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
+        unwritable_df = writer.spark.createDataFrame(
+            [(u,) for u, _, _ in curated.unwritable], "source_file string"
         )
-    return uri, "not_gzip", "gzip stream is truncated or corrupt, or holds no line"
+        landed_df = landed_df.join(unwritable_df, "source_file", "left_anti")
+    return curated, landed_df
+
+
+def _rejects(checked_df: DataFrame, rejected: list[Rejection]) -> DataFrame:
+    """Every rejected object of the run: the validation's and the ones rejected outside Spark."""
+    rejects_df = rejects_of(checked_df)
+    if not rejected:
+        return rejects_df
+    schema = "source_file string, reason string, detail string"
+    return rejects_df.unionByName(checked_df.sparkSession.createDataFrame(rejected, schema))
+
+
+def _swap(
+    writer: PartitionWriter, summary: RunSummary, curated: list[StagedTable], quarantine: StagedTable | None
+) -> None:
+    """Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here."""
+    labelled = [(staged.target.name, staged) for staged in curated]
+    for label, staged in labelled + ([("quarantine", quarantine)] if quarantine is not None else []):
+        result = writer.swap(staged)
+        summary.rows_written[label] = result.rows
+        summary.files_written[label] = result.files
+        summary.partitions_touched[label] = result.partitions
+    writer.discard()

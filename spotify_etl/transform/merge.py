@@ -1,4 +1,4 @@
-"""The merge rule of DESIGN.md s.3 as one pure function.
+"""The merge rule of docs/design.md s.3 as one pure function.
 
 The job unions the rows an increment produced with the rows already stored in the partitions it
 touches, and ``apply_merge_rule`` reduces that union to the final rows. Because the result is a

@@ -1,4 +1,4 @@
-"""Explicit schemas: the raw envelope (DESIGN.md s.2) and the six curated tables (DESIGN.md s.3).
+"""Explicit schemas: the raw envelope (docs/design.md s.2) and the six curated tables (docs/design.md s.3).
 
 Raw JSON is never schema-inferred. The envelope schema lists only the fields the tables use; the JSON
 parser ignores the rest. Integers that Spotify sends as JSON numbers are read as LongType so that a

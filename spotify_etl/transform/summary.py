@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 
@@ -36,9 +35,6 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
     def format(self) -> str:
         """Human-readable, one fact per line."""

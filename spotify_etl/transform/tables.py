@@ -1,11 +1,11 @@
-"""The six curated tables of DESIGN.md s.3, derived from parsed observations.
+"""The six curated tables of docs/design.md s.3, derived from parsed observations.
 
 Every function here is a pure ``DataFrame -> DataFrame`` transform of an ``OBSERVATION`` DataFrame
 (one row per raw object). Each emits one row per key *per observation*: a track listed twice in one
 playlist yields one ``tracks`` row, but two observations of the same day yield two rows. Reducing rows
 across observations (and against rows already in the lake) is ``merge.apply_merge_rule``'s job.
 
-How it stays cheap (DESIGN.md s.6): no Python UDFs; every table explodes the items at most once. The
+How it stays cheap (docs/design.md s.6): no Python UDFs; every table explodes the items at most once. The
 per-observation deduplication happens inside each observation's array, before the explode, with
 higher-order functions (sort the array of output rows, keep the first row of each key), so building the
 tables needs no shuffle at all. Which row of a key wins inside one observation follows the same order
@@ -33,8 +33,6 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _KEY = "_key"  # first field of every per-observation row struct: what the in-array dedup compares
 _RANK = "_rank"  # second field of artist rows: 0 for an enriched (full) artist object, 1 for a simple one
 
-ITEM_TYPES = ("track", "episode", "local", "unavailable")
-
 
 # ---------------------------------------------------------------------------------------------------
 # Column functions on one playlist item (a PLAYLIST_ITEM struct column or lambda variable)
@@ -47,7 +45,7 @@ def playable(item: Column) -> Column:
 
 
 def item_type(item: Column) -> Column:
-    """``local`` | ``unavailable`` | ``episode`` | ``track`` (DESIGN.md s.3), never null."""
+    """``local`` | ``unavailable`` | ``episode`` | ``track`` (docs/design.md s.3), never null."""
     obj = playable(item)
     is_local = F.coalesce(item["is_local"], F.lit(False)) | F.coalesce(obj["is_local"], F.lit(False))
     return (
@@ -385,7 +383,6 @@ def _placeholder(type_name: str) -> Column:
 
 
 __all__ = [
-    "ITEM_TYPES",
     "TABLE_BUILDERS",
     "albums",
     "artists",

@@ -32,7 +32,6 @@ Reasons, checked in this order (the first that applies is recorded):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
@@ -98,14 +97,6 @@ def _string_keys(schema: StructType) -> set[str]:
 _STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(sorted(_string_keys(ENVELOPE))) + r')"\s*:\s*[\[{]'
 
 
-@dataclass(frozen=True)
-class ParsedRaw:
-    """The result of parsing one batch of raw lines."""
-
-    observations_df: DataFrame  # schema OBSERVATION
-    rejected_df: DataFrame  # source_file, reason, detail
-
-
 def parse_extracted_at(column: Column) -> Column:
     """ISO-8601 UTC with ``Z``, with or without fractional seconds; anything else is null."""
     text = F.trim(column)
@@ -129,7 +120,8 @@ def _split_counted(counted_df: DataFrame) -> tuple[DataFrame, DataFrame]:
         F.when(F.col("lines") == 0, F.lit("the object holds no JSON line"))
         .otherwise(
             F.format_string(
-                "%d non-blank lines; a raw object holds exactly one JSON line (DESIGN.md s.2)", F.col("lines")
+                "%d non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",
+                F.col("lines"),
             )
         )
         .alias("detail"),
@@ -220,15 +212,25 @@ def _raw_field(value: Column, name: str) -> Column:
     return F.when(found != "", found)
 
 
+def _field_detail(label: str, found: Column, expectation: str) -> Column:
+    """The detail of a field with a bad value: ``<label><what it holds, or <missing>>; <expectation>``."""
+    return F.concat(F.lit(label), F.coalesce(found, F.lit("<missing>")), F.lit(f"; {expectation}"))
+
+
 def _detail(
     reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
 ) -> Column:
-    """A message that says what was wrong, for a person reading the quarantine."""
+    """A message that says what was wrong, for a person reading the quarantine.
+
+    One ``when`` per reason, in the order of the module docstring's table: a table of messages, longer than
+    60 lines for that reason only.
+    """
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
         f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
     )
     structure_key = F.regexp_extract(value, _STRING_KEY_HOLDS_STRUCTURE, 1)
+    extracted_at = _raw_field(value, "extracted_at")
     return (
         F.when(
             reason == "too_large",
@@ -241,43 +243,35 @@ def _detail(
         .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
         .when(
             reason == "unsupported_schema_version",
-            F.concat(
-                F.lit("schema_version="),
-                F.coalesce(_raw_field(value, "schema_version"), F.lit("<missing>")),
-                F.lit(f"; this job reads schema_version {versions}"),
+            _field_detail(
+                "schema_version=",
+                _raw_field(value, "schema_version"),
+                f"this job reads schema_version {versions}",
             ),
         )
         .when(reason == "missing_playlist_id", F.lit("playlist.id is missing or empty"))
         .when(
             reason == "bad_extracted_at",
-            F.concat(
-                F.lit("extracted_at="),
-                F.coalesce(_raw_field(value, "extracted_at"), F.lit("<missing>")),
-                F.lit("; expected ISO-8601 UTC like 2026-11-22T03:00:05Z"),
-            ),
+            _field_detail("extracted_at=", extracted_at, "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"),
         )
         .when(
             reason == "implausible_extracted_at",
-            F.concat(
-                F.lit("extracted_at="),
-                F.coalesce(_raw_field(value, "extracted_at"), F.lit("<missing>")),
-                F.lit(f"; a plausible extraction time is {plausible}"),
-            ),
+            _field_detail("extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"),
         )
         .when(
             reason == "items_not_array",
-            F.concat(
-                F.lit("items is "),
-                F.coalesce(_snippet(F.get_json_object(value, "$.items")), F.lit("<missing>")),
-                F.lit("; expected an array of playlist items"),
+            _field_detail(
+                "items is ",
+                _snippet(F.get_json_object(value, "$.items")),
+                "expected an array of playlist items",
             ),
         )
         .when(
             reason == "bad_artists_fetched_at",
-            F.concat(
-                F.lit("artists_fetched_at holds "),
-                F.coalesce(_snippet(F.get_json_object(value, "$.artists_fetched_at")), F.lit("<missing>")),
-                F.lit("; expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z"),
+            _field_detail(
+                "artists_fetched_at holds ",
+                _snippet(F.get_json_object(value, "$.artists_fetched_at")),
+                "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
             ),
         )
         .when(
@@ -298,21 +292,21 @@ def _detail(
 
 
 def check_raw_lines(
-    lines_df: DataFrame,
+    raw_df: DataFrame,
     whole_objects: bool = False,
     latest_extracted_at: datetime | None = None,
     max_record_chars: int = MAX_RECORD_CHARS,
 ) -> DataFrame:
     """One row per raw object: its observation columns, and ``reason``/``detail`` (null when valid).
 
-    ``lines_df`` is ``(source_file, value)``: one row per line, or with ``whole_objects`` one row per
+    ``raw_df`` is ``(source_file, value)``: one row per line, or with ``whole_objects`` one row per
     object holding its whole text. This is the single parse of the run: persist it, then take
     ``observations_of`` and ``rejects_of``. ``latest_extracted_at`` is the upper bound of a plausible
     ``extracted_at`` (``plausibility.latest_plausible`` of the run's clock); None checks the lower only.
     An object whose text is longer than ``max_record_chars`` is ``too_large``.
     """
     split = filter_single_records_whole if whole_objects else filter_single_records
-    records_df, multi_df = split(lines_df)
+    records_df, multi_df = split(raw_df)
     envelope = F.col("envelope")
     parsed_df = (
         with_envelope(records_df)
@@ -348,9 +342,3 @@ def observations_of(checked_df: DataFrame) -> DataFrame:
 def rejects_of(checked_df: DataFrame) -> DataFrame:
     """The rejected objects: ``source_file, reason, detail``."""
     return checked_df.where(F.col("reason").isNotNull()).select("source_file", "reason", "detail")
-
-
-def parse_raw_lines(lines_df: DataFrame, whole_objects: bool = False) -> ParsedRaw:
-    """Validate raw lines ``(source_file, value)`` into observations and rejects (see module docstring)."""
-    checked_df = check_raw_lines(lines_df, whole_objects)
-    return ParsedRaw(observations_df=observations_of(checked_df), rejected_df=rejects_of(checked_df))

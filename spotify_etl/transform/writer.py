@@ -1,4 +1,4 @@
-"""Writing a run's output: stage every table first, then swap the staged partitions in (DESIGN.md s.3, I5).
+"""Writing a run's output: stage every table, then swap the staged partitions in (docs/design.md s.3, I5).
 
 A run's writes have two phases:
 

@@ -95,14 +95,14 @@ def quarantine_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactor
         (
             "plain.json.gz",
             "not_gzip",
-            "first bytes 7b22 are not the gzip magic 1f8b; raw objects are gzip (DESIGN.md s.2)",
+            "first bytes 7b22 are not the gzip magic 1f8b; raw objects are gzip (docs/design.md s.2)",
         ),
         ("zero.json.gz", "empty", "the object has 0 bytes"),
         ("truncated.json.gz", "not_gzip", "gzip stream is truncated or corrupt, or holds no line"),
         (
             "notes.txt",
             "not_gzip",
-            "object name does not end in .json.gz: raw objects are gzip JSON Lines (DESIGN.md s.2)",
+            "object name does not end in .json.gz: raw objects are gzip JSON Lines (docs/design.md s.2)",
         ),
     ],
 )

@@ -32,7 +32,7 @@ CASES = {
     "multiple_records": (
         [GOOD, GOOD],
         "multiple_records",
-        "2 non-blank lines; a raw object holds exactly one JSON line (DESIGN.md s.2)",
+        "2 non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",
     ),
     "not_json": (['{"schema_version": 1,'], "not_json", 'not valid JSON: {"schema_version": 1,'),
     "not_an_object": (["[1, 2]"], "not_an_object", "JSON value is not an object: [1, 2]"),

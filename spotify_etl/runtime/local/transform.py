@@ -24,7 +24,14 @@ from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root,
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
 from spotify_etl.runtime.local.lock import writer_lock
 from spotify_etl.transform.job import RawBatch, run_transform
-from spotify_etl.transform.raw_objects import hadoop_literal, is_hidden, name_rejection
+from spotify_etl.transform.raw_objects import (
+    Rejection,
+    hadoop_literal,
+    is_hidden,
+    name_rejection,
+    unreadable_object,
+)
+from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 
 _BYTES_PER_TASK = 16 * 1024 * 1024
@@ -52,7 +59,7 @@ def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
     return found
 
 
-def _dangling(uri: str) -> tuple[str, str, str] | None:
+def _dangling(uri: str) -> Rejection | None:
     path = local_path(uri)
     if path.is_symlink() and not path.exists():
         return uri, "unreadable", f"dangling symbolic link to {os.readlink(path)}"
@@ -84,6 +91,17 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
     return read_df.join(F.broadcast(names), "encoded").select(F.col("listed").alias("source_file"), "value")
 
 
+def _read_objects(spark: SparkSession, uris: list[str], raw_bytes: int) -> DataFrame:
+    """One row per object (``source_file``, ``value``: its whole text), in partitions sized to the data."""
+    if not uris:
+        return spark.createDataFrame([], "source_file string, value string")
+    # A whole-text read packs fewer objects per partition than a line read (126 partitions at 2,000 objects,
+    # make bench); every later stage would inherit that width. Narrow it to the data: about one task per
+    # 16 MB of gzip, never fewer than two per core.
+    width = max(2 * spark.sparkContext.defaultParallelism, math.ceil(raw_bytes / _BYTES_PER_TASK))
+    return _read_literally(spark, uris).coalesce(width)
+
+
 @dataclass
 class LocalRuntime:
     """The bookmarked read of raw/ and the commit, locally (what Glue's job bookmarks give on AWS)."""
@@ -94,6 +112,7 @@ class LocalRuntime:
     store: LocalBookmarkStore = field(init=False)
     warnings: list[str] = field(default_factory=list, init=False)
     _selected: list[ObjectVersion] | None = field(default=None, init=False)
+    _readable: list[str] = field(default_factory=list, init=False)  # what read_new_raw gave Spark to read
 
     def __post_init__(self) -> None:
         self.store = LocalBookmarkStore(self.bookmarks_root, self.config.job_name, RAW_TRANSFORMATION_CTX)
@@ -110,28 +129,30 @@ class LocalRuntime:
         return self._selected
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
-        self._selected = self.select()
-        prejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in self._selected) if r]
-        rejected = {uri for uri, _, _ in prejected}
-        readable = [o.uri for o in self._selected if o.uri not in rejected]
-        if readable:
-            lines_df = _read_literally(spark, readable)
-            # A whole-text read packs fewer objects per partition than a line read (126 partitions at
-            # 2,000 objects, make bench); every later stage would inherit that width. Narrow it to the
-            # data: about one task per 16 MB of gzip, never fewer than two per core.
-            raw_bytes = sum(o.size for o in self._selected)
-            width = max(2 * spark.sparkContext.defaultParallelism, math.ceil(raw_bytes / _BYTES_PER_TASK))
-            lines_df = lines_df.coalesce(width)
-        else:
-            lines_df = spark.createDataFrame([], "source_file string, value string")
+        selected = self.select()
+        rejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in selected) if r]
+        refused = {uri for uri, _, _ in rejected}
+        self._readable = [o.uri for o in selected if o.uri not in refused]
+        raw_bytes = sum(o.size for o in selected)
         return RawBatch(
-            lines_df=lines_df,
-            listed=readable,
-            prejected=prejected,
-            raw_bytes=sum(o.size for o in self._selected),
+            raw_df=_read_objects(spark, self._readable, raw_bytes),
             whole_objects=True,
+            rejected_before_read=rejected,
+            raw_bytes=raw_bytes,
+            nothing_new=not selected,
             warnings=list(self.warnings),
         )
+
+    def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
+        """The objects given to Spark that yielded no row: the reader skips an unreadable gzip
+        (``ignoreCorruptFiles``) and a vanished file (``ignoreMissingFiles``); probe why, by name."""
+        if not self._readable:
+            return []
+        # The reader gives source_file exactly as listed (names are data): compare as is.
+        accounted = {row.source_file for row in checked_df.select("source_file").collect()}
+        fs = HadoopFileSystem(checked_df.sparkSession)
+        unread = [unreadable_object(fs, uri) for uri in self._readable if uri not in accounted]
+        return [row for row in unread if row is not None]
 
     def commit(self) -> bool:
         if self.reprocess or self.config.bookmark_option != "job-bookmark-enable":
@@ -212,6 +233,22 @@ def run_local_transform(
     """
     if bookmarks_root is None:
         bookmarks_root = LakeLayout.from_lake(local_path(config.raw_path).parent).bookmarks
+    _check_local_roots(config)
+    # The staging area is always inside the lake (LakeLayout), whatever roots were overridden.
+    with writer_lock(local_path(config.staging_path).parent, wait=wait, on_wait=on_wait):
+        runtime = LocalRuntime(config, bookmarks_root, reprocess=tuple(reprocess))
+        if spark is None:
+            started = time.perf_counter()
+            if not runtime.select():
+                return _commit_without_spark(runtime, started)
+            from spotify_etl.sparkutil import local_spark_session
+
+            spark = local_spark_session()
+        return run_transform(spark, runtime, config, now=now)
+
+
+def _check_local_roots(config: TransformConfig) -> None:
+    """Refuse non-local roots and a missing raw folder, each with a one-line message."""
     for root in (config.raw_path, config.curated_path, config.quarantine_path, config.staging_path):
         local_path(root)  # refuses non-local URIs with a clear message
     if not local_path(config.raw_path).is_dir():
@@ -219,20 +256,10 @@ def run_local_transform(
             f"raw folder {local_path(config.raw_path)} does not exist: land raw objects first "
             "('spotify-etl extract' or 'make run'), or pass --raw"
         )
-    # The staging area is always inside the lake (LakeLayout), whatever roots were overridden.
-    with writer_lock(local_path(config.staging_path).parent, wait=wait, on_wait=on_wait):
-        runtime = LocalRuntime(config, bookmarks_root, reprocess=tuple(reprocess))
-        if spark is None:
-            started = time.perf_counter()
-            if not runtime.select():
-                summary = RunSummary(
-                    bookmark_option=config.bookmark_option, bookmark_committed=runtime.commit()
-                )
-                summary.seconds = time.perf_counter() - started
-                return summary
-            from spotify_etl.sparkutil import local_spark_session
 
-            spark = local_spark_session()
-        if now is None:
-            return run_transform(spark, runtime, config)
-        return run_transform(spark, runtime, config, now=now)
+
+def _commit_without_spark(runtime: LocalRuntime, started: float) -> RunSummary:
+    """The run when nothing is new since the bookmark and no session was given: the commit only."""
+    summary = RunSummary(bookmark_option=runtime.config.bookmark_option, bookmark_committed=runtime.commit())
+    summary.seconds = time.perf_counter() - started
+    return summary
