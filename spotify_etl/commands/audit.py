@@ -54,13 +54,16 @@ def reprocess_hints(lake: str, uri: str, modified_ms: int, job_name: str) -> lis
 def run(args: argparse.Namespace) -> int:
     from spotify_etl.audit.ledger import ACCOUNTED, build_ledger
     from spotify_etl.audit.stores import AuditConfigError, LocalLakeStore, open_store
-    from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore
+    from spotify_etl.runtime.local.bookmarks import DEFAULT_MAX_BAND_MS, BookmarkError, LocalBookmarkStore
 
     try:
         store = open_store(args.lake)
-        bookmarks = LocalBookmarkStore(store.layout.bookmarks, args.job_name, RAW_TRANSFORMATION_CTX)
-        bookmark = bookmarks.load() if isinstance(store, LocalLakeStore) else None
-        ledger = build_ledger(store, bookmark, bookmarks.max_band_ms)
+        bookmark = None  # on S3 the bookmark is Glue's, which the audit does not read
+        if isinstance(store, LocalLakeStore):
+            bookmark = LocalBookmarkStore(
+                store.layout.bookmarks, args.job_name, RAW_TRANSFORMATION_CTX
+            ).load()
+        ledger = build_ledger(store, bookmark, DEFAULT_MAX_BAND_MS)
     except (AuditConfigError, BookmarkError) as error:
         print(f"spotify-etl audit: {error}", file=sys.stderr)
         return 2
