@@ -27,7 +27,14 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import JOB_ARGS, OPTIONAL_JOB_ARGS, RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.config import (
+    DEFAULT_BOOKMARK_OPTION,
+    DEFAULT_TARGET_FILE_MB,
+    JOB_ARGS,
+    OPTIONAL_JOB_ARGS,
+    RAW_TRANSFORMATION_CTX,
+    TransformConfig,
+)
 from spotify_etl.lake import raw_objects_root
 from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform import run_metrics
@@ -61,8 +68,8 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
         curated_path=args["curated_path"].rstrip("/"),
         quarantine_path=args["quarantine_path"].rstrip("/"),
         staging_path=args["staging_path"].rstrip("/"),
-        bookmark_option=args.get("job_bookmark_option") or "job-bookmark-enable",
-        target_file_mb=optional_int("target_file_mb") or 128,
+        bookmark_option=args.get("job_bookmark_option") or DEFAULT_BOOKMARK_OPTION,
+        target_file_mb=optional_int("target_file_mb") or DEFAULT_TARGET_FILE_MB,
         shuffle_partitions=optional_int("shuffle_partitions"),
         metrics_namespace=args.get("metrics_namespace") or None,
     )

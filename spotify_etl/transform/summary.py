@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from spotify_etl.config import DEFAULT_BOOKMARK_OPTION
+
 
 @dataclass
 class RunSummary:
@@ -29,7 +31,7 @@ class RunSummary:
     files_written: dict[str, int] = field(default_factory=dict)
     partitions_touched: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
-    bookmark_option: str = "job-bookmark-enable"
+    bookmark_option: str = DEFAULT_BOOKMARK_OPTION
     bookmark_committed: bool = False
     warnings: list[str] = field(default_factory=list)
 

@@ -19,7 +19,12 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import RAW_TRANSFORMATION_CTX, TransformConfig
+from spotify_etl.config import (
+    DEFAULT_BOOKMARK_OPTION,
+    DEFAULT_TARGET_FILE_MB,
+    RAW_TRANSFORMATION_CTX,
+    TransformConfig,
+)
 from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root, to_uri
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
 from spotify_etl.runtime.local.lock import writer_lock
@@ -181,12 +186,12 @@ class ReprocessError(ValueError):
 def config_for_lake(
     lake: str | Path,
     *,
-    bookmark_option: str = "job-bookmark-enable",
+    bookmark_option: str = DEFAULT_BOOKMARK_OPTION,
     job_name: str | None = None,
     raw: str | None = None,
     curated: str | None = None,
     quarantine: str | None = None,
-    target_file_mb: int = 128,
+    target_file_mb: int = DEFAULT_TARGET_FILE_MB,
     shuffle_partitions: int | None = None,
 ) -> tuple[TransformConfig, str]:
     """The transform config of a local lake (with optional root overrides) and its bookmark root."""
