@@ -131,7 +131,10 @@ def read_event_logs(directory: Path) -> SparkCounts:
     counts = SparkCounts()
     submitted: set[int] = set()
     completed: set[int] = set()
-    for path in sorted(directory.glob("*")):
+    # Spark 4.0 rolls event logs by default: one folder per application (eventlog_v2_<app>/events_<n>_<app>, plus
+    # an empty appstatus_ file) where Spark 3.5 writes one file; both are read
+    # (https://spark.apache.org/docs/4.0.0-preview1/core-migration-guide.html, "Upgrading from Core 3.5 to 4.0").
+    for path in sorted(directory.rglob("*")):
         if not path.is_file():
             continue
         with path.open() as handle:
