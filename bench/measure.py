@@ -134,8 +134,9 @@ def read_event_logs(directory: Path) -> SparkCounts:
     # Spark 4.0 rolls event logs by default: one folder per application (eventlog_v2_<app>/events_<n>_<app>, plus
     # an empty appstatus_ file) where Spark 3.5 writes one file; both are read
     # (https://spark.apache.org/docs/4.0.0-preview1/core-migration-guide.html, "Upgrading from Core 3.5 to 4.0").
+    # Hadoop's local file system writes a hidden binary .<name>.crc beside each file: skipped.
     for path in sorted(directory.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or path.name.startswith("."):
             continue
         with path.open() as handle:
             for line in handle:

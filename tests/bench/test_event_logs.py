@@ -26,6 +26,7 @@ def test_a_rolling_event_log_folder_counts_as_the_single_file_does(tmp_path: Pat
     _write(rolling / "events_1_local-1", EVENTS[:2])
     _write(rolling / "events_2_local-1", EVENTS[2:])
     (rolling / "appstatus_local-1").write_text("", encoding="utf-8")
+    (rolling / ".events_1_local-1.crc").write_bytes(b"crc\x00\xff\xfe")  # Hadoop's local checksum file
 
     single = read_event_logs(tmp_path / "single").as_dict()
     assert read_event_logs(tmp_path / "rolling").as_dict() == single
