@@ -32,18 +32,13 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, overload
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from extract_lambda import settings
-from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
-from spotify_etl.simulator.world import EDITORIAL_PLAYLIST_ID, SIM_USER_ID, ChartWorld
+from spotify_etl.simulator.web_api import HttpError, Token, WebApi
+from spotify_etl.simulator.world import SIM_USER_ID, ChartWorld
 
-MAX_PAGE_LIMIT = 50
-MAX_ARTIST_IDS = 50
-EMBEDDED_PAGE_LIMIT = 100
 USER_SCOPE = "playlist-read-private playlist-read-collaborative"
-_DEV_MODE_DROPPED = ("popularity", "followers", "available_markets", "label")
-_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _TRICKLE_HEADER = "X-Simulator-Trickle"  # internal: never sent
 
 
@@ -68,27 +63,13 @@ class RecordedRequest:
 
 
 @dataclass
-class _Token:
-    user_id: str | None
-    scope: str | None
-
-
-@dataclass
 class _State:
     day: date
     dev_mode: bool
     legacy_shape: bool
-    tokens: dict[str, _Token] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 class _StateFlag:
@@ -139,6 +120,7 @@ class SimulatorServer:
         refresh_token: str | None = None,
     ) -> None:
         self.world = world
+        self._api = WebApi(world, lambda: self.api_base_url)
         self.host = host
         self.port = port
         self.client_id = client_id or f"simclient{secrets.token_hex(8)}"
@@ -304,26 +286,31 @@ class SimulatorServer:
             if fault is not None:
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 default = "API rate limit exceeded" if fault.status == 429 else "Service unavailable"
-                raise _HttpError(fault.status, fault.message or default, extra)
+                raise HttpError(fault.status, fault.message or default, extra)
             if path == "/api/token":
                 if method != "POST":
-                    raise _HttpError(405, "Method not allowed")
+                    raise HttpError(405, "Method not allowed")
                 status, payload = 200, self._token(headers, body)
             elif path.startswith("/v1/"):
                 if method != "GET":
-                    raise _HttpError(405, "Method not allowed")
+                    raise HttpError(405, "Method not allowed")
                 token = self._bearer(headers)
-                status, payload = 200, self._api(path.removeprefix("/v1"), query, token)
+                status, payload = 200, self._answer_api(path.removeprefix("/v1"), query, token)
             else:
-                raise _HttpError(404, "Service not found")
+                raise HttpError(404, "Service not found")
             self._record(method, path, query, status)
             return status, {}, payload
         except _TokenError as error:
             self._record(method, path, query, 400)
             return 400, {}, {"error": error.error, "error_description": error.description}
-        except _HttpError as error:
+        except HttpError as error:
             self._record(method, path, query, error.status)
             return error.status, error.headers, {"error": {"status": error.status, "message": error.message}}
+
+    def _answer_api(self, path: str, query: dict[str, list[str]], token: Token) -> Any:
+        with self._lock:
+            day, dev_mode, legacy = self._state.day, self._state.dev_mode, self._state.legacy_shape
+        return self._api.answer(path, query, token, day, dev_mode, legacy)
 
     def _token(self, headers: Any, body: bytes) -> dict[str, Any]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -343,7 +330,7 @@ class SimulatorServer:
         grant = form.get("grant_type")
         rotated: str | None = None
         if grant == "client_credentials":
-            token = _Token(user_id=None, scope=None)
+            token = Token(user_id=None, scope=None)
         elif grant == "refresh_token":
             with self._lock:
                 if form.get("refresh_token") != self.refresh_token:
@@ -351,7 +338,7 @@ class SimulatorServer:
                 if self.rotate_refresh_tokens:  # the used token is revoked: only the new one works
                     rotated = f"simrefresh{secrets.token_hex(16)}"
                     self.refresh_token = rotated
-            token = _Token(user_id=self.user_id, scope=USER_SCOPE)
+            token = Token(user_id=self.user_id, scope=USER_SCOPE)
         else:
             raise _TokenError(
                 "unsupported_grant_type",
@@ -367,145 +354,15 @@ class SimulatorServer:
             answer["refresh_token"] = rotated
         return answer
 
-    def _bearer(self, headers: Any) -> _Token:
+    def _bearer(self, headers: Any) -> Token:
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
-            raise _HttpError(401, "No token provided")
+            raise HttpError(401, "No token provided")
         with self._lock:
             token = self._state.tokens.get(auth[7:].strip())
         if token is None:
-            raise _HttpError(401, "Invalid access token")
+            raise HttpError(401, "Invalid access token")
         return token
-
-    def _api(self, path: str, query: dict[str, list[str]], token: _Token) -> Any:
-        with self._lock:
-            day, dev_mode, legacy = self._state.day, self._state.dev_mode, self._state.legacy_shape
-        segments = [s for s in path.split("/") if s]
-        if segments == ["artists"]:
-            return self._artists(query, day, dev_mode)
-        if len(segments) == 2 and segments[0] == "artists":
-            return self._artist(segments[1], day, dev_mode)
-        if segments and segments[0] == "playlists" and len(segments) in (2, 3):
-            playlist_id = segments[1]
-            if not _ID.match(playlist_id):
-                raise _HttpError(400, "Invalid base62 id")
-            sub = segments[2] if len(segments) == 3 else None
-            if sub is None:
-                return self._playlist(playlist_id, query, day, dev_mode, legacy, token)
-            if sub in ("items", "tracks"):
-                if sub == "tracks" and dev_mode:
-                    raise _HttpError(403, "Forbidden")
-                return self._items_page(playlist_id, sub, query, day, dev_mode, legacy, token)
-        raise _HttpError(404, "Service not found")
-
-    def _known(self, playlist_id: str) -> None:
-        if playlist_id == EDITORIAL_PLAYLIST_ID or not self.world.has_playlist(playlist_id):
-            raise _HttpError(404, "Resource not found")
-
-    def _may_read_items(self, playlist_id: str, dev_mode: bool, token: _Token) -> bool:
-        if not dev_mode:
-            return True
-        if token.user_id is None:
-            return False
-        owner = self.world.owner_of(playlist_id)
-        return token.user_id == owner or token.user_id in self.world.collaborators_of(playlist_id)
-
-    def _playlist(
-        self,
-        playlist_id: str,
-        query: dict[str, list[str]],
-        day: date,
-        dev_mode: bool,
-        legacy: bool,
-        token: _Token,
-    ) -> dict[str, Any]:
-        self._known(playlist_id)
-        playlist, items, _ = self.world.observe(playlist_id, day)
-        answer = dict(playlist)
-        answer["href"] = f"{self.api_base_url}playlists/{playlist_id}"
-        if self._may_read_items(playlist_id, dev_mode, token):
-            sub = "tracks" if legacy else "items"
-            extra = {k: v[0] for k, v in query.items() if k in ("market", "additional_types")}
-            page = self._page(playlist_id, sub, items, 0, EMBEDDED_PAGE_LIMIT, extra, legacy)
-            answer[sub] = page
-        if dev_mode:
-            answer = _strip_dev_fields(answer)
-        return _with_fields(answer, query)
-
-    def _items_page(
-        self,
-        playlist_id: str,
-        sub: str,
-        query: dict[str, list[str]],
-        day: date,
-        dev_mode: bool,
-        legacy: bool,
-        token: _Token,
-    ) -> dict[str, Any]:
-        self._known(playlist_id)
-        if not self._may_read_items(playlist_id, dev_mode, token):
-            raise _HttpError(403, "Forbidden")
-        limit = _int_param(query, "limit", 20)
-        offset = _int_param(query, "offset", 0)
-        if not 1 <= limit <= MAX_PAGE_LIMIT:
-            raise _HttpError(400, f"Invalid limit: {limit} (1..{MAX_PAGE_LIMIT})")
-        if offset < 0:
-            raise _HttpError(400, f"Invalid offset: {offset}")
-        _, items, _ = self.world.observe(playlist_id, day)
-        extra = {k: v[0] for k, v in query.items() if k in ("market", "additional_types")}
-        page = self._page(playlist_id, sub, items, offset, limit, extra, legacy or sub == "tracks")
-        return _with_fields(_strip_dev_fields(page) if dev_mode else page, query)
-
-    def _page(
-        self,
-        playlist_id: str,
-        sub: str,
-        items: list[dict[str, Any]],
-        offset: int,
-        limit: int,
-        extra: dict[str, str],
-        legacy: bool,
-    ) -> dict[str, Any]:
-        def url(at: int) -> str:
-            return f"{self.api_base_url}playlists/{playlist_id}/{sub}?" + urlencode(
-                {"offset": at, "limit": limit, **extra}
-            )
-
-        chunk = items[offset : offset + limit]
-        if legacy:
-            chunk = [{("track" if k == "item" else k): v for k, v in entry.items()} for entry in chunk]
-        total = len(items)
-        return {
-            "href": url(offset),
-            "items": chunk,
-            "limit": limit,
-            "next": url(offset + limit) if offset + limit < total else None,
-            "offset": offset,
-            "previous": url(max(0, offset - limit)) if offset > 0 else None,
-            "total": total,
-        }
-
-    def _artists(self, query: dict[str, list[str]], day: date, dev_mode: bool) -> dict[str, Any]:
-        if dev_mode:
-            raise _HttpError(403, "Forbidden")
-        raw = ",".join(query.get("ids", []))
-        ids = [i for i in raw.split(",") if i]
-        if not ids:
-            raise _HttpError(400, "Missing ids parameter")
-        if len(ids) > MAX_ARTIST_IDS:
-            raise _HttpError(400, f"Too many ids requested: {len(ids)} (at most {MAX_ARTIST_IDS})")
-        for artist_id in ids:
-            if not _ID.match(artist_id):
-                raise _HttpError(400, f"Invalid base62 id: {artist_id}")
-        return {"artists": [self.world.artist(artist_id, day) for artist_id in ids]}
-
-    def _artist(self, artist_id: str, day: date, dev_mode: bool) -> dict[str, Any]:
-        if not _ID.match(artist_id):
-            raise _HttpError(400, "Invalid base62 id")
-        artist = self.world.artist(artist_id, day)
-        if artist is None:
-            raise _HttpError(404, "Resource not found")
-        return _strip_dev_fields(artist) if dev_mode else artist
 
 
 class _TokenError(Exception):
@@ -513,37 +370,6 @@ class _TokenError(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
-
-
-def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
-    values = query.get(name)
-    if not values:
-        return default
-    try:
-        return int(values[0])
-    except ValueError:
-        raise _HttpError(400, f"Invalid {name}: {values[0]!r}") from None
-
-
-def _with_fields(answer: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
-    """The answer reduced by the ``fields`` parameter, if any (400 when it does not parse)."""
-    fields = query.get("fields")
-    if not fields:
-        return answer
-    try:
-        filtered: dict[str, Any] = apply_fields(answer, fields[0])
-    except FieldsSyntaxError as error:
-        raise _HttpError(400, str(error)) from None
-    return filtered
-
-
-def _strip_dev_fields(value: Any) -> Any:
-    """Drop the fields Development Mode apps no longer get (recursively, on fresh copies)."""
-    if isinstance(value, dict):
-        return {k: _strip_dev_fields(v) for k, v in value.items() if k not in _DEV_MODE_DROPPED}
-    if isinstance(value, list):
-        return [_strip_dev_fields(v) for v in value]
-    return value
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -21,18 +21,16 @@ import threading
 from datetime import date
 from typing import Any
 
-from spotify_etl.simulator.world import (
+from spotify_etl.simulator.api_objects import (
     API,
-    DEFAULT_PLAYLIST_SIZES,
     OPEN,
-    ChartWorld,
-    _added_by,
+    added_by_object,
     album_object,
-    playlist_id_for,
     playlist_item,
     simplified_artist,
     spotify_id,
 )
+from spotify_etl.simulator.world import DEFAULT_PLAYLIST_SIZES, ChartWorld, playlist_id_for
 
 LARGEST_PLAYLIST_SIZE = 10_000  # Spotify's maximum number of items in a playlist
 LONG_TEXT = "Very long title " + "la " * 700  # ~2 kB of text in one name
@@ -174,7 +172,7 @@ class WildWorld(ChartWorld):
     def _wild(
         self, playlist: dict[str, Any], day: date
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        adder = _added_by(playlist["owner"]["id"])
+        adder = added_by_object(playlist["owner"]["id"])
         items = [playlist_item("2026-11-01T00:00:00Z", adder, track) for track in self._wild_tracks]
         items += [dict(items[0]) for _ in range(4)]  # the tail the specials replace
         self._add_specials(items, day, adder)

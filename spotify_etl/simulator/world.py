@@ -30,11 +30,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-API = "https://api.spotify.com/v1"
-OPEN = "https://open.spotify.com"
-
-# Playlist ids are a function of their index only (never of the seed), so they can be constants.
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+from spotify_etl.simulator.api_objects import (
+    API,
+    OPEN,
+    added_by_object,
+    episode_object,
+    images,
+    playlist_item,
+    spotify_id,
+    user_object,
+)
+from spotify_etl.simulator.catalog import MARKETS, Artist, Track, make_catalog
 
 # The user the simulator's refresh token belongs to (owns most playlists) and another curator.
 SIM_USER_ID = "sim_user"
@@ -49,61 +55,9 @@ DEFAULT_PLAYLIST_NAMES = ("Daily Chart", "Fresh Finds", "Long Mix", "Curated Els
 # Index of the default playlist owned by someone else: a Development Mode user token gets 403 on it.
 FOREIGN_PLAYLIST_INDEX = 3
 
-_GENRES = (
-    "pop",
-    "dance pop",
-    "indie rock",
-    "hip hop",
-    "trap",
-    "afrobeats",
-    "k-pop",
-    "reggaeton",
-    "house",
-    "techno",
-    "alt z",
-    "r&b",
-    "singer-songwriter",
-    "country",
-    "latin pop",
-    "drill",
-)
-_WORDS = (
-    "Midnight",
-    "Echo",
-    "Golden",
-    "River",
-    "Neon",
-    "Paper",
-    "Static",
-    "Velvet",
-    "Summer",
-    "Ghost",
-    "Signal",
-    "Orbit",
-    "Honey",
-    "Wild",
-    "Glass",
-    "Silver",
-    "Northern",
-    "Faded",
-    "Electric",
-    "Quiet",
-)
-_MARKETS = ["CA", "DE", "FR", "GB", "JP", "MX", "NL", "SE", "US"]
-
 
 class UnknownPlaylistError(KeyError):
     """The world has no such playlist (or it is an editorial one that apps may no longer read)."""
-
-
-def spotify_id(*parts: object) -> str:
-    """A deterministic 22-character base62 id (Spotify's id alphabet and length)."""
-    digest = int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=16).digest())
-    chars = []
-    for _ in range(22):
-        digest, rem = divmod(digest, 62)
-        chars.append(_BASE62[rem])
-    return "".join(chars)
 
 
 def playlist_id_for(index: int) -> str:
@@ -114,110 +68,13 @@ def playlist_id_for(index: int) -> str:
 DEFAULT_PLAYLIST_IDS: tuple[str, ...] = tuple(playlist_id_for(i) for i in range(len(DEFAULT_PLAYLIST_SIZES)))
 
 
-def _user(user_id: str, display_name: str | None) -> dict[str, Any]:
-    return {
-        "display_name": display_name,
-        "external_urls": {"spotify": f"{OPEN}/user/{user_id}"},
-        "href": f"{API}/users/{user_id}",
-        "id": user_id,
-        "type": "user",
-        "uri": f"spotify:user:{user_id}",
-    }
-
-
-def _added_by(user_id: str) -> dict[str, Any]:
-    user = _user(user_id, None)
-    del user["display_name"]
-    return user
-
-
-def simplified_artist(artist_id: str, name: str) -> dict[str, Any]:
-    """The simplified artist object of the Web API (as tracks and albums embed it)."""
-    return {
-        "external_urls": {"spotify": f"{OPEN}/artist/{artist_id}"},
-        "href": f"{API}/artists/{artist_id}",
-        "id": artist_id,
-        "name": name,
-        "type": "artist",
-        "uri": f"spotify:artist:{artist_id}",
-    }
-
-
-def _images(key: str, sizes: Sequence[int]) -> list[dict[str, Any]]:
-    return [{"height": s, "url": f"https://i.scdn.co/image/{key}{s}", "width": s} for s in sizes]
-
-
-def album_object(
-    album_id: str,
-    *,
-    album_type: str,
-    artists: list[dict[str, Any]],
-    markets: list[str],
-    name: str,
-    release_date: str,
-    precision: str,
-    total_tracks: int,
-) -> dict[str, Any]:
-    """The simplified album object of the Web API (as tracks embed it)."""
-    return {
-        "album_type": album_type,
-        "artists": artists,
-        "available_markets": markets,
-        "external_urls": {"spotify": f"{OPEN}/album/{album_id}"},
-        "href": f"{API}/albums/{album_id}",
-        "id": album_id,
-        "images": _images(f"ab67616d0000{album_id}", (640, 300, 64)),
-        "name": name,
-        "release_date": release_date,
-        "release_date_precision": precision,
-        "total_tracks": total_tracks,
-        "type": "album",
-        "uri": f"spotify:album:{album_id}",
-    }
-
-
-def playlist_item(
-    added_at: str, added_by: dict[str, Any], item: dict[str, Any] | None, is_local: bool = False
-) -> dict[str, Any]:
-    """One entry of a playlist's items (2026 shape: the track or episode under ``item``)."""
-    return {
-        "added_at": added_at,
-        "added_by": added_by,
-        "is_local": is_local,
-        "item": item,
-        "primary_color": None,
-        "video_thumbnail": {"url": None},
-    }
-
-
 def _wave(day: int, period: float, phase: float) -> float:
     return math.sin(2.0 * math.pi * (day / period + phase))
 
 
 @dataclass(frozen=True)
-class _Artist:
-    id: str
-    name: str
-    genres: tuple[str, ...]
-    popularity: int
-    followers: int
-    phase: float
-    simplified: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Track:
-    id: str
-    popularity: int
-    phase: float
-    period: float
-    artist_ids: tuple[str, ...]
-    template: dict[str, Any]  # the full track object without popularity
-
-
-@dataclass(frozen=True)
 class _Candidate:
-    track: _Track
+    track: Track
     period: int
     duration: int
     phase: int
@@ -276,10 +133,9 @@ class ChartWorld:
         self._rng = random.Random(seed)
         n_tracks = max(400, min(20_000, sum(sizes) // 2, max(sizes, default=0) * 4))
         n_tracks = max(n_tracks, 2 * max(sizes, default=0))
-        self._artists = self._make_artists(max(60, n_tracks // 3))
-        self._artist_by_id = {a.id: a for a in self._artists}
-        self._albums = self._make_albums(max(40, n_tracks // 4))
-        self._tracks = self._make_tracks(n_tracks)
+        catalog = make_catalog(seed, self._rng, n_tracks)
+        self._artist_by_id = catalog.artist_by_id
+        self._tracks = catalog.tracks
         self._playlists: dict[str, _Playlist] = {}
         for index, size in enumerate(sizes):
             pid = playlist_id_for(index)
@@ -288,103 +144,6 @@ class ChartWorld:
         self._episode = self._make_episode()
 
     # ------------------------------------------------------------------ construction (once)
-
-    def _make_artists(self, n: int) -> list[_Artist]:
-        rng = self._rng
-        artists = []
-        for i in range(n):
-            aid = spotify_id("artist", self.seed, i)
-            name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}" + ("" if i % 3 else f" {i}")
-            simplified = simplified_artist(aid, name)
-            genres = tuple(rng.sample(_GENRES, rng.choice((0, 1, 2, 3))))
-            artists.append(
-                _Artist(
-                    aid,
-                    name,
-                    genres,
-                    rng.randint(20, 95),
-                    rng.randint(1_000, 50_000_000),
-                    rng.random(),
-                    simplified,
-                )
-            )
-        return artists
-
-    def _make_albums(self, n: int) -> list[dict[str, Any]]:
-        rng = self._rng
-        albums = []
-        for i in range(n):
-            alid = spotify_id("album", self.seed, i)
-            year = rng.randint(1975, 2026)
-            precision = rng.choices(("day", "month", "year"), weights=(8, 1, 1))[0]
-            release = {
-                "day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                "month": f"{year}-{rng.randint(1, 12):02d}",
-                "year": f"{year}",
-            }[precision]
-            album_type = rng.choices(("album", "single", "compilation"), weights=(5, 4, 1))[0]
-            artists = rng.sample(self._artists, rng.choice((1, 1, 1, 2)))
-            name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}"
-            total_tracks = 1 if album_type == "single" else rng.randint(6, 18)
-            albums.append(
-                album_object(
-                    alid,
-                    album_type=album_type,
-                    artists=[a.simplified for a in artists],
-                    markets=_MARKETS,
-                    name=name,
-                    release_date=release,
-                    precision=precision,
-                    total_tracks=total_tracks,
-                )
-            )
-        return albums
-
-    def _make_tracks(self, n: int) -> list[_Track]:
-        rng = self._rng
-        tracks = []
-        for i in range(n):
-            tid = spotify_id("track", self.seed, i)
-            album = rng.choice(self._albums)
-            lead = self._artist_by_album_artist(album)
-            featured = rng.sample(self._artists, rng.choice((0, 0, 0, 1, 2)))
-            credits = [lead, *(a for a in featured if a.id != lead.id)]
-            template = {
-                "album": album,
-                "artists": [a.simplified for a in credits],
-                "available_markets": _MARKETS,
-                "disc_number": 1,
-                "duration_ms": rng.randint(95_000, 320_000),
-                "episode": False,
-                "explicit": rng.random() < 0.3,
-                "external_ids": {
-                    "isrc": f"US{rng.choice(_WORDS)[:3].upper()}{rng.randint(2000000, 2699999)}"
-                },
-                "external_urls": {"spotify": f"{OPEN}/track/{tid}"},
-                "href": f"{API}/tracks/{tid}",
-                "id": tid,
-                "is_local": False,
-                "name": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}",
-                "preview_url": None if rng.random() < 0.5 else f"https://p.scdn.co/mp3-preview/{tid}",
-                "track": True,
-                "track_number": rng.randint(1, max(1, album["total_tracks"])),
-                "type": "track",
-                "uri": f"spotify:track:{tid}",
-            }
-            tracks.append(
-                _Track(
-                    tid,
-                    rng.randint(25, 90),
-                    rng.random(),
-                    rng.uniform(20, 90),
-                    tuple(a.id for a in credits),
-                    template,
-                )
-            )
-        return tracks
-
-    def _artist_by_album_artist(self, album: dict[str, Any]) -> _Artist:
-        return self._artist_by_id[album["artists"][0]["id"]]
 
     def _make_playlist(self, index: int, pid: str, size: int) -> _Playlist:
         rng = random.Random(f"{self.seed}:playlist:{index}")
@@ -404,50 +163,7 @@ class ChartWorld:
         )
 
     def _make_episode(self) -> dict[str, Any]:
-        eid = spotify_id("episode", self.seed)
-        sid = spotify_id("show", self.seed)
-        return {
-            "audio_preview_url": f"https://p.scdn.co/mp3-preview/{eid}",
-            "description": "A weekly exploration of how charts are made.",
-            "duration_ms": 2_249_560,
-            "episode": True,
-            "explicit": False,
-            "external_urls": {"spotify": f"{OPEN}/episode/{eid}"},
-            "href": f"{API}/episodes/{eid}",
-            "html_description": "<p>A weekly exploration of how charts are made.</p>",
-            "id": eid,
-            "images": _images(f"ab6765630000{eid}", (640, 300, 64)),
-            "is_externally_hosted": False,
-            "is_playable": True,
-            "language": "en-US",
-            "languages": ["en-US"],
-            "name": "Chart Talk 42 - The Missing Middle",
-            "release_date": "2026-10-18",
-            "release_date_precision": "day",
-            "resume_point": {"fully_played": False, "resume_position_ms": 0},
-            "show": {
-                "available_markets": _MARKETS,
-                "copyrights": [],
-                "description": "Chart Talk: the stories behind the songs.",
-                "explicit": False,
-                "external_urls": {"spotify": f"{OPEN}/show/{sid}"},
-                "href": f"{API}/shows/{sid}",
-                "html_description": None,
-                "id": sid,
-                "images": _images(f"ab6765630000{sid}", (640, 300, 64)),
-                "is_externally_hosted": False,
-                "languages": ["en"],
-                "media_type": "audio",
-                "name": "Chart Talk",
-                "publisher": "Sim Studios",
-                "total_episodes": 120,
-                "type": "show",
-                "uri": f"spotify:show:{sid}",
-            },
-            "track": False,
-            "type": "episode",
-            "uri": f"spotify:episode:{eid}",
-        }
+        return episode_object(spotify_id("episode", self.seed), spotify_id("show", self.seed), MARKETS)
 
     def _pool(self, playlist: _Playlist) -> list[_Candidate]:
         pool = self._pools.get(playlist.id)
@@ -504,17 +220,17 @@ class ChartWorld:
             return None
         return self._full_artist(artist, (day - self.start).days)
 
-    def _full_artist(self, artist: _Artist, day: int) -> dict[str, Any]:
+    def _full_artist(self, artist: Artist, day: int) -> dict[str, Any]:
         wave = _wave(day, 45.0, artist.phase)
         return {
             **artist.simplified,
             "followers": {"href": None, "total": int(artist.followers * (1 + 0.002 * day + 0.01 * wave))},
             "genres": list(artist.genres),
-            "images": _images(f"ab6761610000{artist.id}", (640, 320, 160)),
+            "images": images(f"ab6761610000{artist.id}", (640, 320, 160)),
             "popularity": max(0, min(100, artist.popularity + round(4 * wave))),
         }
 
-    def chart(self, playlist_id: str, day: date) -> list[tuple[_Track, date]]:
+    def chart(self, playlist_id: str, day: date) -> list[tuple[Track, date]]:
         """The tracks of the playlist on ``day`` in order, each with the day it was added."""
         playlist = self._get(playlist_id)
         if playlist.size == 0:
@@ -550,7 +266,7 @@ class ChartWorld:
         """
         playlist = self._get(playlist_id)
         d = (day - self.start).days
-        adder = _added_by(playlist.owner_id)
+        adder = added_by_object(playlist.owner_id)
         items: list[dict[str, Any]] = []
         for track, added in self.chart(playlist_id, day):
             drift = _wave(d, track.period, track.phase)
@@ -586,9 +302,9 @@ class ChartWorld:
             "followers": {"href": None, "total": playlist.followers + 37 * max(d, 0)},
             "href": f"{API}/playlists/{playlist.id}",
             "id": playlist.id,
-            "images": _images(f"ab67706c0000{playlist.id}", (640, 300, 60)),
+            "images": images(f"ab67706c0000{playlist.id}", (640, 300, 60)),
             "name": playlist.name,
-            "owner": _user(playlist.owner_id, playlist.owner_name),
+            "owner": user_object(playlist.owner_id, playlist.owner_name),
             "primary_color": None,
             "public": not playlist.collaborative,
             "snapshot_id": snapshot_id,
