@@ -27,76 +27,19 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, overload
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from extract_lambda import settings
+from spotify_etl.simulator.server_state import Fault, RecordedRequest, ServerState, StateFlag
 from spotify_etl.simulator.web_api import HttpError, Token, WebApi
 from spotify_etl.simulator.world import SIM_USER_ID, ChartWorld
 
 USER_SCOPE = "playlist-read-private playlist-read-collaborative"
 _TRICKLE_HEADER = "X-Simulator-Trickle"  # internal: never sent
-
-
-@dataclass
-class Fault:
-    """Answer ``status`` to the next ``times`` requests whose path matches ``path`` (a regex)."""
-
-    path: str
-    status: int
-    times: int = 1
-    retry_after: int | None = None
-    message: str | None = None
-    trickle_seconds: float | None = None  # 200 with headers at once, then one body byte every N seconds
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    status: int
-
-
-@dataclass
-class _State:
-    day: date
-    dev_mode: bool
-    legacy_shape: bool
-    tokens: dict[str, Token] = field(default_factory=dict)
-    faults: list[Fault] = field(default_factory=list)
-    requests: list[RecordedRequest] = field(default_factory=list)
-
-
-class _StateFlag:
-    """A boolean knob of :class:`SimulatorServer`: the ``_State`` field of the same name, under the lock.
-
-    Request threads read the state under the same lock, so a flag set by a test applies from the next
-    request on.
-    """
-
-    def __set_name__(self, owner: type[SimulatorServer], name: str) -> None:
-        self._field = name
-
-    @overload
-    def __get__(self, server: None, owner: type[SimulatorServer]) -> _StateFlag: ...
-
-    @overload
-    def __get__(self, server: SimulatorServer, owner: type[SimulatorServer]) -> bool: ...
-
-    def __get__(self, server: SimulatorServer | None, owner: type[SimulatorServer]) -> _StateFlag | bool:
-        if server is None:
-            return self
-        with server._lock:
-            return bool(getattr(server._state, self._field))
-
-    def __set__(self, server: SimulatorServer, value: bool) -> None:
-        with server._lock:
-            setattr(server._state, self._field, value)
 
 
 class SimulatorServer:
@@ -130,7 +73,7 @@ class SimulatorServer:
         """When True, every refresh grant answers a new refresh token and revokes the one it used."""
         self.user_id = SIM_USER_ID
         self._lock = threading.Lock()
-        self._state = _State(day=world.start, dev_mode=dev_mode, legacy_shape=legacy_shape)
+        self._state = ServerState(day=world.start, dev_mode=dev_mode, legacy_shape=legacy_shape)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -193,9 +136,9 @@ class SimulatorServer:
         with self._lock:
             self._state.day = day
 
-    dev_mode = _StateFlag()
+    dev_mode = StateFlag()
     """Development Mode (see the module doc); settable at any time."""
-    legacy_shape = _StateFlag()
+    legacy_shape = StateFlag()
     """Serve the older ``tracks``/``track`` playlist shape; settable at any time."""
 
     def inject_fault(

@@ -1,0 +1,76 @@
+"""What the simulator server holds between requests: the day, the modes, tokens, injected faults, requests seen.
+
+Request threads and the test (or CLI) thread share it under the server's lock; :class:`StateFlag` makes a
+boolean field of it a lock-guarded attribute of the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol, overload
+
+from spotify_etl.simulator.web_api import Token
+
+
+class _HasState(Protocol):
+    _lock: threading.Lock
+    _state: ServerState
+
+
+@dataclass
+class Fault:
+    """Answer ``status`` to the next ``times`` requests whose path matches ``path`` (a regex)."""
+
+    path: str
+    status: int
+    times: int = 1
+    retry_after: int | None = None
+    message: str | None = None
+    trickle_seconds: float | None = None  # 200 with headers at once, then one body byte every N seconds
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+
+
+@dataclass
+class ServerState:
+    day: date
+    dev_mode: bool
+    legacy_shape: bool
+    tokens: dict[str, Token] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+
+class StateFlag:
+    """A boolean knob of the simulator server: the ``ServerState`` field of the same name, under the lock.
+
+    Request threads read the state under the same lock, so a flag set by a test applies from the next
+    request on.
+    """
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._field = name
+
+    @overload
+    def __get__(self, server: None, owner: type[Any]) -> StateFlag: ...
+
+    @overload
+    def __get__(self, server: _HasState, owner: type[Any]) -> bool: ...
+
+    def __get__(self, server: _HasState | None, owner: type[Any]) -> StateFlag | bool:
+        if server is None:
+            return self
+        with server._lock:
+            return bool(getattr(server._state, self._field))
+
+    def __set__(self, server: _HasState, value: bool) -> None:
+        with server._lock:
+            setattr(server._state, self._field, value)
