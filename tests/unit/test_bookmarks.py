@@ -190,3 +190,32 @@ def test_cli_rewind_moves_the_mark_back(tmp_path, capsys) -> None:
     assert "high-water mark 2026-11-20T12:00:00Z" in capsys.readouterr().out
     assert main(["bookmark", "rewind", "--lake", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "spotify-etl bookmark: rewind needs --to TIME\n"
+
+
+def test_a_run_with_nothing_new_still_warns_of_a_mark_that_hides_objects(tmp_path, capsys) -> None:
+    """With nothing new the local transform starts no Spark, and must still say why nothing is new."""
+    import os
+
+    from spotify_etl.cli import main
+    from spotify_etl.lake import LakeLayout, local_path
+
+    layout = LakeLayout.from_lake(tmp_path)
+    landed = local_path(layout.raw_objects) / "ingest_date=2026-11-20" / "playlist_id=p1" / "a.json.gz"
+    landed.parent.mkdir(parents=True)
+    landed.write_bytes(b"")
+    os.utime(landed, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    store = LocalBookmarkStore(layout.bookmarks, "spotify-transform-playlists", "raw_playlists")
+    # landed by a clock running an hour ahead (beyond the 15-minute band), since deleted
+    ahead = ObjectVersion("file:///gone/b.json.gz", 1_700_003_600_000)
+    store.commit([ahead], NOW)
+
+    assert main(["transform", "--lake", str(tmp_path)]) == 0
+
+    hint = (
+        "objects modified before it are never read; see 'spotify-etl audit' and 'spotify-etl bookmark rewind'"
+    )
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: the bookmark's mark 2023-11-14T23:13:20Z is ahead of the newest raw object "
+        f"(2023-11-14T22:13:20Z); {hint}"
+    ]

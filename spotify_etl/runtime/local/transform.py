@@ -265,6 +265,10 @@ def _check_local_roots(config: TransformConfig) -> None:
 
 def _commit_without_spark(runtime: LocalRuntime, started: float) -> RunSummary:
     """The run when nothing is new since the bookmark and no session was given: the commit only."""
-    summary = RunSummary(bookmark_option=runtime.config.bookmark_option, bookmark_committed=runtime.commit())
+    summary = RunSummary(
+        bookmark_option=runtime.config.bookmark_option,
+        bookmark_committed=runtime.commit(),
+        warnings=list(runtime.warnings),  # why nothing is new may be the point: a mark that hides objects
+    )
     summary.seconds = time.perf_counter() - started
     return summary
