@@ -72,9 +72,7 @@ def local_path(uri: str | Path) -> Path:
     if text.startswith("file:"):
         return Path(text[len("file:") :])
     if "://" in text:
-        raise NotLocalError(
-            f"{text!r} is not a local path: only a local lake (a folder or file://) will do here"
-        )
+        raise NotLocalError(f"{text!r} is not a local path: the local runtime reads and writes file:// only")
     return Path(text)
 
 
@@ -93,6 +91,7 @@ class LakeLayout:
     quarantine: str
     staging: str
     bookmarks: str
+    given: Path | None = None  # a local lake as the user named it (relative stays relative in messages)
 
     @classmethod
     def from_lake(cls, lake: str | Path) -> LakeLayout:
@@ -104,6 +103,7 @@ class LakeLayout:
             quarantine=f"{root}/{QUARANTINE_ZONE}",
             staging=f"{root}/{STAGING_ZONE}",
             bookmarks=f"{root}/{BOOKMARKS_ZONE}",
+            given=local_path(lake) if root.startswith(LOCAL_SCHEME) else None,
         )
 
     @property
@@ -122,7 +122,7 @@ class LakeLayout:
 
     @property
     def local_root(self) -> Path:
-        return local_path(self.root)
+        return self.given if self.given is not None else local_path(self.root)
 
     @property
     def catalog_file(self) -> Path:

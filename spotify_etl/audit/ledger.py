@@ -24,9 +24,11 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import duckdb
 
@@ -36,7 +38,6 @@ from spotify_etl.runtime.local.bookmarks import BookmarkState, ObjectVersion
 
 ACCOUNTED = ("in_tables", "superseded", "quarantined", "pending")
 NEEDS_ACTION = ("hidden", "in_both", "unaccounted")
-QUARANTINE_FOLDER = "rejected"  # <quarantine>/rejected/rejected_date=.../ (docs/design.md s.3)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ def _read_columns(files: list[str], columns: list[str]) -> list[dict[str, Any]]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _same_object(uris: Iterable[str]) -> set[str]:
+    """URIs as written and percent-decoded: Spark's input_file_name() may encode what the listing does not."""
+    found = set()
+    for uri in uris:
+        found |= {uri, unquote(uri)}
+    return found
+
+
 @dataclass(frozen=True)
 class _Observation:
     playlist_id: str
@@ -94,7 +103,7 @@ def _utc(epoch_us: int) -> datetime:
 
 def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: int) -> Ledger:
     """Give every raw object of ``store`` its status (module doc); ``bookmark`` None: not known (S3)."""
-    files = {table: store.parquet_files(f"{store.layout.curated}/{table}") for table in CURATED_TABLES}
+    files = {table: store.parquet_files(store.layout.table(table)) for table in CURATED_TABLES}
     in_tables: set[str] = set()
     for table_files in files.values():
         in_tables |= {str(r["source_file"]) for r in _read_columns(table_files, ["source_file"])}
@@ -102,20 +111,23 @@ def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: 
     for row in _read_columns(files["playlist_snapshots"], ["playlist_id", "extracted_at", "source_file"]):
         moment = _utc(row["extracted_at"])
         key = (str(row["playlist_id"]), moment.date().isoformat())
-        greatest[key] = max(greatest.get(key, (moment, "")), (moment, str(row["source_file"])))
-    quarantine_files = store.parquet_files(f"{store.layout.quarantine}/{QUARANTINE_FOLDER}")
-    # source_file is the raw object's URI exactly as listed (never percent-encoded): compared as is.
-    quarantined = {
+        greatest[key] = max(greatest.get(key, (moment, "")), (moment, unquote(str(row["source_file"]))))
+    quarantine_files = store.parquet_files(store.layout.quarantine_table)
+    reasons = {
         str(r["source_file"]): f"{r['reason']}: {r['detail']}"
         for r in _read_columns(quarantine_files, ["source_file", "reason", "detail"])
     }
+    quarantined = {unquote(uri): reason for uri, reason in reasons.items()} | reasons
+    tables = _same_object(in_tables)
 
     ledger = Ledger()
     listed: set[str] = set()
     for obj in store.raw_objects():
         listed.add(obj.uri)
-        ledger.entries.append(_entry(store, obj, in_tables, quarantined, greatest, bookmark, max_band_ms))
-    ledger.orphans = sorted(u for u in in_tables | set(quarantined) if u not in listed)
+        ledger.entries.append(_entry(store, obj, tables, quarantined, greatest, bookmark, max_band_ms))
+    ledger.orphans = sorted(
+        u for u in in_tables | set(reasons) if u not in listed and unquote(u) not in listed
+    )
     return ledger
 
 

@@ -38,8 +38,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore
     from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
 
@@ -50,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             print(store.describe())
             return 0
-        with writer_lock(Path(args.lake)):
+        with writer_lock(args.lake):
             if args.action == "rewind":
                 if args.to is None:
                     print("spotify-etl bookmark: rewind needs --to TIME", file=sys.stderr)

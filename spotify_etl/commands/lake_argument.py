@@ -1,7 +1,7 @@
 """The one ``--lake`` convention of every subcommand: optional, default ``./lake`` (where ``make run`` writes).
 
-Commands that only ever touch a local lake take it as a :class:`~pathlib.Path`; ``audit`` also reads an S3 lake
-and takes the text as given (``s3://bucket[/prefix]``).
+Commands that only ever touch a local lake take a folder or a ``file://`` URI and get a :class:`~pathlib.Path`
+(an ``s3://`` lake is refused in one line); ``audit`` also reads an S3 lake and takes the text as given.
 """
 
 from __future__ import annotations
@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spotify_etl.lake import DEFAULT_LOCAL_LAKE
+from spotify_etl.lake import DEFAULT_LOCAL_LAKE, NotLocalError, local_path
+
+
+def local_lake(text: str) -> Path:
+    """A local lake argument: a folder, or a ``file://`` URI taken literally."""
+    try:
+        return local_path(text)
+    except NotLocalError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_lake_argument(parser: argparse.ArgumentParser, what: str, s3_allowed: bool = False) -> None:
@@ -17,7 +25,7 @@ def add_lake_argument(parser: argparse.ArgumentParser, what: str, s3_allowed: bo
     where = "lake folder, or s3://bucket[/prefix] (boto3 credentials)" if s3_allowed else "lake folder"
     parser.add_argument(
         "--lake",
-        type=str if s3_allowed else Path,
+        type=str if s3_allowed else local_lake,
         default=DEFAULT_LOCAL_LAKE if s3_allowed else Path(DEFAULT_LOCAL_LAKE),
         help=f"{where}: {what} (default: ./{DEFAULT_LOCAL_LAKE})",
     )
