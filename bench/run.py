@@ -40,6 +40,7 @@ from bench.compare import compare_outputs
 from bench.generate import DATA_DIR, TierData, generate_tier
 from bench.measure import ProcessRun, event_log_env, layout, read_event_logs, run_measured
 from spotify_etl.config import CURATED_TABLES
+from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.sparkutil import glue_version
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -52,7 +53,9 @@ MB = 1_000_000
 
 def _copy_raw(source: Path, lake: Path) -> None:
     """Copy raw objects into ``lake/raw`` with fresh modification times (copyfile, not copy2)."""
-    shutil.copytree(source, lake / "raw", dirs_exist_ok=True, copy_function=shutil.copyfile)
+    shutil.copytree(
+        source, local_path(LakeLayout.from_lake(lake).raw), dirs_exist_ok=True, copy_function=shutil.copyfile
+    )
 
 
 def _transform_argv(lake: Path) -> list[str]:
@@ -109,7 +112,6 @@ def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
 def _warm_full(data: TierData, work: Path) -> dict[str, Any]:
     """The full run in this process with a warm session: no JVM start; Spark's status tracker counts."""
     from spotify_etl.config import DEFAULT_JOB_NAME, TransformConfig
-    from spotify_etl.lake import LakeLayout
     from spotify_etl.runtime.local.transform import run_local_transform
     from spotify_etl.sparkutil import local_spark_session
 
@@ -165,58 +167,24 @@ def run_tier(tier: str, seed: int, warm: bool, work_root: Path, full_only: bool 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     logs = work / "eventlogs"
-    result: dict[str, Any] = {
-        "tier": tier,
-        "seed": seed,
-        "data": {
-            "observations": data.base.objects,
-            "items": data.base.items,
-            "raw_mb_gz": round(data.base.bytes_gz / MB, 1),
-            "raw_mb_json": round(data.base.bytes_json / MB, 1),
-            "generation_seconds": round(data.generation_seconds, 1),
-            "world": data.world,
-        },
-    }
+    result: dict[str, Any] = {"tier": tier, "seed": seed, "data": _data_figures(data)}
     result["jvm_start"] = _jvm_start()
 
     print(f"[{tier}] full run (cold, fresh process) ...", flush=True)
     lake = work / "lake"
-    _copy_raw(data.base.raw, lake)
-    full = _spark_run(lake, logs, "full")
-    wall = full["wall_seconds"]
-    full["items_per_second"] = round(data.base.items / wall)
-    full["raw_mb_per_second_gz"] = round(data.base.bytes_gz / MB / wall, 2)
-    full["raw_mb_per_second_json"] = round(data.base.bytes_json / MB / wall, 2)
-    result["full_cold"] = full
-
+    result["full_cold"] = _full_cold(data, lake, logs)
+    wall = result["full_cold"]["wall_seconds"]
     if full_only:
-        result["layout"] = [asdict(t) for t in layout(lake / "curated", CURATED_TABLES)]
+        result["layout"] = [asdict(t) for t in layout(_curated(lake), CURATED_TABLES)]
         print(f"[{tier}] DuckDB yardstick ...", flush=True)
         result["duckdb"], _ = _duckdb_run(data, work / "duckdb")
         result["spark_over_duckdb"] = round(wall / result["duckdb"]["wall_seconds"], 2)
-        result["crosscheck"] = compare_outputs(lake / "curated", work / "duckdb")
+        result["crosscheck"] = compare_outputs(_curated(lake), work / "duckdb")
         return result
 
     print(f"[{tier}] incremental runs ...", flush=True)
-    _copy_raw(data.inc1.raw, lake)
-    inc1 = _spark_run(lake, logs, "inc1")
-    _copy_raw(data.inc50.raw, lake)
-    inc50 = _spark_run(lake, logs, "inc50")
-    nothing = _spark_run(lake, logs, "nothing_new")
-    alone_lake = work / "alone-lake"
-    _copy_raw(data.inc1.raw, alone_lake)
-    alone = _spark_run(alone_lake, logs, "inc1_alone")
-    result["incremental"] = {
-        "plus_1": inc1,
-        "plus_1_alone_on_empty_lake": alone,
-        "plus_1_ratio": round(inc1["wall_seconds"] / alone["wall_seconds"], 2),
-        "plus_50": inc50,
-        "nothing_new": nothing,
-        "nothing_new_minus_jvm_start": round(
-            nothing["wall_seconds"] - result["jvm_start"]["wall_seconds"], 2
-        ),
-    }
-    tables = layout(lake / "curated", CURATED_TABLES)
+    result["incremental"] = _incremental(data, lake, work, logs, result["jvm_start"]["wall_seconds"])
+    tables = layout(_curated(lake), CURATED_TABLES)
     result["layout"] = [asdict(t) for t in tables]
     result["layout_ok"] = all(not t.flagged_partitions for t in tables)
 
@@ -232,8 +200,57 @@ def run_tier(tier: str, seed: int, warm: bool, work_root: Path, full_only: bool 
         w = result["full_warm"]["wall_seconds"]
         result["full_warm"]["items_per_second"] = round(data.base.items / w)
         # The warm lake holds exactly the base objects, as the DuckDB script saw them: same rows expected.
-        result["crosscheck"] = compare_outputs(work / "warm-lake" / "curated", work / "duckdb")
+        result["crosscheck"] = compare_outputs(_curated(work / "warm-lake"), work / "duckdb")
     return result
+
+
+def _curated(lake: Path) -> Path:
+    return local_path(LakeLayout.from_lake(lake).curated)
+
+
+def _data_figures(data: TierData) -> dict[str, Any]:
+    """What the tier's generated raw data is: observations, items, sizes, generation time."""
+    return {
+        "observations": data.base.objects,
+        "items": data.base.items,
+        "raw_mb_gz": round(data.base.bytes_gz / MB, 1),
+        "raw_mb_json": round(data.base.bytes_json / MB, 1),
+        "generation_seconds": round(data.generation_seconds, 1),
+        "world": data.world,
+    }
+
+
+def _full_cold(data: TierData, lake: Path, logs: Path) -> dict[str, Any]:
+    """The full transform of the base objects in a fresh process, with its throughput."""
+    _copy_raw(data.base.raw, lake)
+    full = _spark_run(lake, logs, "full")
+    wall = full["wall_seconds"]
+    full["items_per_second"] = round(data.base.items / wall)
+    full["raw_mb_per_second_gz"] = round(data.base.bytes_gz / MB / wall, 2)
+    full["raw_mb_per_second_json"] = round(data.base.bytes_json / MB / wall, 2)
+    return full
+
+
+def _incremental(
+    data: TierData, lake: Path, work: Path, logs: Path, jvm_start_seconds: float
+) -> dict[str, Any]:
+    """+1 on the full lake and alone on an empty one, +50, and a run with nothing new."""
+    _copy_raw(data.inc1.raw, lake)
+    inc1 = _spark_run(lake, logs, "inc1")
+    _copy_raw(data.inc50.raw, lake)
+    inc50 = _spark_run(lake, logs, "inc50")
+    nothing = _spark_run(lake, logs, "nothing_new")
+    alone_lake = work / "alone-lake"
+    _copy_raw(data.inc1.raw, alone_lake)
+    alone = _spark_run(alone_lake, logs, "inc1_alone")
+    return {
+        "plus_1": inc1,
+        "plus_1_alone_on_empty_lake": alone,
+        "plus_1_ratio": round(inc1["wall_seconds"] / alone["wall_seconds"], 2),
+        "plus_50": inc50,
+        "nothing_new": nothing,
+        "nothing_new_minus_jvm_start": round(nothing["wall_seconds"] - jvm_start_seconds, 2),
+    }
 
 
 def _fmt_ratio(value: float | None) -> str:
@@ -243,6 +260,16 @@ def _fmt_ratio(value: float | None) -> str:
 def markdown(results: dict[str, Any]) -> str:
     """The results as markdown tables (one row per tier)."""
     tiers = [results["tiers"][t] for t in sorted(results["tiers"], key="SML".index)]
+    lines = [
+        *_full_rows(results, tiers),
+        *_incremental_rows(tiers),
+        *_layout_rows(tiers),
+        *_crosscheck_rows(tiers),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _full_rows(results: dict[str, Any], tiers: list[dict[str, Any]]) -> list[str]:
     lines = [
         f"Measured {results['measured_at']} on {results['machine']}, Glue {results.get('glue_version', '5.0')} "
         f"(Spark {results.get('spark', '3.5.4')}).",
@@ -264,6 +291,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {k['jobs']} / {k['stages']} / {k['tasks']} | {spill:.0f} | {r['duckdb']['wall_seconds']} "
             f"| {_fmt_ratio(r['spark_over_duckdb'])} | {f['load_1m']} / {r['duckdb']['load_1m']} |"
         )
+    return lines
+
+
+def _incremental_rows(tiers: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
     lines += [
         "",
         "### Incremental runs (fresh process each, JVM start included)",
@@ -286,6 +318,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {i['nothing_new_minus_jvm_start']} "
             f"| {i['plus_1']['load_1m']} / {i['plus_1_alone_on_empty_lake']['load_1m']} |"
         )
+    return lines
+
+
+def _layout_rows(tiers: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
     lines += [
         "",
         "### Output layout after all runs (I4: one file per partition under 128 MB)",
@@ -300,13 +337,20 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {len(t['flagged_partitions']) or '-'} | {t['file_bytes_min'] // 1000} / "
                 f"{t['file_bytes_median'] // 1000} / {t['file_bytes_max'] // 1000} |"
             )
-    crosschecks = [(r["tier"], r.get("crosscheck")) for r in tiers if r.get("crosscheck")]
+    return lines
+
+
+def _crosscheck_rows(tiers: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    crosschecks: list[tuple[str, dict[str, Any]]] = [
+        (r["tier"], r["crosscheck"]) for r in tiers if r.get("crosscheck")
+    ]
     if crosschecks:
         lines += ["", "### Cross-check: rows that differ between the transform and the DuckDB yardstick", ""]
         for tier, check in crosschecks:
             diffs = ", ".join(f"{t} {v['only_spark']}/{v['only_duckdb']}" for t, v in check.items())
             lines.append(f"- {tier}: (only in Spark / only in DuckDB) {diffs}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
