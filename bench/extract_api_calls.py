@@ -17,6 +17,7 @@ from typing import Any
 
 from extract_lambda.extractor import ExtractSettings, extract_playlists
 from extract_lambda.landing import LocalLander
+from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
 
@@ -42,10 +43,10 @@ with SimulatorServer(ChartWorld(seed=7, start=start), dev_mode="--dev" in sys.ar
         if new:
             from extract_lambda.state import LocalStateStore
 
-            kwargs["state"] = LocalStateStore(lake / "_state" / "extract")
+            kwargs["state"] = LocalStateStore(LakeLayout.from_lake(lake).extract_state)
         report = extract_playlists(
             settings,
-            LocalLander(lake / "raw"),
+            LocalLander(local_path(LakeLayout.from_lake(lake).raw)),
             now=functools.partial(lambda at: at, moment),
             deadline=time.monotonic() + 300,
             **kwargs,

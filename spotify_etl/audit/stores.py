@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from spotify_etl.lake import LakeLayout, local_path
+from spotify_etl.lake import LakeLayout, NotLocalError, local_path
 from spotify_etl.runtime.local.bookmarks import ObjectVersion
 
 
@@ -146,6 +146,8 @@ def open_store(lake: str) -> LocalLakeStore | S3LakeStore:
     """The store of ``--lake``: ``s3://...`` through boto3, anything else a local folder."""
     if lake.startswith("s3://"):
         return S3LakeStore(lake)
-    if "://" in lake and not lake.startswith("file://"):
-        raise AuditConfigError(f"{lake!r}: give a lake folder or s3://bucket[/prefix]")
-    return LocalLakeStore(lake.removeprefix("file://"))
+    try:
+        folder = local_path(lake)
+    except NotLocalError:
+        raise AuditConfigError(f"{lake!r}: give a lake folder or s3://bucket[/prefix]") from None
+    return LocalLakeStore(str(folder))
