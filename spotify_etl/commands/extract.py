@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from extract_lambda import settings
 from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
@@ -91,11 +90,6 @@ def settings_from_env(args: argparse.Namespace, env: Mapping[str, str]) -> Extra
     )
 
 
-def state_dir(lake: Path) -> Path:
-    """The extractor's state folder of a local lake (``_state/extract/`` as in the S3 bucket)."""
-    return LakeLayout.from_lake(lake).extract_state
-
-
 def run(args: argparse.Namespace) -> int:
     env = os.environ
     redactor = configure_cli_logging(args.log_level, [env.get(n) for n in settings.SECRETS])
@@ -104,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"spotify-etl extract: {error}", file=sys.stderr)
         return 2
-    lander = LocalLander(local_path(LakeLayout.from_lake(args.lake).raw))
+    layout = LakeLayout.from_lake(args.lake)
+    lander = LocalLander(local_path(layout.raw))
     deadline = time.monotonic() + args.deadline_seconds
-    state = LocalStateStore(state_dir(args.lake))
-    rotation = LocalTokenNotice(state_dir(args.lake) / "spotify_refresh_token", redactor)
+    state = LocalStateStore(layout.extract_state)
+    rotation = LocalTokenNotice(layout.extract_state / "spotify_refresh_token", redactor)
     report = extract_playlists(
         extract,
         lander,
