@@ -74,6 +74,7 @@ def _spark_run(lake: Path, logs: Path, label: str) -> dict[str, Any]:
     counts = read_event_logs(log_dir)
     return {
         "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
         "peak_rss_mb": round(run.peak_rss_bytes / MB),
         "spark": counts.as_dict(),
         "summary": run.stdout.strip().splitlines()[-12:],
@@ -85,7 +86,11 @@ def _jvm_start() -> dict[str, Any]:
     """The cost of starting Python + pyspark + the JVM and a local session, doing nothing."""
     code = "from spotify_etl.sparkutil import local_spark_session as s; s().stop()"
     run = run_measured([sys.executable, "-c", code])
-    return {"wall_seconds": round(run.wall_seconds, 2), "load_1m": round(run.load_before[0], 2)}
+    return {
+        "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
+        "load_1m": round(run.load_before[0], 2),
+    }
 
 
 def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
@@ -104,6 +109,7 @@ def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
         raise RuntimeError(f"DuckDB baseline exited {run.returncode}:\n{run.stderr[-4000:]}")
     return {
         "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
         "peak_rss_mb": round(run.peak_rss_bytes / MB),
         "summary": json.loads(run.stdout.strip().splitlines()[-1]),
         "load_1m": round(run.load_before[0], 2),
