@@ -94,7 +94,11 @@ def _string_keys(schema: StructType) -> set[str]:
 # reader would not reject it: it stores the value's JSON text as the string (a playlist name that reads
 # '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
 # the quotes are escaped (\"name\":{), so text inside a value never matches.
-_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(sorted(_string_keys(ENVELOPE))) + r')"\s*:\s*[\[{]'
+_STRING_KEYS = "|".join(sorted(_string_keys(ENVELOPE)))
+_STRING_KEY_HOLDS_STRUCTURE = r'"(' + _STRING_KEYS + r')"\s*:\s*[\[{]'
+# The same match, written for a scan of every valid object's whole text (make bench M: 578 MB): anchored on the
+# rare ``": {`` / ``": [`` and looking back for the key, instead of trying the 18 names at every quote.
+_STRING_KEY_HOLDS_STRUCTURE_SCAN = r'(?<="(?:' + _STRING_KEYS + r'))"\s*:\s*[\[{]'
 
 
 def parse_extracted_at(column: Column) -> Column:
@@ -202,7 +206,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
             ),
             F.lit("bad_artists_fetched_at"),
         )
-        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE), F.lit("schema_mismatch"))
+        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE_SCAN), F.lit("schema_mismatch"))
     )
 
 
@@ -275,17 +279,21 @@ def _detail(
             ),
         )
         .when(
-            (reason == "schema_mismatch") & (structure_key != ""),
-            F.concat(
-                F.lit("a "),
-                structure_key,
-                F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
-            ),
-        )
-        .when(
+            # Nested, so that the key is looked for in rejected objects only (a null reason AND-ed with the
+            # search would still run it over every valid object's whole text).
             reason == "schema_mismatch",
-            F.lit(
-                "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
+            F.when(
+                structure_key != "",
+                F.concat(
+                    F.lit("a "),
+                    structure_key,
+                    F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
+                ),
+            ).otherwise(
+                F.lit(
+                    "a field has a JSON type the envelope schema does not allow (e.g. text where a number is "
+                    "expected)"
+                )
             ),
         )
     )
