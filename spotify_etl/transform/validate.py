@@ -94,11 +94,18 @@ def _string_keys(schema: StructType) -> set[str]:
 # reader would not reject it: it stores the value's JSON text as the string (a playlist name that reads
 # '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
 # the quotes are escaped (\"name\":{), so text inside a value never matches.
-_STRING_KEYS = "|".join(sorted(_string_keys(ENVELOPE)))
-_STRING_KEY_HOLDS_STRUCTURE = r'"(' + _STRING_KEYS + r')"\s*:\s*[\[{]'
-# The same match, written for a scan of every valid object's whole text (make bench M: 578 MB): anchored on the
-# rare ``": {`` / ``": [`` and looking back for the key, instead of trying the 18 names at every quote.
-_STRING_KEY_HOLDS_STRUCTURE_SCAN = r'(?<="(?:' + _STRING_KEYS + r'))"\s*:\s*[\[{]'
+_STRING_KEYS = sorted(_string_keys(ENVELOPE))
+_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(_STRING_KEYS) + r')"\s*:\s*[\[{]'
+# The same matches, for the scan of every valid object's whole text (578 MB at make bench's M tier): at each
+# quote, a possessive run of at most the longest key's length to the next quote, then ``: {`` or ``: [``,
+# before the 18 names are tried; most quotes fail that in a few characters (a key followed by a string or a
+# number, a value's opening quote), so the names are tried only before an object or an array.
+_STRING_KEY_HOLDS_STRUCTURE_SCAN = (
+    r'"(?=[^"\\]{1,'
+    + str(max(map(len, _STRING_KEYS)))
+    + r'}+"\s*:\s*[\[{])'
+    + _STRING_KEY_HOLDS_STRUCTURE[1:]
+)
 
 
 def parse_extracted_at(column: Column) -> Column:
