@@ -96,9 +96,12 @@ lint: install-test ## ruff (lint + format check)
 typecheck: install-test ## mypy on the source
 	$(BIN)/mypy
 
-test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite
+# The suite in TEST_WORKERS processes (pytest-xdist), each with its one SparkSession; a module's tests stay in one
+# process (--dist loadfile), so its module-scoped lakes are built once. The slowest tests are listed at the end.
+TEST_WORKERS ?= 2
+test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite (TEST_WORKERS=2)
 	$(UV) lock --check --offline
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: install-test ## pytest only, no lint/type check
 	$(BIN)/pytest -x -q
