@@ -20,15 +20,6 @@ DEFAULT_TARGET_FILE_MB = 128
 DEFAULT_JOB_NAME = "spotify-transform-playlists"
 RAW_TRANSFORMATION_CTX = "raw_playlists"  # the stable transformation_ctx of the bookmarked read of raw/
 
-CURATED_TABLES: tuple[str, ...] = (
-    "playlist_snapshots",
-    "playlist_items",
-    "tracks",
-    "albums",
-    "artists",
-    "track_artists",
-)
-
 
 @dataclass(frozen=True)
 class TransformConfig:

@@ -33,7 +33,7 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
-from spotify_etl.transform import merge, tables
+from spotify_etl.transform import merge, registry
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
@@ -117,7 +117,7 @@ def run_transform(
 ) -> RunSummary:
     """Run the transform once: read -> validate -> build -> write -> commit (module docstring).
 
-    ``build_tables`` replaces ``tables.build_tables`` (a test's seam); ``now`` is the run's clock (default
+    ``build_tables`` replaces ``registry.build_tables`` (a test's seam); ``now`` is the run's clock (default
     the real one).
     """
     started, started_at = time.perf_counter(), (now or _utc_now)()
@@ -186,7 +186,7 @@ def _stage_curated(
     curated = stage_curated(
         writer,
         observations_df,
-        build_tables or tables.build_tables,
+        build_tables or registry.build_tables,
         merge.apply_merge_rule,
         config.curated_path,
         dates,

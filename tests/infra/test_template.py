@@ -14,8 +14,9 @@ from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import resources_of_type
-from spotify_etl.config import BOOKMARK_OPTIONS, CURATED_TABLES, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
 from spotify_etl.transform.glue_types import declared_columns
+from spotify_etl.transform.registry import CURATED_TABLES
 from tests.infra.conftest import FAKE_NAMES, fake_sub
 
 # Glue's own job parameters (documented "special parameters"); everything else is an argument of our job.
