@@ -8,26 +8,8 @@ mode with a corrupt-record column: Spark then returns the fields it could read a
 any record that did not fit the schema. Only those few rejected records are looked at again, to name the
 reason.
 
-Reasons, checked in this order (the first that applies is recorded):
-
-==============================  ==============================================================
-``not_gzip``                    the object could not be decompressed (set by the runtime)
-``empty``                       the object decompressed to no JSON line (set by the runtime)
-``multiple_records``            more than one non-blank line: the contract is one line per object
-``not_json``                    the line is not JSON
-``not_an_object``               valid JSON, but not an object (array, string, number, null)
-``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
-``missing_playlist_id``         no ``playlist.id``
-``too_large``                   the object's JSON text is longer than ``MAX_RECORD_CHARS``
-``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
-``implausible_extracted_at``    ``extracted_at`` before Spotify existed or after the run's clock plus a
-                                tolerance (``spotify_etl/transform/plausibility.py``)
-``items_not_array``             ``items`` missing or not an array
-``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
-                                is optional: envelopes landed before the artist cache lack it)
-``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, or a
-                                name sent as an object or array: Spark would store its JSON text)
-==============================  ==============================================================
+The reasons, when each applies and the forms of their details are one list, ``reasons.py`` (the first
+check that applies is recorded); ``tests/unit/test_validate.py`` has one case per validation reason.
 """
 
 from __future__ import annotations
@@ -55,22 +37,6 @@ MAX_RECORD_CHARS = 100_000_000
 # https://github.com/apache/spark/pull/51235 (the option, and the 20M default it works around)
 _PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
-
-QUARANTINE_REASONS = (
-    "not_gzip",
-    "empty",
-    "multiple_records",
-    "not_json",
-    "not_an_object",
-    "unsupported_schema_version",
-    "missing_playlist_id",
-    "too_large",
-    "bad_extracted_at",
-    "implausible_extracted_at",
-    "items_not_array",
-    "bad_artists_fetched_at",
-    "schema_mismatch",
-)
 
 
 def _string_keys(schema: StructType) -> set[str]:
@@ -222,7 +188,7 @@ def _detail(
 ) -> Column:
     """A message that says what was wrong, for a person reading the quarantine.
 
-    One ``when`` per reason, in the order of the module docstring's table: a table of messages, longer than
+    One ``when`` per reason, in the order of ``reasons.py``: a table of messages, longer than
     60 lines for that reason only.
     """
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
