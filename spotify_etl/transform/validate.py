@@ -257,7 +257,7 @@ def _detail(
     )
 
 
-def check_raw_lines(
+def check_raw_objects(
     raw_df: DataFrame,
     whole_objects: bool = False,
     latest_extracted_at: datetime | None = None,

@@ -117,7 +117,7 @@ def test_extract_role_writes_only_its_own_secret_and_its_state_prefix(resources)
 
 def test_transform_alarms_watch_the_metrics_the_job_publishes(resources):
     """The quarantine alarm fires on one quarantined object; freshness fires after 26 hours without a success."""
-    from spotify_etl.transform.run_metrics import metric_data
+    from spotify_etl.runtime.run_metrics import metric_data
     from spotify_etl.transform.summary import RunSummary
 
     namespace = _props(resources, "TransformJob")["DefaultArguments"]["--metrics_namespace"]
