@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
+from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
 CORRUPT_COLUMN = "_corrupt_record"
@@ -186,75 +187,66 @@ def _field_detail(label: str, found: Column, expectation: str) -> Column:
 def _detail(
     reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
 ) -> Column:
-    """A message that says what was wrong, for a person reading the quarantine.
+    """A message that says what was wrong, for a person reading the quarantine: the one of the record's reason.
 
-    One ``when`` per reason, in the order of ``reasons.py``: a table of messages, longer than
-    60 lines for that reason only.
+    The reasons are taken in the order of ``reasons.py``; ``empty`` and ``multiple_records`` get theirs where
+    they are found (``_split_counted``).
     """
+    messages = _messages(value, latest, max_chars)
+    first, *rest = [name for name in VALIDATION_REASONS if name in messages]
+    detail = F.when(reason == first, messages[first])
+    for name in rest:
+        detail = detail.when(reason == name, messages[name])
+    return detail
+
+
+def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[str, Column]:
+    """Each reason's message, a Column of the record's text (forms as ``reasons.py`` documents them)."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
         f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
     )
     structure_key = F.regexp_extract(value, _STRING_KEY_HOLDS_STRUCTURE, 1)
     extracted_at = _raw_field(value, "extracted_at")
-    return (
-        F.when(
-            reason == "too_large",
-            F.format_string(
-                f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
-                F.length(value),
-            ),
-        )
-        .when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
-        .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
-        .when(
-            reason == "unsupported_schema_version",
-            _field_detail(
-                "schema_version=",
-                _raw_field(value, "schema_version"),
-                f"this job reads schema_version {versions}",
-            ),
-        )
-        .when(reason == "missing_playlist_id", F.lit("playlist.id is missing or empty"))
-        .when(
-            reason == "bad_extracted_at",
-            _field_detail("extracted_at=", extracted_at, "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"),
-        )
-        .when(
-            reason == "implausible_extracted_at",
-            _field_detail("extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"),
-        )
-        .when(
-            reason == "items_not_array",
-            _field_detail(
-                "items is ",
-                _snippet(F.get_json_object(value, "$.items")),
-                "expected an array of playlist items",
-            ),
-        )
-        .when(
-            reason == "bad_artists_fetched_at",
-            _field_detail(
-                "artists_fetched_at holds ",
-                _snippet(F.get_json_object(value, "$.artists_fetched_at")),
-                "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
-            ),
-        )
-        .when(
-            (reason == "schema_mismatch") & (structure_key != ""),
+    iso = "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"
+    return {
+        "too_large": F.format_string(
+            f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
+            F.length(value),
+        ),
+        "not_json": F.concat(F.lit("not valid JSON: "), _snippet(value)),
+        "not_an_object": F.concat(F.lit("JSON value is not an object: "), _snippet(value)),
+        "unsupported_schema_version": _field_detail(
+            "schema_version=",
+            _raw_field(value, "schema_version"),
+            f"this job reads schema_version {versions}",
+        ),
+        "missing_playlist_id": F.lit("playlist.id is missing or empty"),
+        "bad_extracted_at": _field_detail("extracted_at=", extracted_at, iso),
+        "implausible_extracted_at": _field_detail(
+            "extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"
+        ),
+        "items_not_array": _field_detail(
+            "items is ", _snippet(F.get_json_object(value, "$.items")), "expected an array of playlist items"
+        ),
+        "bad_artists_fetched_at": _field_detail(
+            "artists_fetched_at holds ",
+            _snippet(F.get_json_object(value, "$.artists_fetched_at")),
+            "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
+        ),
+        "schema_mismatch": F.when(
+            structure_key != "",
             F.concat(
                 F.lit("a "),
                 structure_key,
                 F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
             ),
-        )
-        .when(
-            reason == "schema_mismatch",
+        ).otherwise(
             F.lit(
                 "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
-            ),
-        )
-    )
+            )
+        ),
+    }
 
 
 def check_raw_objects(

@@ -10,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from spotify_etl.transform import validate
 from spotify_etl.transform.reasons import VALIDATION_REASONS, quarantine_reason
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
 from tests import builders as b
@@ -113,6 +114,14 @@ def test_each_reason_is_named_and_good_objects_pass(
     expected = spark.createDataFrame([("file:///raw/bad.json.gz", reason, detail)], REJECT_SCHEMA)
     assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
     assert [r.source_file for r in observations_of(checked).collect()] == ["file:///raw/good.json.gz"]
+
+
+def test_every_message_of_the_parse_is_for_a_validation_reason_of_the_list(spark: SparkSession) -> None:
+    """The parse names every validation reason but the two found when counting an object's lines."""
+    messages = validate._messages(F.col("value"), LATEST, MAX_CHARS)
+
+    assert set(VALIDATION_REASONS) - set(messages) == {"empty", "multiple_records"}
+    assert set(messages) <= set(VALIDATION_REASONS)
 
 
 def test_every_validation_reason_of_the_list_has_a_case_with_a_detail_of_its_form() -> None:
