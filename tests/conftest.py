@@ -19,7 +19,7 @@ def spark() -> Iterator[SparkSession]:
     from spotify_etl.runtime.local.jvm import driver_options
     from spotify_etl.sparkutil import local_spark_session
 
-    # Tests read tiny data: the JVM options of a small batch (C1 only, the venv's class-data archive).
+    # Tests read tiny data: the JVM options of a small batch (C1 only).
     session = local_spark_session(
         app_name="spotify-etl-tests", shuffle_partitions=2, jvm_options=driver_options(raw_bytes=0)
     )
