@@ -29,7 +29,7 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth
 
-from extract_lambda.bounded_http import Deadline, RequestBudgetExceeded
+from extract_lambda.bounded_http import Deadline, ForeignLink, RequestBudgetExceeded
 from extract_lambda.logs import log_event, quiet_http_debug_logs
 
 __all__ = ["ApiCaller", "Deadline", "ExtractError", "RateGate", "build_auth", "build_client"]
@@ -265,6 +265,8 @@ class ApiCaller:
                     self._backoff(what, failures, f"HTTP {status}")
                     continue
                 raise
+            except ForeignLink as error:
+                raise ExtractError("foreign_link", f"{what}: {error}") from None
             except RequestBudgetExceeded as error:
                 if error.by_deadline:
                     raise ExtractError(

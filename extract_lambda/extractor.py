@@ -28,7 +28,7 @@ from typing import Any
 from spotipy.oauth2 import SpotifyOauthError
 
 from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS, ArtistCache
-from extract_lambda.bounded_http import BoundedSession
+from extract_lambda.bounded_http import BoundedSession, Endpoint
 from extract_lambda.client import (
     AUTH_CLIENT_CREDENTIALS,
     SPOTIFY_TOKEN_URL,
@@ -119,6 +119,8 @@ class ExtractSettings:
         # Normalized and de-duplicated in order: the same playlist twice would be the same observation.
         ids = tuple(dict.fromkeys(normalize_playlist_id(p) for p in self.playlist_ids))
         object.__setattr__(self, "playlist_ids", ids)
+        if not self.api_base_url.endswith("/"):  # the API's path prefix: /v1/ must not admit /v1foo
+            object.__setattr__(self, "api_base_url", self.api_base_url + "/")
         if not self.client_id or not self.client_secret:
             raise ValueError("the Spotify client id and client secret are both required")
         if not 1 <= self.page_limit <= MAX_PAGE_LIMIT:
@@ -180,7 +182,9 @@ class _Run:
                 self.auth,
                 api_base_url=settings.api_base_url,
                 requests_timeout=settings.requests_timeout,
-                session=BoundedSession(self.deadline, settings.request_cap_seconds),
+                session=BoundedSession(
+                    self.deadline, settings.request_cap_seconds, Endpoint.of(settings.api_base_url)
+                ),
             )
             caller = ApiCaller(
                 client,
@@ -230,7 +234,7 @@ class _Run:
         """Fetch the playlist and its items, enrich them with their artists, land the envelope."""
         extracted_at = self.now()
         settings = self.settings
-        playlist, items, pages = fetch_playlist(
+        playlist, items, pages, reads = fetch_playlist(
             caller,
             playlist_id,
             page_limit=settings.page_limit,
@@ -252,7 +256,7 @@ class _Run:
         )
         key = raw_key(playlist_id, extracted_at, playlist.get("snapshot_id"))
         result = self.lander.land(key, encode_envelope(envelope))
-        return _Landing(playlist_id, playlist, items, pages, enrichment, envelope, result)
+        return _Landing(playlist_id, playlist, items, pages, reads, enrichment, envelope, result)
 
     def _log_landed(self, landing: _Landing, *, api_calls: int, artists_fetched: int, started: float) -> None:
         result = landing.result
@@ -266,6 +270,7 @@ class _Run:
             extracted_at=landing.envelope["extracted_at"],
             items=len(landing.items),
             pages=landing.pages,
+            reads=landing.reads,
             artists=len(landing.enrichment.artists),
             artists_fetched=artists_fetched,
             artists_missing=len(landing.enrichment.missing),
@@ -284,6 +289,7 @@ class _Landing:
     playlist: dict[str, Any]
     items: list[dict[str, Any]]
     pages: int
+    reads: int
     enrichment: Enrichment
     envelope: dict[str, Any]
     result: LandResult
@@ -339,7 +345,7 @@ def _authorize(
         refresh_token=settings.refresh_token,
         token_url=settings.token_url,
         requests_timeout=settings.requests_timeout,
-        session=BoundedSession(deadline, settings.request_cap_seconds),
+        session=BoundedSession(deadline, settings.request_cap_seconds, Endpoint.of(settings.token_url)),
         on_rotated=on_token_rotated,
     )
 

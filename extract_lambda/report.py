@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TextIO
 
-PERMANENT_REASONS = frozenset({"not_found", "forbidden"})
+PERMANENT_REASONS = frozenset({"not_found", "forbidden", "foreign_link"})
 # CloudWatch embedded metric format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 DEFAULT_METRICS_NAMESPACE = "SpotifyLake/Extract"
 
