@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from extract_lambda import settings
+from extract_lambda.client import TOKEN_NOT_STORED, ExtractError
 from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists, normalize_playlist_id
 from extract_lambda.landing import S3Lander
-from extract_lambda.logs import configure_lambda_logging, get_logger, log_event
+from extract_lambda.logs import RedactingFilter, configure_lambda_logging, get_logger, log_event
 from extract_lambda.progress import InvocationProgress, event_key
 from extract_lambda.report import emit_metrics
-from extract_lambda.rotation import SecretTokenStore
 from extract_lambda.state import S3StateStore
 
 ENV_VARS: tuple[str, ...] = settings.names_read_by(settings.LAMBDA)
@@ -48,6 +48,44 @@ class ConfigError(ValueError):
 
 class ExtractFailedError(RuntimeError):
     """Raised after landing everything else, when at least one playlist could not be extracted."""
+
+
+class SecretTokenStore:
+    """``on_rotated`` for the Lambda: a rotated refresh token into the secret, the other keys kept.
+
+    Spotify may answer a refresh grant with a new refresh token, after which the old one may stop working;
+    so it is written (``PutSecretValue`` on the function's one secret, all the role may write in Secrets
+    Manager) before the new access token is used, and the next run reads it. When the write fails the
+    secret keeps the old token (the provider may still accept it) and the run stops with a permanent
+    ``token_not_stored`` failure, counted in the ``RefreshTokenNotStored`` metric, which has an alarm
+    (recovery: docs/extract.md, "Recovery: a rotated refresh token not stored"). The token is never logged:
+    it joins the redaction filter first.
+    """
+
+    def __init__(self, secrets_client: Any, secret_arn: str, redactor: RedactingFilter | None = None) -> None:
+        self.client = secrets_client
+        self.secret_arn = secret_arn
+        self.redactor = redactor
+
+    def __call__(self, new_token: str) -> None:
+        if self.redactor is not None:
+            self.redactor.add([new_token])
+        try:
+            current = json.loads(self.client.get_secret_value(SecretId=self.secret_arn)["SecretString"])
+            current["refresh_token"] = new_token
+            self.client.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(current))
+        except Exception as error:
+            cause = f"{type(error).__name__}: {error}"
+            if self.redactor is not None:
+                cause = self.redactor.redact(cause)
+            raise ExtractError(
+                TOKEN_NOT_STORED,
+                f"Spotify issued a new refresh token that could not be stored in secret {self.secret_arn} "
+                f"({cause}): stopped; fix what failed, then if the next run answers invalid_grant authorize the "
+                "app again and put the new refresh token in the secret (docs/extract.md, 'Recovery: a rotated "
+                "refresh token not stored')",
+            ) from None
+        log_event(logger, "refresh_token_rotated", secret=self.secret_arn, stored=True)
 
 
 def playlist_ids_from(event: Mapping[str, Any] | None, env: Mapping[str, str]) -> tuple[str, ...]:
@@ -155,10 +193,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     rotation = SecretTokenStore(secrets_client, env[settings.SECRET_ARN], redactor)
     if todo:
         report = _extract(env, settings_from(env, secret, todo), s3, state, rotation, context)
-    if rotation.error:
-        report.warnings.append(
-            f"a rotated refresh token could not be stored in the secret ({rotation.error})"
-        )
     progress.save(
         [(p.playlist_id, "landed" if p.created else "already_present") for p in report.landed]
         + [(p.playlist_id, f"failed:{p.reason}") for p in report.failed if p.permanent]

@@ -2,7 +2,8 @@
 
 The extractor keeps two: the artist cache (``artists.json.gz``, :mod:`extract_lambda.artist_cache`) and,
 on Lambda, the progress of retried invocations (``retries.json``, :mod:`extract_lambda.progress`). They
-live under ``_state/extract/`` of the data bucket (locally ``LAKE/_state/extract/``): outside ``raw/``
+live under ``_state/extract/`` of the data bucket (locally ``LAKE/_state/extract/``, written by
+``spotify_etl.local_extract.LocalStateStore``): outside ``raw/``
 (which the transform job reads) and ``curated/`` (which the crawler catalogs).
 
 A missing object reads as ``None``. An unreadable one (corrupt, not JSON) also reads as ``None`` with a
@@ -14,9 +15,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Protocol
 
 from extract_lambda.logs import log_event
@@ -31,44 +29,18 @@ class StateStore(Protocol):
     def write(self, name: str, value: Any) -> None: ...
 
 
-def _encode(name: str, value: Any) -> bytes:
+def encode_state(name: str, value: Any) -> bytes:
     data = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return gzip.compress(data, mtime=0) if name.endswith(".gz") else data
 
 
-def _decode(name: str, data: bytes, where: str) -> Any:
+def decode_state(name: str, data: bytes, where: str) -> Any:
     try:
         text = gzip.decompress(data) if name.endswith(".gz") else data
         return json.loads(text)
     except (OSError, ValueError, EOFError) as error:
         log_event(logger, "state_unreadable", logging.WARNING, object=where, error=type(error).__name__)
         return None
-
-
-class LocalStateStore:
-    """``<root>/<name>``, written to a temporary file then renamed (atomic on one filesystem)."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def read(self, name: str) -> Any:
-        path = self.root / name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        return _decode(name, data, str(path))
-
-    def write(self, name: str, value: Any) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(_encode(name, value))
-            os.replace(tmp, self.root / name)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
 
 class S3StateStore:
@@ -98,10 +70,10 @@ class S3StateStore:
                 raise
             log_event(logger, "state_absent_or_denied", object=f"s3://{self.bucket}/{self.key(name)}")
             return None
-        return _decode(name, answer["Body"].read(), f"s3://{self.bucket}/{self.key(name)}")
+        return decode_state(name, answer["Body"].read(), f"s3://{self.bucket}/{self.key(name)}")
 
     def write(self, name: str, value: Any) -> None:
         content_type = "application/gzip" if name.endswith(".gz") else "application/json"
         self.s3.put_object(
-            Bucket=self.bucket, Key=self.key(name), Body=_encode(name, value), ContentType=content_type
+            Bucket=self.bucket, Key=self.key(name), Body=encode_state(name, value), ContentType=content_type
         )

@@ -24,8 +24,8 @@ from extract_lambda.extractor import (
     normalize_playlist_id,
     track_artist_ids,
 )
-from extract_lambda.landing import LocalLander
 from spotify_etl.cli import main as cli_main
+from spotify_etl.local_extract import LocalLander
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import (
     DEFAULT_PLAYLIST_IDS,
@@ -57,7 +57,7 @@ def _reset(server: SimulatorServer) -> Iterator[None]:
 
 def run(server, tmp_path, *playlist_ids, sleeps=None, **options) -> ExtractReport:
     sleep = sleeps.append if sleeps is not None else time.sleep
-    return extract(server, tmp_path / "raw", *playlist_ids, sleep=sleep, **options)
+    return extract(server, tmp_path, *playlist_ids, sleep=sleep, **options)
 
 
 def landed_ids(report: ExtractReport) -> list[str]:

@@ -59,7 +59,7 @@ def test_a_next_link_to_another_host_is_not_followed_and_the_playlist_fails_nami
 ):
     elsewhere.clear_requests()
     server.tamper_paging(TORN, next_base=elsewhere.api_base_url)
-    report = extract(server, tmp_path / "raw", TORN, OTHER, LONG)
+    report = extract(server, tmp_path, TORN, OTHER, LONG)
     assert elsewhere.requests == []  # no request at all, so no Authorization header either
     reason, message = failures(report)[TORN]
     assert reason == "foreign_link" and "127.0.0.2" in message
@@ -73,7 +73,7 @@ def test_a_next_link_to_another_host_is_not_followed_and_the_playlist_fails_nami
 def test_a_redirect_to_another_host_is_not_followed(server, elsewhere, tmp_path):
     elsewhere.clear_requests()
     server.inject_redirect(rf"/v1/playlists/{TORN}/items", f"{elsewhere.api_base_url}playlists/{TORN}/items")
-    report = extract(server, tmp_path / "raw", TORN, OTHER)
+    report = extract(server, tmp_path, TORN, OTHER)
     assert elsewhere.requests == []
     reason, message = failures(report)[TORN]
     assert reason == "foreign_link" and "127.0.0.2" in message
@@ -84,7 +84,7 @@ def test_a_redirect_within_the_api_is_followed_with_the_token(server, tmp_path):
     """A same-origin redirect under the API prefix is allowed (requests keeps Authorization for it)."""
     target = f"{server.api_base_url}playlists/{OTHER}/items?offset=0&limit=50&market=US&additional_types=track%2Cepisode"
     server.inject_redirect(rf"/v1/playlists/{OTHER}/items", target)
-    report = extract(server, tmp_path / "raw", OTHER)
+    report = extract(server, tmp_path, OTHER)
     assert report.ok
     hops = [r for r in server.requests if r.path == f"/v1/playlists/{OTHER}/items"]
     assert [(r.status, r.authorized) for r in hops] == [(302, True), (200, True), (200, True)]  # 60 items: 2 pages
@@ -124,7 +124,7 @@ def test_endpoint_admits_only_the_api_base(url, refused):
 
 def test_a_playlist_edited_once_between_pages_lands_whole_after_one_reread(server, tmp_path):
     server.tamper_paging(LONG, edits=1)
-    report = extract(server, tmp_path / "raw", LONG, OTHER)
+    report = extract(server, tmp_path, LONG, OTHER)
     assert report.ok
     playlist, items, _ = server.world.observe(LONG, DAY0 + timedelta(days=1))  # the edited version
     assert landed_items(report, LONG) == items
@@ -139,7 +139,7 @@ def test_a_playlist_edited_once_between_pages_lands_whole_after_one_reread(serve
 
 def test_a_playlist_edited_at_every_read_lands_nothing_and_is_named(server, tmp_path):
     server.tamper_paging(LONG, edits=1000)
-    report = extract(server, tmp_path / "raw", LONG, OTHER)
+    report = extract(server, tmp_path, LONG, OTHER)
     reason, message = failures(report)[LONG]
     assert reason == "inconsistent_read"
     assert "3 reads" in message and "snapshot_id changed" in message
@@ -152,7 +152,7 @@ def test_a_playlist_edited_at_every_read_lands_nothing_and_is_named(server, tmp_
 
 def test_a_chain_cut_short_lands_nothing_after_the_bounded_rereads(server, tmp_path):
     server.tamper_paging(LONG, cut_after=1)  # next: null after 50 of 120
-    report = extract(server, tmp_path / "raw", LONG, OTHER)
+    report = extract(server, tmp_path, LONG, OTHER)
     reason, message = failures(report)[LONG]
     assert reason == "inconsistent_read" and "ended after 50 of its 120 items" in message
     assert raw_objects(tmp_path / "raw", LONG) == []
@@ -161,7 +161,7 @@ def test_a_chain_cut_short_lands_nothing_after_the_bounded_rereads(server, tmp_p
 
 def test_a_chain_running_past_its_total_lands_nothing(server, tmp_path):
     server.tamper_paging(LONG, total_short_by=30)  # total 90, the pages give 120
-    report = extract(server, tmp_path / "raw", LONG)
+    report = extract(server, tmp_path, LONG)
     reason, message = failures(report)[LONG]
     assert reason == "inconsistent_read" and "more than its total 90" in message
     assert raw_objects(tmp_path / "raw", LONG) == []

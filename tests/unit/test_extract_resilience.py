@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from extract_lambda.extractor import ExtractReport
-from extract_lambda.state import LocalStateStore
 from spotify_etl.cli import main as cli_main
-from spotify_etl.lake import LakeLayout
 from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
@@ -46,8 +44,7 @@ def _reset(server: SimulatorServer) -> Iterator[None]:
 
 
 def run(server, lake: Path, *ids: str, state=True, **options) -> ExtractReport:
-    store = LocalStateStore(LakeLayout.from_lake(lake).extract_state) if state else None
-    return extract(server, lake / "raw", *ids, state=store, **options)
+    return extract(server, lake, *ids, keep_state=state, **options)
 
 
 def artist_requests(server: SimulatorServer) -> list[str]:
