@@ -78,7 +78,11 @@ class Endpoint:
         except ValueError:
             return f"a malformed link ({len(url)} characters) is not followed"
         origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
-        if (parts.scheme.lower(), (parts.hostname or "").lower(), port) != (self.scheme, self.host, self.port):
+        if (parts.scheme.lower(), (parts.hostname or "").lower(), port) != (
+            self.scheme,
+            self.host,
+            self.port,
+        ):
             return f"a link to {origin} (host {parts.hostname!r}) is outside the configured API {self}: not followed"
         segments = parts.path.split("/")
         if not parts.path.startswith(self.prefix) or ".." in segments or "." in segments:

@@ -70,7 +70,12 @@ def fetch_playlist(
             if not problem:
                 return Observation(playlist, items, pages, read)
             log_event(
-                logger, "inconsistent_read", logging.WARNING, playlist_id=playlist_id, read=read, problem=problem
+                logger,
+                "inconsistent_read",
+                logging.WARNING,
+                playlist_id=playlist_id,
+                read=read,
+                problem=problem,
             )
             playlist = after
     except spotipy.SpotifyException as error:
@@ -113,9 +118,17 @@ def _page_items(
             raise ExtractError("bad_response", f"{what} page {len(seen_urls) + 1} has no integer 'total'")
         total = page["total"] if total is None else total
         if page["total"] != total:
-            return items, len(seen_urls) + 1, f"its total changed from {total} to {page['total']} between pages"
+            return (
+                items,
+                len(seen_urls) + 1,
+                f"its total changed from {total} to {page['total']} between pages",
+            )
         if page.get("offset", len(items)) != len(items):
-            return items, len(seen_urls) + 1, f"a page starts at offset {page.get('offset')}, not {len(items)}"
+            return (
+                items,
+                len(seen_urls) + 1,
+                f"a page starts at offset {page.get('offset')}, not {len(items)}",
+            )
         items.extend(page["items"])
         pages = len(seen_urls) + 1
         if len(items) > total:

@@ -181,7 +181,9 @@ def extract_into_lake(
     tokens = LocalTokenStore(lake.extract_state, redactor)
     refusal = tokens.check() if settings.refresh_token else None
     if refusal is not None:
-        return ExtractReport(failed=[FailedPlaylist(p, TOKEN_NOT_STORED, refusal) for p in settings.playlist_ids])
+        return ExtractReport(
+            failed=[FailedPlaylist(p, TOKEN_NOT_STORED, refusal) for p in settings.playlist_ids]
+        )
     report = extract_playlists(
         settings,
         LocalLander(lake.raw),

@@ -79,8 +79,6 @@ class SimulatorServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
     def start(self) -> SimulatorServer:
         """Bind and serve in a daemon thread; returns self."""
         if self._httpd is not None:
@@ -112,8 +110,6 @@ class SimulatorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    # ------------------------------------------------------------------ knobs (thread-safe)
 
     @property
     def base_url(self) -> str:
@@ -189,6 +185,12 @@ class SimulatorServer:
             self._state.faults.clear()
             self._state.tampers.clear()
 
+    def authorize(self) -> str:
+        """The user authorizes the app again (the code flow, done by hand): a new refresh token, the old one revoked."""
+        with self._lock:
+            self.refresh_token = f"simrefresh{secrets.token_hex(16)}"
+            return self.refresh_token
+
     def revoke_tokens(self) -> None:
         """Forget every access token issued so far (API calls with them get 401)."""
         with self._lock:
@@ -218,8 +220,6 @@ class SimulatorServer:
             settings.CLIENT_ID: self.client_id,
             settings.CLIENT_SECRET: self.client_secret,
         }
-
-    # ------------------------------------------------------------------ request handling
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:

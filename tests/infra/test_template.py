@@ -155,6 +155,21 @@ def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_refresh_token_not_stored_alarm_watches_the_metric_the_handler_emits(resources):
+    from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
+
+    variables = _props(resources, "ExtractFunction")["Environment"]["Variables"]
+    alarm = _props(resources, "ExtractRefreshTokenNotStoredAlarm")
+    failed = [FailedPlaylist(p, "token_not_stored", "PutSecretValue failed") for p in ("p", "q")]
+    [totals, _] = metric_documents(ExtractReport(failed=failed), "ns")
+    [quiet, *_] = metric_documents(ExtractReport(failed=[FailedPlaylist("p", "not_found", "gone")]), "ns")
+
+    assert alarm["Namespace"] == variables["METRICS_NAMESPACE"]
+    assert totals[alarm["MetricName"]] == 1 >= alarm["Threshold"] > quiet[alarm["MetricName"]] == 0
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert "Dimensions" not in alarm and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_raw_events_rule_matches_the_keys_the_lambda_lands(resources):
     from extract_lambda.handler import DEFAULTS
     from extract_lambda.landing import raw_key

@@ -87,7 +87,11 @@ def test_a_redirect_within_the_api_is_followed_with_the_token(server, tmp_path):
     report = extract(server, tmp_path, OTHER)
     assert report.ok
     hops = [r for r in server.requests if r.path == f"/v1/playlists/{OTHER}/items"]
-    assert [(r.status, r.authorized) for r in hops] == [(302, True), (200, True), (200, True)]  # 60 items: 2 pages
+    assert [(r.status, r.authorized) for r in hops] == [
+        (302, True),
+        (200, True),
+        (200, True),
+    ]  # 60 items: 2 pages
 
 
 def test_requests_strips_authorization_on_a_redirect_to_another_host(server, elsewhere):
@@ -169,7 +173,9 @@ def test_a_chain_running_past_its_total_lands_nothing(server, tmp_path):
     assert len(pages) == 3 * 2  # each read stops at the page that passes the total
 
 
-def test_the_cli_exits_1_naming_the_torn_playlist_while_the_others_land(server, tmp_path, monkeypatch, capsys):
+def test_the_cli_exits_1_naming_the_torn_playlist_while_the_others_land(
+    server, tmp_path, monkeypatch, capsys
+):
     from spotify_etl.cli import main as cli_main
 
     for name, value in server.env().items():

@@ -195,6 +195,60 @@ def test_rotated_refresh_token_locally_goes_to_a_private_file_and_a_warning_name
         assert token not in out and token not in err and token not in caplog.text
 
 
+def _cli_env(server, monkeypatch, refresh_token: str) -> None:
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SPOTIFY_REFRESH_TOKEN", refresh_token)
+
+
+def test_a_store_that_cannot_take_a_rotated_token_stops_before_the_token_is_used_and_recovery_works(
+    server, tmp_path, monkeypatch, capsys
+):
+    """docs/extract.md: 'make LAKE/_state/extract a writable folder and run again' (the token still works)."""
+    state = tmp_path / "_state" / "extract"
+    state.parent.mkdir()
+    state.write_text("not a folder")  # unwritable even for root (a read-only folder is not, for root)
+    first = server.refresh_token
+    _cli_env(server, monkeypatch, first)
+    server.rotate_refresh_tokens = True
+    code = cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY])
+    out = capsys.readouterr().out
+    assert code == 1
+    [line] = [line for line in out.splitlines() if "token_not_stored" in line]  # one line for both
+    assert line.startswith(f"  - {OWN}, {HEALTHY}: token_not_stored (permanent): a rotated refresh token")
+    assert f"make {state} a writable folder and run again; SPOTIFY_REFRESH_TOKEN was not used" in line
+    assert server.requests == []  # nothing sent: the refresh token was not used, so it was not rotated
+    assert not (tmp_path / "raw").exists()
+    # the recovery, as documented
+    state.unlink()
+    state.mkdir()
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY]) == 0
+    assert (state / "spotify_refresh_token").read_text().strip() == server.refresh_token != first
+
+
+def test_a_rotated_token_that_cannot_be_written_stops_the_run_in_one_line_and_reauthorizing_recovers(
+    server, tmp_path, monkeypatch, capsys
+):
+    """The write fails after Spotify issued the new token (here: a folder where the file goes)."""
+    state = tmp_path / "_state" / "extract"
+    (state / "spotify_refresh_token").mkdir(parents=True)  # the probe passes, the token's write does not
+    _cli_env(server, monkeypatch, server.refresh_token)
+    server.rotate_refresh_tokens = True
+    code = cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY])
+    out = capsys.readouterr().out
+    assert code == 1
+    [line] = [line for line in out.splitlines() if "token_not_stored" in line]
+    assert "(permanent): Spotify issued a new refresh token that could not be written to" in line
+    assert "authorize the app again and set it to the new token" in line
+    assert [r.path for r in server.requests] == ["/api/token"]  # no API call, no second grant
+    assert not (tmp_path / "raw").exists()
+    # the recovery, as documented: authorize again, set SPOTIFY_REFRESH_TOKEN, fix the folder, run again
+    (state / "spotify_refresh_token").rmdir()
+    _cli_env(server, monkeypatch, server.authorize())
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN]) == 0
+    assert (state / "spotify_refresh_token").read_text().strip() == server.refresh_token
+
+
 # ------------------------------------------------------------------------------ the fields filter
 
 
