@@ -51,47 +51,37 @@ class ForeignLink(requests.RequestException):
     """A URL outside the session's endpoint: not requested. The message names its origin, never its query."""
 
 
+def _origin(url: str) -> tuple[str, str]:
+    """(``scheme://host:port`` of ``url``, its path); ValueError for a port that is not one."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}", parts.path
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a session may send requests: one scheme, host and port, paths under ``prefix``."""
+    """Where a session may send requests: one ``scheme://host:port``, paths under ``prefix``."""
 
-    scheme: str
-    host: str
-    port: int | None
+    origin: str
     prefix: str
 
     @classmethod
     def of(cls, url: str) -> Endpoint:
         """The endpoint of a configured base URL (``https://api.spotify.com/v1/``, a token URL)."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        return cls(scheme, (parts.hostname or "").lower(), _port(parts.port, scheme), parts.path or "/")
-
-    def __str__(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}{self.prefix}"
+        return cls(*_origin(url))
 
     def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be requested, naming its host (None: it may)."""
         try:
-            parts = urlsplit(url)
-            port = _port(parts.port, parts.scheme.lower())
+            origin, path = _origin(url)
         except ValueError:
             return f"a malformed link ({len(url)} characters) is not followed"
-        origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
-        if (parts.scheme.lower(), (parts.hostname or "").lower(), port) != (
-            self.scheme,
-            self.host,
-            self.port,
-        ):
-            return f"a link to {origin} (host {parts.hostname!r}) is outside the configured API {self}: not followed"
-        segments = parts.path.split("/")
-        if not parts.path.startswith(self.prefix) or ".." in segments or "." in segments:
-            return f"a link to {origin}{parts.path} is outside the configured API path {self.prefix}: not followed"
+        if origin != self.origin:
+            return f"a link to {origin} (host {urlsplit(url).hostname!r}) is outside the configured API {self.origin}{self.prefix}: not followed"
+        if not path.startswith(self.prefix) or {".", ".."} & set(path.split("/")):
+            return f"a link to {origin}{path} is outside the configured API path {self.prefix}: not followed"
         return None
-
-
-def _port(port: int | None, scheme: str) -> int | None:
-    return port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 class RequestBudgetExceeded(requests.Timeout):

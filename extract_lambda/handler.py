@@ -9,7 +9,7 @@ Every playlist that can be read is landed first. Failure policy (docs/extract.md
 forbidden (permanent) is reported in the result and counted in the ``PermanentFailures`` metric, which has an
 alarm, and does not fail the invocation; any other failure (retryable) makes the handler raise
 :class:`ExtractFailedError` naming each failed playlist, after recording what is settled, so Lambda's retry
-of the same event extracts only what failed (:mod:`extract_lambda.progress`); when the retries are spent,
+of the same event extracts only what failed (:class:`extract_lambda.state.InvocationProgress`); when the retries are spent,
 the event goes once to the on-failure destination. Metrics are printed in CloudWatch's embedded metric
 format. The deadline is the Lambda's remaining time minus a safety margin.
 """
@@ -17,6 +17,7 @@ format. The deadline is the Lambda's remaining time minus a safety margin.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -28,10 +29,9 @@ from extract_lambda import settings
 from extract_lambda.client import TOKEN_NOT_STORED, ExtractError
 from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists, normalize_playlist_id
 from extract_lambda.landing import S3Lander
-from extract_lambda.logs import RedactingFilter, configure_lambda_logging, get_logger, log_event
-from extract_lambda.progress import InvocationProgress, event_key
+from extract_lambda.logs import RedactingFilter, configure_lambda_logging, log_event
 from extract_lambda.report import emit_metrics
-from extract_lambda.state import S3StateStore
+from extract_lambda.state import InvocationProgress, S3StateStore, event_key
 
 ENV_VARS: tuple[str, ...] = settings.names_read_by(settings.LAMBDA)
 REQUIRED_ENV_VARS: tuple[str, ...] = settings.required_by(settings.LAMBDA)
@@ -39,7 +39,7 @@ DEFAULTS: dict[str, str] = settings.defaults_for(settings.LAMBDA)
 # Seconds kept back from the Lambda's remaining time to land, log and return.
 SAFETY_MARGIN_SECONDS = 5.0
 
-logger = get_logger("extract_lambda.handler")
+logger = logging.getLogger("extract_lambda.handler")
 
 
 class ConfigError(ValueError):
@@ -53,13 +53,10 @@ class ExtractFailedError(RuntimeError):
 class SecretTokenStore:
     """``on_rotated`` for the Lambda: a rotated refresh token into the secret, the other keys kept.
 
-    Spotify may answer a refresh grant with a new refresh token, after which the old one may stop working;
-    so it is written (``PutSecretValue`` on the function's one secret, all the role may write in Secrets
-    Manager) before the new access token is used, and the next run reads it. When the write fails the
-    secret keeps the old token (the provider may still accept it) and the run stops with a permanent
-    ``token_not_stored`` failure, counted in the ``RefreshTokenNotStored`` metric, which has an alarm
-    (recovery: docs/extract.md, "Recovery: a rotated refresh token not stored"). The token is never logged:
-    it joins the redaction filter first.
+    Written (``PutSecretValue`` on the function's one secret) before the new access token is used. If the
+    write fails the secret keeps the old token (Spotify may still accept it) and the run stops with a
+    permanent ``token_not_stored`` failure, counted in the ``RefreshTokenNotStored`` metric, which has an
+    alarm (docs/extract.md, "Recovery: a rotated refresh token not stored"). The token is never logged.
     """
 
     def __init__(self, secrets_client: Any, secret_arn: str, redactor: RedactingFilter | None = None) -> None:

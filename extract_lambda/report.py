@@ -7,7 +7,7 @@ Failure policy (docs/extract.md, "Failure policy"):
   not fail for it, so it does not retry the batch.
 - every other reason is ``retryable`` (rate limit, deadline, stall, 5xx, network, token): the Lambda
   fails the invocation after landing everything else, and its retry extracts only what is still missing
-  (:mod:`extract_lambda.progress`).
+  (:class:`extract_lambda.state.InvocationProgress`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from extract_lambda import settings
-from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
+from extract_lambda.enrichment import DEFAULT_WINDOW_DAYS
 from extract_lambda.extractor import ExtractSettings
 from extract_lambda.logs import configure_cli_logging
 from spotify_etl.commands.lake_argument import add_lake_argument

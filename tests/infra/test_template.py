@@ -87,7 +87,9 @@ def test_lambda_runs_alone_on_a_schedule_and_each_failed_event_reaches_the_queue
     permissions = resources_of_type({"Resources": resources}, "AWS::Lambda::Permission")
     invoke_config = resources["ExtractInvokeConfig"]["Properties"]
 
-    assert function["ReservedConcurrentExecutions"] == 1  # extract_lambda/progress.py relies on it
+    assert (
+        function["ReservedConcurrentExecutions"] == 1
+    )  # extract_lambda/state.py InvocationProgress relies on it
     assert [t["Arn"] for r in schedules for t in r["Properties"]["Targets"]] == [
         {"Fn::GetAtt": ["ExtractFunction", "Arn"]}
     ]
