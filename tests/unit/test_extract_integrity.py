@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from extract_lambda.bounded_http import Endpoint
+from spotify_etl.lake import LakeLayout
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
 from tests.simulated_api import DAY0, extract, read_envelope, serving
@@ -186,3 +187,18 @@ def test_the_cli_exits_1_naming_the_torn_playlist_while_the_others_land(
     assert code == 1
     assert f"{LONG}: inconsistent_read (retryable)" in out
     assert f"{OTHER}: landed" in out
+
+
+# ------------------------------------------------------------------------------ one URI convention
+
+
+def test_a_landed_uri_is_the_literal_uri_the_local_transform_lists(server, tmp_path):
+    """No percent-encoding on either side: the lander's URI is the transform's source_file, as is."""
+    from spotify_etl.runtime.local.transform import list_raw_objects
+
+    lake = tmp_path / "a lake %41 #1"
+    report = extract(server, lake, OTHER)
+    [landed] = report.landed
+    [listed] = list_raw_objects(LakeLayout.from_lake(lake).raw)
+    assert landed.uri == listed.uri == f"file://{lake}/raw/{landed.uri.split('/raw/', 1)[1]}"
+    assert "%41 #1" in landed.uri and "%20" not in landed.uri and "%3D" not in landed.uri
