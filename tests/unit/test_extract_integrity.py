@@ -81,6 +81,17 @@ def test_a_redirect_to_another_host_is_not_followed(server, elsewhere, tmp_path)
     assert [p.playlist_id for p in report.landed] == [OTHER]
 
 
+def test_a_token_endpoint_redirect_to_another_host_does_not_carry_the_client_secret_there(
+    server, elsewhere, tmp_path
+):
+    elsewhere.clear_requests()
+    server.inject_redirect(r"/api/token", elsewhere.token_url, status=307)  # 307 keeps the method and body
+    report = extract(server, tmp_path, OTHER)
+    assert elsewhere.requests == []
+    reason, message = failures(report)[OTHER]
+    assert reason == "foreign_link" and "127.0.0.2" in message and server.client_secret not in message
+
+
 def test_a_redirect_within_the_api_is_followed_with_the_token(server, tmp_path):
     """A same-origin redirect under the API prefix is allowed (requests keeps Authorization for it)."""
     target = f"{server.api_base_url}playlists/{OTHER}/items?offset=0&limit=50&market=US&additional_types=track%2Cepisode"
@@ -174,19 +185,30 @@ def test_a_chain_running_past_its_total_lands_nothing(server, tmp_path):
     assert len(pages) == 3 * 2  # each read stops at the page that passes the total
 
 
-def test_the_cli_exits_1_naming_the_torn_playlist_while_the_others_land(
-    server, tmp_path, monkeypatch, capsys
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        ({"cut_after": 1}, "inconsistent_read (retryable): 3 reads of playlist"),
+        ({"next_base": "elsewhere"}, "foreign_link (permanent): GET /playlists/"),
+    ],
+)
+def test_the_cli_exits_1_naming_the_playlist_while_the_others_land(
+    server, elsewhere, tmp_path, monkeypatch, capsys, tamper, named
 ):
     from spotify_etl.cli import main as cli_main
 
     for name, value in server.env().items():
         monkeypatch.setenv(name, value)
-    server.tamper_paging(LONG, cut_after=1)
+    elsewhere.clear_requests()
+    server.tamper_paging(
+        LONG, **{k: (elsewhere.api_base_url if v == "elsewhere" else v) for k, v in tamper.items()}
+    )
     code = cli_main(["extract", "--lake", str(tmp_path), "--playlist", LONG, "--playlist", OTHER])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"{LONG}: inconsistent_read (retryable)" in out
+    assert f"  - {LONG}: {named}" in out
     assert f"{OTHER}: landed" in out
+    assert elsewhere.requests == []
 
 
 # ------------------------------------------------------------------------------ one URI convention
