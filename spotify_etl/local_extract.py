@@ -144,13 +144,20 @@ class LocalTokenStore:
             action=f"set {REFRESH_TOKEN_ENV_VAR} to the content of {self.path} (readable only by you)",
         )  # fmt: skip
 
-    def warning(self) -> str | None:
-        if not self.rotated:
+    def warning(self, used: str | None, refused: bool) -> str | None:
+        """What to do about the token this run used (``refused``: the token endpoint said invalid_grant)."""
+        if self.rotated:
+            return (
+                f"Spotify rotated the refresh token: update {REFRESH_TOKEN_ENV_VAR} with the new value stored in "
+                f"{self.path} (mode 600); the old value may stop working"
+            )
+        try:
+            stored = self.path.read_text().strip() if refused else None
+        except OSError:
             return None
-        return (
-            f"Spotify rotated the refresh token: update {REFRESH_TOKEN_ENV_VAR} with the new value stored in "
-            f"{self.path} (mode 600); the old value may stop working"
-        )
+        if stored and stored != used:  # an earlier run stored a rotated token the variable does not have yet
+            return f"an earlier run stored a newer refresh token in {self.path}: set {REFRESH_TOKEN_ENV_VAR} to it"
+        return None
 
 
 def extract_into_lake(
@@ -193,6 +200,7 @@ def extract_into_lake(
         state=LocalStateStore(lake.extract_state) if keep_state else None,
         on_token_rotated=tokens,
     )
-    if (warning := tokens.warning()) is not None:
+    refused = any(f.reason == "unauthorized" and "invalid_grant" in f.message for f in report.failed)
+    if (warning := tokens.warning(settings.refresh_token, refused)) is not None:
         report.warnings.append(warning)
     return report

@@ -193,6 +193,12 @@ def test_rotated_refresh_token_locally_goes_to_a_private_file_and_a_warning_name
     assert f"update SPOTIFY_REFRESH_TOKEN with the new value stored in {stored}" in out
     for token in (first, server.refresh_token):
         assert token not in out and token not in err and token not in caplog.text
+    # the variable not updated: the old token is revoked, and the summary points at the stored one
+    server.rotate_refresh_tokens = False
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN]) == 1
+    out = capsys.readouterr().out
+    assert "invalid_grant" in out
+    assert f"an earlier run stored a newer refresh token in {stored}: set SPOTIFY_REFRESH_TOKEN to it" in out
 
 
 def _cli_env(server, monkeypatch, refresh_token: str) -> None:
