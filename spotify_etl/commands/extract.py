@@ -25,7 +25,6 @@ from extract_lambda.enrichment import DEFAULT_WINDOW_DAYS
 from extract_lambda.extractor import ExtractSettings
 from extract_lambda.logs import configure_cli_logging
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.lake import LakeLayout
 from spotify_etl.local_extract import extract_into_lake
 
 
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     report = extract_into_lake(
         extract,
-        LakeLayout.from_lake(args.lake),
+        args.lake,  # a LakeLayout (add_lake_argument parses --lake)
         now=lambda: datetime.now(UTC),
         deadline_seconds=args.deadline_seconds,
         redactor=redactor,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from extract_lambda.extractor import ExtractReport, ExtractSettings
 from spotify_etl.lake import LakeLayout
@@ -15,12 +14,10 @@ EXTRACT_BUDGET_SECONDS = 300
 
 
 def extract_day(
-    settings: ExtractSettings, lake: Path, moment: datetime, say: Callable[[str], None]
+    settings: ExtractSettings, lake: LakeLayout, moment: datetime, say: Callable[[str], None]
 ) -> ExtractReport:
     """Extract every playlist of ``settings`` as if at ``moment``; prints the report's summary."""
-    report = extract_into_lake(
-        settings, LakeLayout.from_lake(lake), now=lambda: moment, deadline_seconds=EXTRACT_BUDGET_SECONDS
-    )
+    report = extract_into_lake(settings, lake, now=lambda: moment, deadline_seconds=EXTRACT_BUDGET_SECONDS)
     for line in report.summary().splitlines():
         say(f"      {line}")
     return report
