@@ -257,13 +257,13 @@ class _Parser:
                 values.append(self.operand(kind, rule))
             self.expect("]")
             operands = tuple(values)
-        elif op in ("matches", "not matches") and kind == "value":
+        elif op == "matches" and kind == "value":
             pattern = self.take()
             if pattern.kind != "string":
                 raise self.fail(pattern, "matches takes a quoted regular expression")
             operands = (Operand("string", pattern.value),)
         else:
-            raise self.fail(token, f"{self._source(rule, token)}: condition {token.text!r} is not supported")
+            raise self.fail(token, f"{self._source(rule, token)}: condition {op!r} is not supported")
         return Condition(op, operands)
 
     def operand(self, kind: str, rule: Token) -> Operand:
