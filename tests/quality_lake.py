@@ -41,35 +41,103 @@ def _provenance(day: str) -> dict[str, Any]:
 def _day_rows(day: str) -> dict[str, list[dict[str, Any]]]:
     prov = _provenance(day)
     items = [
-        {"playlist_id": P, "snapshot_id": f"s{day}", "position": 0, "item_type": "track", "item_id": T1,
-         "item_uri": f"spotify:track:{T1}", "track_id": T1, "added_at": None, "added_by_id": "u1", **prov},
-        {"playlist_id": P, "snapshot_id": f"s{day}", "position": 1, "item_type": "local", "item_id": None,
-         "item_uri": "spotify:local:x", "track_id": None, "added_at": None, "added_by_id": "u1", **prov},
-        {"playlist_id": P, "snapshot_id": f"s{day}", "position": 2, "item_type": "track", "item_id": T2,
-         "item_uri": f"spotify:track:{T2}", "track_id": T2, "added_at": None, "added_by_id": None, **prov},
+        {
+            "playlist_id": P,
+            "snapshot_id": f"s{day}",
+            "position": 0,
+            "item_type": "track",
+            "item_id": T1,
+            "item_uri": f"spotify:track:{T1}",
+            "track_id": T1,
+            "added_at": None,
+            "added_by_id": "u1",
+            **prov,
+        },
+        {
+            "playlist_id": P,
+            "snapshot_id": f"s{day}",
+            "position": 1,
+            "item_type": "local",
+            "item_id": None,
+            "item_uri": "spotify:local:x",
+            "track_id": None,
+            "added_at": None,
+            "added_by_id": "u1",
+            **prov,
+        },
+        {
+            "playlist_id": P,
+            "snapshot_id": f"s{day}",
+            "position": 2,
+            "item_type": "track",
+            "item_id": T2,
+            "item_uri": f"spotify:track:{T2}",
+            "track_id": T2,
+            "added_at": None,
+            "added_by_id": None,
+            **prov,
+        },
     ]
     tracks = [
-        {"track_id": t, "track_name": name, "album_id": L1, "artist_ids": artists, "duration_ms": 200_000,
-         "is_explicit": False, "isrc": "USRC17607839", "popularity": pop, "disc_number": 1, "track_number": n,
-         "track_uri": f"spotify:track:{t}", "preview_url": None, **prov}
+        {
+            "track_id": t,
+            "track_name": name,
+            "album_id": L1,
+            "artist_ids": artists,
+            "duration_ms": 200_000,
+            "is_explicit": False,
+            "isrc": "USRC17607839",
+            "popularity": pop,
+            "disc_number": 1,
+            "track_number": n,
+            "track_uri": f"spotify:track:{t}",
+            "preview_url": None,
+            **prov,
+        }
         for n, (t, name, artists, pop) in enumerate([(T1, "One", [A1], 0), (T2, "Two", [A1, A2], None)], 1)
     ]
     return {
         "playlist_snapshots": [
-            {"playlist_id": P, "snapshot_id": f"s{day}", "playlist_name": "Top", "description": None,
-             "owner_id": "u1", "owner_display_name": None, "followers": None, "is_public": True,
-             "is_collaborative": False, "item_count": 3, **prov}
+            {
+                "playlist_id": P,
+                "snapshot_id": f"s{day}",
+                "playlist_name": "Top",
+                "description": None,
+                "owner_id": "u1",
+                "owner_display_name": None,
+                "followers": None,
+                "is_public": True,
+                "is_collaborative": False,
+                "item_count": 3,
+                **prov,
+            }
         ],
         "playlist_items": items,
         "tracks": tracks,
         "albums": [
-            {"album_id": L1, "album_name": "Album", "album_type": "album", "release_date": date(1200, 5, 1),
-             "release_date_raw": "1200-05-01", "release_date_precision": "day", "total_tracks": 2,
-             "artist_ids": [A1], "image_url": None, **prov}
+            {
+                "album_id": L1,
+                "album_name": "Album",
+                "album_type": "album",
+                "release_date": date(1200, 5, 1),
+                "release_date_raw": "1200-05-01",
+                "release_date_precision": "day",
+                "total_tracks": 2,
+                "artist_ids": [A1],
+                "image_url": None,
+                **prov,
+            }
         ],
         "artists": [
-            {"artist_id": a, "artist_name": name, "artist_uri": f"spotify:artist:{a}", "genres": None,
-             "popularity": 100, "followers": 0, **prov}
+            {
+                "artist_id": a,
+                "artist_name": name,
+                "artist_uri": f"spotify:artist:{a}",
+                "genres": None,
+                "popularity": 100,
+                "followers": 0,
+                **prov,
+            }
             for a, name in ((A1, "Artist One"), (A2, "Artist Two"))
         ],
         "track_artists": [
@@ -99,9 +167,13 @@ def write_lake(lake: Path, rows: dict[str, list[dict[str, Any]]]) -> Path:
         con.execute(f'CREATE TABLE "{table}" ({columns})')
         if rows[table]:
             marks = ", ".join("?" for _ in names)
-            con.executemany(f'INSERT INTO "{table}" VALUES ({marks})', [[r[n] for n in names] for r in rows[table]])
+            con.executemany(
+                f'INSERT INTO "{table}" VALUES ({marks})', [[r[n] for n in names] for r in rows[table]]
+            )
         folder = lake / "curated" / table
         folder.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY \"{table}\" TO '{folder}' (FORMAT PARQUET, PARTITION_BY (snapshot_date), OVERWRITE_OR_IGNORE)")
+        con.execute(
+            f"COPY \"{table}\" TO '{folder}' (FORMAT PARQUET, PARTITION_BY (snapshot_date), OVERWRITE_OR_IGNORE)"
+        )
     con.close()
     return lake

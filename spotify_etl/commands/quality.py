@@ -43,7 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         rulesets = load_rulesets(args.rules)
-        tables = set(rulesets) | {t for rules in rulesets.values() for r in rules for t in referenced_tables(r)}
+        tables = set(rulesets) | {
+            t for rules in rulesets.values() for r in rules for t in referenced_tables(r)
+        }
         con = open_lake(LakeLayout.from_lake(args.lake), tables)
         results = evaluate(DuckDbEngine(con), rulesets, datetime.now(UTC))
     except (DqdlError, TranslationError, MissingTableError) as error:
@@ -60,5 +62,8 @@ def run(args: argparse.Namespace) -> int:
         f"{len(failing)} ERROR failed, {len(warned)} WARN failed"
     )
     for result in failing:
-        print(f"spotify-etl quality: {result.rule.table}: {result.rule.text} failed ({result.message})", file=sys.stderr)
+        print(
+            f"spotify-etl quality: {result.rule.table}: {result.rule.text} failed ({result.message})",
+            file=sys.stderr,
+        )
     return 1 if failing else 0

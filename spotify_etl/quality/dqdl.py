@@ -123,7 +123,7 @@ def tokenize(text: str, origin: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise DqdlError(f"{origin}:{line}: unexpected {text[position:position + 20]!r}")
+            raise DqdlError(f"{origin}:{line}: unexpected {text[position : position + 20]!r}")
         kind = match.lastgroup or ""
         if kind not in ("ws", "comment"):
             tokens.append(Token(kind, match.group(), line, match.start(), match.end()))
@@ -205,21 +205,29 @@ class _Parser:
         if first.text == "(":
             raise self.fail(first, "composite rules ((...) and/or (...)) are not supported")
         if first.kind != "word" or first.text not in RULE_TYPES:
-            raise self.fail(first, f"rule type {first.text!r} is not supported; supported: {', '.join(RULE_TYPES)}")
+            raise self.fail(
+                first, f"rule type {first.text!r} is not supported; supported: {', '.join(RULE_TYPES)}"
+            )
         arity, kind = RULE_TYPES[first.text]
         params: list[str] = []
         while self.peek().kind == "string" and (arity < 0 or len(params) < arity):
             params.append(self.take().value)
         if (arity >= 0 and len(params) != arity) or (arity < 0 and not params):
             count = "one or more" if arity < 0 else str(arity)
-            raise self.fail(first, f"{self._source(first, self.peek())}: {first.text} takes {count} quoted parameter(s)")
+            raise self.fail(
+                first, f"{self._source(first, self.peek())}: {first.text} takes {count} quoted parameter(s)"
+            )
         condition = self.condition(kind, first) if kind else None
         threshold = where = None
         labels = dict(default_labels)
         end_of_text = self.tokens[self.at - 1]
         while self.peek().kind != "end" and (self.peek().kind != "op" or self.peek().text not in (",", "]")):
             token = self.take()
-            if token.text == "with" and self.accept("threshold") and first.text in ("ColumnValues", "DataFreshness"):
+            if (
+                token.text == "with"
+                and self.accept("threshold")
+                and first.text in ("ColumnValues", "DataFreshness")
+            ):
                 threshold = self.condition("number", first)
             elif token.text == "where" and self.peek().kind == "string" and first.text in WHERE_TYPES:
                 where = self.take().value
@@ -232,8 +240,12 @@ class _Parser:
         severity = labels.get("severity")
         text = self._source(first, end_of_text, inclusive=True)
         if severity not in SEVERITIES:
-            raise self.fail(first, f"{text}: needs a \"severity\" label of {' or '.join(SEVERITIES)}, has {severity!r}")
-        return Rule(self.table, first.line, text, first.text, tuple(params), condition, threshold, where, severity)
+            raise self.fail(
+                first, f'{text}: needs a "severity" label of {" or ".join(SEVERITIES)}, has {severity!r}'
+            )
+        return Rule(
+            self.table, first.line, text, first.text, tuple(params), condition, threshold, where, severity
+        )
 
     def _source(self, first: Token, last: Token, inclusive: bool = False) -> str:
         """The rule's text as written from ``first`` to ``last`` (included or not), on one line."""
@@ -244,6 +256,7 @@ class _Parser:
         op = token.text
         if op == "not":
             op = "not " + self.take().text
+        operands: tuple[Operand, ...]
         if op in (">", ">=", "<", "<=", "=", "!="):
             operands = (self.operand(kind, rule),)
         elif op in ("between", "not between"):

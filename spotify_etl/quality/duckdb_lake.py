@@ -58,7 +58,7 @@ def open_lake(layout: LakeLayout, tables: Iterable[str]) -> duckdb.DuckDBPyConne
             continue
         pattern = str(folder / "snapshot_date=*" / "*.parquet").replace("'", "''")
         con.execute(
-            f'CREATE VIEW "{table}" AS SELECT * FROM read_parquet(\'{pattern}\', '
+            f"CREATE VIEW \"{table}\" AS SELECT * FROM read_parquet('{pattern}', "
             "hive_partitioning = true, hive_types = {'snapshot_date': VARCHAR})"
         )
     return con

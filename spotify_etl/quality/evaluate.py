@@ -69,7 +69,9 @@ class RuleResult:
         return not self.passed and self.rule.severity == "ERROR"
 
 
-def load_rulesets(quality_dir: Path = QUALITY_DIR, tables: Iterable[str] | None = None) -> dict[str, list[Rule]]:
+def load_rulesets(
+    quality_dir: Path = QUALITY_DIR, tables: Iterable[str] | None = None
+) -> dict[str, list[Rule]]:
     """Every ``<table>.dqdl`` of ``quality_dir`` (or just ``tables``), parsed: table -> rules."""
     wanted = set(tables) if tables is not None else None
     rulesets: dict[str, list[Rule]] = {}
@@ -128,4 +130,12 @@ def format_results(results: list[RuleResult]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DuckDbEngine", "Engine", "RuleResult", "SparkEngine", "TranslationError", "evaluate", "load_rulesets"]
+__all__ = [
+    "DuckDbEngine",
+    "Engine",
+    "RuleResult",
+    "SparkEngine",
+    "TranslationError",
+    "evaluate",
+    "load_rulesets",
+]

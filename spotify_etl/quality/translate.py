@@ -50,7 +50,7 @@ class TranslationError(ValueError):
 
 
 def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("spark")  # type: ignore[union-attr]
+    return exp.to_identifier(name, quoted=True).sql("spark")
 
 
 def _string(value: str) -> str:
@@ -179,7 +179,7 @@ def _reference(rule: Rule) -> str:
     table, _, spec = rule.params[1].partition(".")
     refs = [c.strip() for c in spec.strip("{}").split(",")]
     if not table or len(refs) != len(primary):
-        raise TranslationError(f"{rule.text}: the reference must be \"table.{{columns}}\" with as many columns")
+        raise TranslationError(f'{rule.text}: the reference must be "table.{{columns}}" with as many columns')
     keys = ", ".join(f"{_ident(r)} AS k{i}" for i, r in enumerate(refs))
     on = " AND ".join(f"t.{_ident(p)} = r.k{i}" for i, p in enumerate(primary))
     return (

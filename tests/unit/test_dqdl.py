@@ -36,10 +36,15 @@ def test_a_rule_carries_its_line_text_severity_and_clauses() -> None:
 
     assert rules == [
         Rule(
-            "tracks", 4, 'ColumnValues "popularity" between -1 and 101 where "popularity IS NOT NULL"',
-            "ColumnValues", ("popularity",),
+            "tracks",
+            4,
+            'ColumnValues "popularity" between -1 and 101 where "popularity IS NOT NULL"',
+            "ColumnValues",
+            ("popularity",),
             Condition("between", (Operand("number", -1.0), Operand("number", 101.0))),
-            None, "popularity IS NOT NULL", "ERROR",
+            None,
+            "popularity IS NOT NULL",
+            "ERROR",
         ),
         Rule("tracks", 5, 'IsComplete "name"', "IsComplete", ("name",), None, None, None, "WARN"),
     ]
@@ -48,18 +53,35 @@ def test_a_rule_carries_its_line_text_severity_and_clauses() -> None:
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ('Entropy "name" > 1', "tracks.dqdl:3: rule type 'Entropy' is not supported; supported: RowCount, "
-         "IsComplete, Completeness, IsUnique, Uniqueness, IsPrimaryKey, ColumnValues, ReferentialIntegrity, "
-         "DataFreshness, CustomSql"),
-        ('(IsComplete "a") and (IsComplete "b")', "tracks.dqdl:3: composite rules ((...) and/or (...)) are not supported"),
+        (
+            'Entropy "name" > 1',
+            "tracks.dqdl:3: rule type 'Entropy' is not supported; supported: RowCount, "
+            "IsComplete, Completeness, IsUnique, Uniqueness, IsPrimaryKey, ColumnValues, ReferentialIntegrity, "
+            "DataFreshness, CustomSql",
+        ),
+        (
+            '(IsComplete "a") and (IsComplete "b")',
+            "tracks.dqdl:3: composite rules ((...) and/or (...)) are not supported",
+        ),
         ('IsUnique "a" where "a > 1"', "tracks.dqdl:3: IsUnique \"a\": 'where' is not supported here"),
-        ('ColumnValues "a" not matches "x"', "tracks.dqdl:3: ColumnValues \"a\": condition 'not matches' is not supported"),
-        ('IsComplete "a" labels=["severity"="INFO"]', "tracks.dqdl:3: IsComplete \"a\": needs a \"severity\" label of ERROR or WARN, has 'INFO'"),
-        ('ReferentialIntegrity "a" = 1.0', "tracks.dqdl:3: ReferentialIntegrity \"a\": ReferentialIntegrity takes 2 quoted parameter(s)"),
-        ('RowCount > 0 with threshold > 0.5', "tracks.dqdl:3: RowCount > 0: 'with' is not supported here"),
+        (
+            'ColumnValues "a" not matches "x"',
+            "tracks.dqdl:3: ColumnValues \"a\": condition 'not matches' is not supported",
+        ),
+        (
+            'IsComplete "a" labels=["severity"="INFO"]',
+            'tracks.dqdl:3: IsComplete "a": needs a "severity" label of ERROR or WARN, has \'INFO\'',
+        ),
+        (
+            'ReferentialIntegrity "a" = 1.0',
+            'tracks.dqdl:3: ReferentialIntegrity "a": ReferentialIntegrity takes 2 quoted parameter(s)',
+        ),
+        ("RowCount > 0 with threshold > 0.5", "tracks.dqdl:3: RowCount > 0: 'with' is not supported here"),
     ],
 )
-def test_a_rule_outside_the_subset_is_refused_in_one_line_naming_it_and_its_line(rule: str, message: str) -> None:
+def test_a_rule_outside_the_subset_is_refused_in_one_line_naming_it_and_its_line(
+    rule: str, message: str
+) -> None:
     text = f'DefaultLabels = ["severity"="ERROR"]\nRules = [\n    {rule}\n]\n'
 
     with pytest.raises(DqdlError) as error:
@@ -70,7 +92,7 @@ def test_a_rule_outside_the_subset_is_refused_in_one_line_naming_it_and_its_line
 
 def test_a_rule_without_any_severity_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "albums.dqdl"
-    path.write_text('Rules = [\n    RowCount > 0\n]\n')
+    path.write_text("Rules = [\n    RowCount > 0\n]\n")
 
     with pytest.raises(DqdlError, match=r"albums.dqdl:2: RowCount > 0: needs a \"severity\" label"):
         load_ruleset(path)

@@ -29,7 +29,7 @@ def test_a_clean_lake_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
     out, err = capsys.readouterr()
     assert err == ""
-    assert "ERROR PASS  observed 1          IsPrimaryKey \"track_id\" \"snapshot_date\"" in out
+    assert 'ERROR PASS  observed 1          IsPrimaryKey "track_id" "snapshot_date"' in out
 
 
 def test_a_duplicated_key_a_dangling_row_and_a_gap_exit_1_naming_the_three_rules(
@@ -52,7 +52,9 @@ def test_an_unsupported_rule_exits_2_in_one_line(tmp_path: Path, capsys: pytest.
     lake = write_lake(tmp_path / "lake", clean_rows())
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "tracks.dqdl").write_text('DefaultLabels = ["severity"="ERROR"]\nRules = [\n  RowCount > 0,\n  Entropy "x" > 1\n]\n')
+    (rules / "tracks.dqdl").write_text(
+        'DefaultLabels = ["severity"="ERROR"]\nRules = [\n  RowCount > 0,\n  Entropy "x" > 1\n]\n'
+    )
 
     assert main(["quality", "--lake", str(lake), "--rules", str(rules)]) == 2
 
@@ -66,4 +68,7 @@ def test_an_unsupported_rule_exits_2_in_one_line(tmp_path: Path, capsys: pytest.
 def test_a_lake_without_curated_tables_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["quality", "--lake", str(tmp_path / "nothing")]) == 2
 
-    assert capsys.readouterr().err == f"spotify-etl quality: no curated tables under {tmp_path / 'nothing' / 'curated'}\n"
+    assert (
+        capsys.readouterr().err
+        == f"spotify-etl quality: no curated tables under {tmp_path / 'nothing' / 'curated'}\n"
+    )

@@ -63,7 +63,9 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("albums", 'ColumnValues "album_type" in ["album", "single", "compilation", "appears_on", NULL]'): set_(
         "albums", 0, album_type="mixtape"
     ),
-    ("albums", 'ColumnValues "total_tracks" >= 0 where "total_tracks IS NOT NULL"'): set_("albums", 0, total_tracks=-1),
+    ("albums", 'ColumnValues "total_tracks" >= 0 where "total_tracks IS NOT NULL"'): set_(
+        "albums", 0, total_tracks=-1
+    ),
     ("artists", "RowCount > 0"): empty("artists"),
     ("artists", 'IsPrimaryKey "artist_id" "snapshot_date"'): duplicate("artists"),
     ("artists", 'IsComplete "source_file"'): set_("artists", 0, source_file=None),
@@ -72,7 +74,9 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("artists", 'ColumnValues "popularity" between -1 and 101 where "popularity IS NOT NULL"'): set_(
         "artists", 0, popularity=101
     ),
-    ("artists", 'ColumnValues "followers" >= 0 where "followers IS NOT NULL"'): set_("artists", 0, followers=-1),
+    ("artists", 'ColumnValues "followers" >= 0 where "followers IS NOT NULL"'): set_(
+        "artists", 0, followers=-1
+    ),
     ("artists", 'IsComplete "artist_name"'): set_("artists", 1, artist_name=None),
     ("playlist_items", "RowCount > 0"): empty("playlist_items"),
     ("playlist_items", 'IsPrimaryKey "playlist_id" "snapshot_date" "position"'): duplicate("playlist_items"),
@@ -81,22 +85,29 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("playlist_items", 'ColumnValues "item_type" in ["track", "episode", "local", "unavailable"]'): set_(
         "playlist_items", 0, item_type="podcast"
     ),
-    ("playlist_items", "ColumnValues \"track_id\" matches \"[0-9A-Za-z]{22}\" where \"item_type = 'track'\""): set_(
-        "playlist_items", 0, track_id="spotify:track:x"
-    ),
-    ("playlist_items", "ColumnValues \"item_id\" = NULL where \"item_type IN ('local', 'unavailable')\""): set_(
-        "playlist_items", 1, item_id=STRANGER
-    ),
-    ("playlist_items", 'CustomSql "SELECT count(*) FROM (SELECT playlist_id, snapshot_date, max(position) AS top, '
-     'count(*) AS n FROM primary GROUP BY playlist_id, snapshot_date) g WHERE top <> n - 1" = 0'): set_(
-        "playlist_items", 2, position=3
-    ),
-    ("playlist_items", 'ReferentialIntegrity "playlist_id,snapshot_date" '
-     '"playlist_snapshots.{playlist_id,snapshot_date}" = 1.0'): drop_day("playlist_snapshots", DAYS[1]),
-    ("playlist_items", 'CustomSql "SELECT count(*) FROM primary i JOIN playlist_snapshots s ON i.playlist_id = '
-     's.playlist_id AND i.snapshot_date = s.snapshot_date AND i.source_file <> s.source_file" = 0'): set_(
-        "playlist_items", 0, source_file="file:///lake/raw/other.json.gz"
-    ),
+    (
+        "playlist_items",
+        'ColumnValues "track_id" matches "[0-9A-Za-z]{22}" where "item_type = \'track\'"',
+    ): set_("playlist_items", 0, track_id="spotify:track:x"),
+    (
+        "playlist_items",
+        "ColumnValues \"item_id\" = NULL where \"item_type IN ('local', 'unavailable')\"",
+    ): set_("playlist_items", 1, item_id=STRANGER),
+    (
+        "playlist_items",
+        'CustomSql "SELECT count(*) FROM (SELECT playlist_id, snapshot_date, max(position) AS top, '
+        'count(*) AS n FROM primary GROUP BY playlist_id, snapshot_date) g WHERE top <> n - 1" = 0',
+    ): set_("playlist_items", 2, position=3),
+    (
+        "playlist_items",
+        'ReferentialIntegrity "playlist_id,snapshot_date" '
+        '"playlist_snapshots.{playlist_id,snapshot_date}" = 1.0',
+    ): drop_day("playlist_snapshots", DAYS[1]),
+    (
+        "playlist_items",
+        'CustomSql "SELECT count(*) FROM primary i JOIN playlist_snapshots s ON i.playlist_id = '
+        's.playlist_id AND i.snapshot_date = s.snapshot_date AND i.source_file <> s.source_file" = 0',
+    ): set_("playlist_items", 0, source_file="file:///lake/raw/other.json.gz"),
     ("playlist_snapshots", "RowCount > 0"): empty("playlist_snapshots"),
     ("playlist_snapshots", 'IsPrimaryKey "playlist_id" "snapshot_date"'): duplicate("playlist_snapshots"),
     ("playlist_snapshots", 'IsComplete "extracted_at"'): set_("playlist_snapshots", 0, extracted_at=None),
@@ -111,11 +122,12 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("playlist_snapshots", 'ColumnValues "followers" >= 0 where "followers IS NOT NULL"'): set_(
         "playlist_snapshots", 0, followers=-5
     ),
-    ("playlist_snapshots", 'CustomSql "SELECT count(*) FROM primary s LEFT JOIN (SELECT playlist_id, snapshot_date, '
-     "count(*) AS n FROM playlist_items GROUP BY playlist_id, snapshot_date) i ON s.playlist_id = i.playlist_id AND "
-     's.snapshot_date = i.snapshot_date WHERE coalesce(i.n, 0) <> s.item_count" = 0'): set_(
-        "playlist_snapshots", 0, item_count=4
-    ),
+    (
+        "playlist_snapshots",
+        'CustomSql "SELECT count(*) FROM primary s LEFT JOIN (SELECT playlist_id, snapshot_date, '
+        "count(*) AS n FROM playlist_items GROUP BY playlist_id, snapshot_date) i ON s.playlist_id = i.playlist_id AND "
+        's.snapshot_date = i.snapshot_date WHERE coalesce(i.n, 0) <> s.item_count" = 0',
+    ): set_("playlist_snapshots", 0, item_count=4),
     ("playlist_snapshots", 'IsComplete "snapshot_id"'): set_("playlist_snapshots", 0, snapshot_id=None),
     ("playlist_snapshots", 'DataFreshness "snapshot_date" <= 30 hours with threshold > 0'): drop_day(
         "playlist_snapshots", DAYS[1]
@@ -124,16 +136,19 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("track_artists", 'IsPrimaryKey "track_id" "artist_id" "snapshot_date"'): duplicate("track_artists"),
     ("track_artists", 'IsComplete "source_file"'): set_("track_artists", 0, source_file=None),
     ("track_artists", 'ColumnValues "artist_position" >= 0'): set_("track_artists", 0, artist_position=-1),
-    ("track_artists", 'ReferentialIntegrity "track_id,snapshot_date" "tracks.{track_id,snapshot_date}" = 1.0'): set_(
-        "track_artists", 0, track_id=STRANGER
-    ),
-    ("track_artists", 'ReferentialIntegrity "artist_id,snapshot_date" "artists.{artist_id,snapshot_date}" = 1.0'): set_(
-        "track_artists", 0, artist_id=STRANGER
-    ),
-    ("track_artists", 'CustomSql "SELECT count(*) FROM (SELECT track_id, snapshot_date, max(artist_position) AS top, '
-     'count(*) AS n FROM primary GROUP BY track_id, snapshot_date) g WHERE top <> n - 1" = 0'): set_(
-        "track_artists", 2, artist_position=2
-    ),
+    (
+        "track_artists",
+        'ReferentialIntegrity "track_id,snapshot_date" "tracks.{track_id,snapshot_date}" = 1.0',
+    ): set_("track_artists", 0, track_id=STRANGER),
+    (
+        "track_artists",
+        'ReferentialIntegrity "artist_id,snapshot_date" "artists.{artist_id,snapshot_date}" = 1.0',
+    ): set_("track_artists", 0, artist_id=STRANGER),
+    (
+        "track_artists",
+        'CustomSql "SELECT count(*) FROM (SELECT track_id, snapshot_date, max(artist_position) AS top, '
+        'count(*) AS n FROM primary GROUP BY track_id, snapshot_date) g WHERE top <> n - 1" = 0',
+    ): set_("track_artists", 2, artist_position=2),
     ("tracks", "RowCount > 0"): empty("tracks"),
     ("tracks", 'IsPrimaryKey "track_id" "snapshot_date"'): duplicate("tracks"),
     ("tracks", 'IsComplete "source_file"'): set_("tracks", 0, source_file=None),
@@ -141,14 +156,17 @@ CASES: dict[tuple[str, str], Callable[[Rows], None]] = {
     ("tracks", 'ColumnValues "album_id" matches "[0-9A-Za-z]{22}" where "album_id IS NOT NULL"'): set_(
         "tracks", 0, album_id=""
     ),
-    ("tracks", 'ColumnValues "duration_ms" >= 0 where "duration_ms IS NOT NULL"'): set_("tracks", 0, duration_ms=-1),
+    ("tracks", 'ColumnValues "duration_ms" >= 0 where "duration_ms IS NOT NULL"'): set_(
+        "tracks", 0, duration_ms=-1
+    ),
     # -1 is outside (excluded bound); 0, in the clean lake, is inside
     ("tracks", 'ColumnValues "popularity" between -1 and 101 where "popularity IS NOT NULL"'): set_(
         "tracks", 0, popularity=-1
     ),
-    ("tracks", 'ColumnValues "track_uri" matches "spotify:track:[0-9A-Za-z]{22}" where "track_uri IS NOT NULL"'): set_(
-        "tracks", 0, track_uri=f"spotify:episode:{STRANGER}"
-    ),
+    (
+        "tracks",
+        'ColumnValues "track_uri" matches "spotify:track:[0-9A-Za-z]{22}" where "track_uri IS NOT NULL"',
+    ): set_("tracks", 0, track_uri=f"spotify:episode:{STRANGER}"),
     ("tracks", 'IsComplete "track_name"'): set_("tracks", 0, track_name=None),
     ("tracks", 'ColumnValues "isrc" matches "[A-Z]{2}[A-Z0-9]{3}[0-9]{7}" where "isrc IS NOT NULL"'): set_(
         "tracks", 0, isrc="usrc1760783"
