@@ -21,16 +21,9 @@ import duckdb
 from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.lake import LakeLayout
 from spotify_etl.quality.dqdl import DqdlError
-from spotify_etl.quality.duckdb_lake import MissingTableError, open_lake
-from spotify_etl.quality.evaluate import (
-    QUALITY_DIR,
-    DuckDbEngine,
-    TranslationError,
-    evaluate,
-    format_results,
-    load_rulesets,
-)
-from spotify_etl.quality.translate import referenced_tables
+from spotify_etl.quality.duckdb_lake import MissingTableError, judge_lake
+from spotify_etl.quality.evaluate import QUALITY_DIR, TranslationError, format_results, load_rulesets
+from spotify_etl.quality.results import new_run_id, record_results
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,16 +31,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rules", type=Path, default=QUALITY_DIR, help="folder of <table>.dqdl rulesets (default: quality/)"
     )
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only; append nothing to data_quality_results"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    layout = LakeLayout.from_lake(args.lake)
+    clock = datetime.now(UTC)
     try:
-        rulesets = load_rulesets(args.rules)
-        tables = set(rulesets) | {
-            t for rules in rulesets.values() for r in rules for t in referenced_tables(r)
-        }
-        con = open_lake(LakeLayout.from_lake(args.lake), tables)
-        results = evaluate(DuckDbEngine(con), rulesets, datetime.now(UTC))
+        results = judge_lake(layout, load_rulesets(args.rules), clock)
     except (DqdlError, TranslationError, MissingTableError) as error:
         print(f"spotify-etl quality: {error}", file=sys.stderr)
         return 2
@@ -55,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"spotify-etl quality: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
     print(format_results(results))
+    if not args.no_record:
+        recorded = record_results(layout, results, new_run_id(clock), clock, "spotify-etl quality")
+        print(f"recorded in {recorded}")
     failing = [r for r in results if r.gates]
     warned = [r for r in results if not r.passed and not r.gates]
     print(

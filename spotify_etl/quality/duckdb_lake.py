@@ -10,11 +10,15 @@ timestamps compare the same on both engines.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import duckdb
 from pyspark.sql.types import ArrayType, DataType  # types only: no JVM is started
 
 from spotify_etl.lake import LakeLayout, local_path
+from spotify_etl.quality.dqdl import Rule
+from spotify_etl.quality.evaluate import DuckDbEngine, RuleResult, evaluate
+from spotify_etl.quality.translate import referenced_tables
 from spotify_etl.transform.schema import TABLE_SCHEMAS
 
 _DUCKDB_TYPES = {
@@ -62,3 +66,13 @@ def open_lake(layout: LakeLayout, tables: Iterable[str]) -> duckdb.DuckDBPyConne
             "hive_partitioning = true, hive_types = {'snapshot_date': VARCHAR})"
         )
     return con
+
+
+def judge_lake(layout: LakeLayout, rulesets: dict[str, list[Rule]], clock: datetime) -> list[RuleResult]:
+    """Evaluate ``rulesets`` on the lake's Parquet with DuckDB (``now()`` = ``clock``)."""
+    tables = set(rulesets) | {t for rules in rulesets.values() for r in rules for t in referenced_tables(r)}
+    con = open_lake(layout, tables)
+    try:
+        return evaluate(DuckDbEngine(con), rulesets, clock)
+    finally:
+        con.close()

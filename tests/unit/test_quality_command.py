@@ -72,3 +72,53 @@ def test_a_lake_without_curated_tables_exits_2(tmp_path: Path, capsys: pytest.Ca
         capsys.readouterr().err
         == f"spotify-etl quality: no curated tables under {tmp_path / 'nothing' / 'curated'}\n"
     )
+
+
+def test_each_evaluation_is_appended_and_athena_reads_the_latest_failures_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spotify_etl.aws_twin.athena import load_queries, run_query
+    from spotify_etl.aws_twin.crawler import crawl_lake
+    from spotify_etl.lake import LakeLayout
+
+    lake = write_lake(tmp_path / "lake", clean_rows())
+    assert main(["quality", "--lake", str(lake)]) == 0
+    rows = clean_rows()
+    rows["tracks"].append(copy.deepcopy(rows["tracks"][0]))
+    write_lake(lake, rows)
+    assert main(["quality", "--lake", str(lake)]) == 1
+    assert main(["quality", "--lake", str(lake), "--no-record"]) == 1
+    crawl_lake(lake)
+
+    result = run_query(
+        LakeLayout.from_lake(lake).catalog_file, load_queries()["data_quality_latest"].sql, "q"
+    )
+
+    results_dir = lake / "curated" / "data_quality_results"
+    assert len(list(results_dir.glob("evaluated_date=*/part-*.parquet"))) == 2
+    latest = [row[:8] for row in result.rows]
+    assert len(latest) == 53
+    assert latest[:2] == [
+        (
+            "tracks",
+            'IsPrimaryKey "track_id" "snapshot_date"',
+            "ERROR",
+            "FAIL",
+            0.6,
+            "observed 0.6",
+            "quality/tracks.dqdl:7",
+            "spotify-etl quality",
+        ),
+        (
+            "playlist_snapshots",
+            'DataFreshness "snapshot_date" <= 30 hours with threshold > 0',
+            "WARN",
+            "FAIL",
+            0.0,
+            "observed 0",
+            "quality/playlist_snapshots.dqdl:17",
+            "spotify-etl quality",
+        ),
+    ]
+    assert {row[3] for row in latest[2:]} == {"PASS"}
+    assert len({row[8] for row in result.rows}) == 1  # one evaluation, one moment
