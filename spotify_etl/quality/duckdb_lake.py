@@ -32,7 +32,7 @@ _DUCKDB_TYPES = {
 
 
 class MissingTableError(RuntimeError):
-    """The lake has no curated zone at all (nothing to judge)."""
+    """The lake has no curated zone at all, or no table of a name the rules use (nothing to judge)."""
 
 
 def duckdb_type(dtype: DataType) -> str:
@@ -57,6 +57,9 @@ def open_lake(layout: LakeLayout, tables: Iterable[str]) -> duckdb.DuckDBPyConne
     for table in sorted(set(tables)):
         folder = local_path(layout.table(table))
         files = sorted(folder.glob("snapshot_date=*/*.parquet"))
+        if not files and table not in TABLE_SCHEMAS:
+            con.close()
+            raise MissingTableError(f"no table {table} in the lake (a ruleset or a rule names it)")
         if not files:
             _empty_table(con, table)
             continue

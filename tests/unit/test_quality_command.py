@@ -122,3 +122,21 @@ def test_each_evaluation_is_appended_and_athena_reads_the_latest_failures_first(
     ]
     assert {row[3] for row in latest[2:]} == {"PASS"}
     assert len({row[8] for row in result.rows}) == 1  # one evaluation, one moment
+
+
+def test_a_rule_naming_a_table_the_lake_lacks_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = write_lake(tmp_path / "lake", clean_rows())
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "tracks.dqdl").write_text(
+        'Rules = [ ReferentialIntegrity "album_id" "records.{album_id}" = 1.0 labels=["severity"="ERROR"] ]\n'
+    )
+
+    assert main(["quality", "--lake", str(lake), "--rules", str(rules), "--no-record"]) == 2
+
+    assert (
+        capsys.readouterr().err
+        == "spotify-etl quality: no table records in the lake (a ruleset or a rule names it)\n"
+    )
