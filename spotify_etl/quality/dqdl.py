@@ -54,6 +54,10 @@ _TOKEN = re.compile(
 )
 
 
+# Regex features Java (Spark, Glue) has and RE2 (DuckDB) lacks: lookaround, backreferences, possessive/atomic.
+_NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\(\?>|\\[1-9]|\\k<|[*+?}]\+")
+
+
 class DqdlError(ValueError):
     """A ruleset that is not DQDL, or not the subset supported here; the message is one line."""
 
@@ -68,10 +72,10 @@ class Token:
 
     @property
     def value(self) -> str:
-        """The text of a quoted string without its quotes and escapes, else the text."""
+        """The text of a quoted string without its quotes and escapes, else the text (a regex keeps its backslashes)."""
         if self.kind != "string":
             return self.text
-        return re.sub(r"\\(.)", r"\1", self.text[1:-1])
+        return re.sub(r'\\(["\\])', r"\1", self.text[1:-1])  # DQDL's only escapes: \" and \\
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,12 @@ class _Parser:
             pattern = self.take()
             if pattern.kind != "string":
                 raise self.fail(pattern, "matches takes a quoted regular expression")
+            if _NOT_PORTABLE.search(pattern.value):
+                raise self.fail(
+                    pattern,
+                    f"{self._source(rule, pattern, inclusive=True)}: lookaround and backreferences are not "
+                    "supported (Spark's Java regex has them, DuckDB's RE2 does not: the verdicts would differ)",
+                )
             operands = (Operand("string", pattern.value),)
         else:
             raise self.fail(token, f"{self._source(rule, token)}: condition {op!r} is not supported")

@@ -77,6 +77,11 @@ def test_a_rule_carries_its_line_text_severity_and_clauses() -> None:
             'tracks.dqdl:3: ReferentialIntegrity "a": ReferentialIntegrity takes 2 quoted parameter(s)',
         ),
         ("RowCount > 0 with threshold > 0.5", "tracks.dqdl:3: RowCount > 0: 'with' is not supported here"),
+        (
+            'ColumnValues "a" matches "(x)\\1"',
+            'tracks.dqdl:3: ColumnValues "a" matches "(x)\\1": lookaround and backreferences are not supported '
+            "(Spark's Java regex has them, DuckDB's RE2 does not: the verdicts would differ)",
+        ),
     ],
 )
 def test_a_rule_outside_the_subset_is_refused_in_one_line_naming_it_and_its_line(
