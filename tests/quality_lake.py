@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from spotify_etl.quality.duckdb_lake import duckdb_type
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_SCHEMAS
 from tests.builders import spotify_id
 
 P, T1, T2, L1, A1, A2 = (spotify_id(s) for s in ("p", "t1", "t2", "l1", "a1", "a2"))

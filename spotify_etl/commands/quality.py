@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    layout = LakeLayout.from_lake(args.lake)
+    layout: LakeLayout = args.lake
     clock = datetime.now(UTC)
     try:
         results = judge_lake(layout, load_rulesets(args.rules), clock)

@@ -27,15 +27,17 @@ from spotify_etl.quality.results import new_run_id, record_results
 Say = Callable[[str], None]
 
 
-def judge_and_record(lake: Path, clock: datetime, say: Say) -> tuple[list[RuleResult], CrawlResult]:
+def judge_and_record(
+    lake: LakeLayout | Path, clock: datetime, say: Say
+) -> tuple[list[RuleResult], CrawlResult]:
     """Evaluate every rule on ``lake``, append the results, re-crawl; returns the results and the crawl."""
-    layout = LakeLayout.from_lake(lake)
+    layout = LakeLayout.of(lake)
     try:
         results = judge_lake(layout, load_rulesets(), clock)
     except (DqdlError, TranslationError, MissingTableError, duckdb.Error) as error:
         raise PipelineError(f"quality: {str(error).splitlines()[0]}") from error
     recorded = record_results(layout, results, new_run_id(clock), clock, "make run")
-    crawl = crawl_lake(lake)
+    crawl = crawl_lake(layout)
     errors = [r for r in results if r.gates]
     warnings = [r for r in results if not r.passed and not r.gates]
     say(

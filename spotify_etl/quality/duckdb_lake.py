@@ -19,7 +19,7 @@ from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import DuckDbEngine, RuleResult, evaluate
 from spotify_etl.quality.translate import referenced_tables
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_SCHEMAS
 
 _DUCKDB_TYPES = {
     "string": "VARCHAR",

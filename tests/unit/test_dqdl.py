@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.quality.dqdl import Condition, DqdlError, Operand, Rule, load_ruleset, parse_ruleset
 from spotify_etl.quality.evaluate import QUALITY_DIR
 from spotify_etl.quality.translate import verdict
+from spotify_etl.transform.registry import CURATED_TABLES
 
 
 def test_every_curated_table_has_a_ruleset_with_its_key_and_both_severities() -> None:

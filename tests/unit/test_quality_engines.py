@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 from spotify_etl.lake import LakeLayout
 from spotify_etl.quality.duckdb_lake import open_lake
 from spotify_etl.quality.evaluate import DuckDbEngine, SparkEngine, evaluate, load_rulesets
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_SCHEMAS
 from tests.builders import spotify_id
 from tests.quality_lake import CLOCK, clean_rows, write_lake
 
