@@ -36,7 +36,7 @@ def catalog(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
-    # no evaluation recorded in this lake; tests/unit/test_quality_command.py reads recorded ones
+    # no evaluation recorded in this lake; tests/unit/commands/test_quality.py reads recorded ones
     "data_quality_latest": (
         (
             "table_name",
