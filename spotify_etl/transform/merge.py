@@ -12,7 +12,10 @@ Observations are ordered by ``(extracted_at, source_file)``; the greatest is the
 - ``playlist_snapshots``, ``playlist_items``: per (playlist_id, snapshot_date), only the greatest
   observation, with all of its items. An item at a position the newest observation does not have
   disappears (the playlist got shorter that day).
-- ``tracks``, ``albums``, ``track_artists``: per key, the row of the greatest observation holding it.
+- ``track_artists``: per (track_id, snapshot_date), only the greatest observation holding the track, with
+  all of its credits, so that a track's credits on a day are those of the observation ``tracks`` keeps for
+  it (a credit the day's later observation dropped disappears).
+- ``tracks``, ``albums``: per key, the row of the greatest observation holding it.
 - ``artists``: per key, enriched rows (``genres IS NOT NULL``: the envelope held the full artist object)
   rank above the rest, then the greatest observation, so a later, thinner observation never loses the
   enrichment.
@@ -33,8 +36,12 @@ _PROVENANCE = ("extracted_at", "source_file")
 _LATEST = "_latest_observation"
 _ROW_NUMBER = "_row_number"
 
-# Tables whose partition holds exactly one observation per playlist and day.
-_WHOLE_OBSERVATION_TABLES = ("playlist_snapshots", "playlist_items")
+# Tables whose rows for one group (these columns) all come from one observation, the greatest.
+_WHOLE_OBSERVATION_GROUPS = {
+    "playlist_snapshots": ("playlist_id", "snapshot_date"),
+    "playlist_items": ("playlist_id", "snapshot_date"),
+    "track_artists": ("track_id", "snapshot_date"),
+}
 
 
 def _content_order(table: str) -> list[Column]:
@@ -65,10 +72,12 @@ def filter_first_per_key(rows_df: DataFrame, key: tuple[str, ...], order: list[C
     )
 
 
-def filter_latest_observation(rows_df: DataFrame) -> DataFrame:
-    """The rows of the greatest observation of each (playlist_id, snapshot_date), all of them."""
+def filter_latest_observation(
+    rows_df: DataFrame, group: tuple[str, ...] = ("playlist_id", "snapshot_date")
+) -> DataFrame:
+    """The rows of the greatest observation of each ``group``, all of them."""
     observation = F.struct(*[F.col(name) for name in _PROVENANCE])
-    window = Window.partitionBy("playlist_id", "snapshot_date")
+    window = Window.partitionBy(*group)
     return (
         rows_df.withColumn(_LATEST, F.max(observation).over(window))
         .where(observation == F.col(_LATEST))
@@ -90,9 +99,9 @@ def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
     if table not in TABLE_SCHEMAS:
         raise KeyError(f"unknown curated table {table!r}; expected one of {', '.join(TABLE_SCHEMAS)}")
     rows_df = conform(rows_df, table)
-    if table in _WHOLE_OBSERVATION_TABLES:
+    if table in _WHOLE_OBSERVATION_GROUPS:
         # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
-        latest_df = filter_latest_observation(rows_df)
+        latest_df = filter_latest_observation(rows_df, _WHOLE_OBSERVATION_GROUPS[table])
         merged_df = filter_first_per_key(latest_df, TABLE_KEYS[table], _content_order(table))
     else:
         merged_df = filter_first_per_key(rows_df, TABLE_KEYS[table], _rank_order(table))
