@@ -65,6 +65,7 @@ class Ledger:
     orphans: list[str] = field(default_factory=list)  # source_file of rows whose raw object is gone
     problems: list[PartitionProblem] = field(default_factory=list)  # curated partitions unlike the record
     records: int = 0  # write records found (0: a lake written before records)
+    unreadable: list[str] = field(default_factory=list)  # Parquet files no reader can open (local paths)
 
     def counts(self) -> Counter[str]:
         return Counter(e.status for e in self.entries)
@@ -73,14 +74,27 @@ class Ledger:
         return [e for e in self.entries if e.status in NEEDS_ACTION]
 
 
-def _read_columns(files: list[str], columns: list[str]) -> list[dict[str, Any]]:
-    """The columns of every row of the Parquet files (DuckDB; timestamps as microseconds since the epoch)."""
+def _read_columns(
+    files: list[str], columns: list[str], unreadable: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The columns of every row of the Parquet files (DuckDB; timestamps as microseconds since the epoch).
+
+    A file DuckDB cannot read (truncated, overwritten) is left out and added to ``unreadable``: the audit
+    reports it instead of failing.
+    """
     if not files:
         return []
     select = ", ".join(f"epoch_us({c}) AS {c}" if c == "extracted_at" else c for c in columns)
     with duckdb.connect(":memory:") as con:
-        cursor = con.execute(f"SELECT {select} FROM read_parquet(?, union_by_name = true)", [files])
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        try:
+            cursor = con.execute(f"SELECT {select} FROM read_parquet(?, union_by_name = true)", [files])
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        except duckdb.Error:
+            if len(files) == 1:
+                if unreadable is not None:
+                    unreadable.append(files[0])
+                return []
+    return [row for file in files for row in _read_columns([file], columns, unreadable)]
 
 
 def _keys(uris: Iterable[str], roots: list[str]) -> set[str]:
@@ -126,8 +140,9 @@ def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: 
     roots = [store.layout.raw, *records.raw_roots]
     files = {table: store.parquet_files(store.layout.table(table)) for table in CURATED_TABLES}
     in_tables: set[str] = set()
+    unreadable: list[str] = []
     for table_files in files.values():
-        in_tables |= {str(r["source_file"]) for r in _read_columns(table_files, ["source_file"])}
+        in_tables |= {str(r["source_file"]) for r in _read_columns(table_files, ["source_file"], unreadable)}
     greatest: dict[tuple[str, str], tuple[datetime, str]] = {}
     for row in _read_columns(files["playlist_snapshots"], ["playlist_id", "extracted_at", "source_file"]):
         moment = _utc(row["extracted_at"])
@@ -137,7 +152,7 @@ def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: 
     quarantine_files = store.parquet_files(store.layout.quarantine_table)
     reasons = {
         str(r["source_file"]): f"{r['reason']}: {r['detail']}"
-        for r in _read_columns(quarantine_files, ["source_file", "reason", "detail"])
+        for r in _read_columns(quarantine_files, ["source_file", "reason", "detail"], unreadable)
     }
     quarantined = {raw_key(unquote(uri), roots): reason for uri, reason in reasons.items()}
     quarantined |= {raw_key(uri, roots): reason for uri, reason in reasons.items()}
@@ -151,6 +166,7 @@ def build_ledger(store: LakeStore, bookmark: BookmarkState | None, max_band_ms: 
         ledger.entries.append(_entry(store, obj, object_key, known, bookmark, max_band_ms))
     ledger.orphans = sorted(u for u in in_tables | set(reasons) if not _keys([u], roots) & listed)
     ledger.problems = check_partitions(store, records) if records.count else []
+    ledger.unreadable = sorted(set(unreadable))
     return ledger
 
 

@@ -116,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(missing)} of {len(ledger.entries)} raw objects NOT accounted for (listed above)")
     if ledger.problems:
         print(f"{len(ledger.problems)} curated partition(s) differ from the write record (listed above)")
-    if missing or ledger.problems:
+    for path in ledger.unreadable:
+        print(
+            f"unreadable Parquet file: {path}  (remove its partition and reprocess the partition's objects)"
+        )
+    if missing or ledger.problems or ledger.unreadable:
         return 1
     print(f"all {len(ledger.entries)} raw objects accounted for")
     return 0

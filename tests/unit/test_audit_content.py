@@ -154,10 +154,14 @@ def test_a_deleted_quarantine_row_is_lost(
     kept = part.with_name("kept.parquet")
     with duckdb.connect() as con:
         con.execute(
-            f"COPY (SELECT * FROM read_parquet('{part}') WHERE source_file <> '{uris['bad2']}') "
+            # the rows name the objects where the lake was written, before the copy
+            f"COPY (SELECT * FROM read_parquet('{part}') WHERE source_file NOT LIKE '%=bad2/%') "
             f"TO '{kept}' (FORMAT parquet)"
         )
     kept.replace(part)
+    # below the bookmark's band: in the copy the band's names (the old paths) no longer match, so the
+    # bookmark would otherwise read it again ("pending")
+    _set_mtime(uris["bad2"], datetime(2026, 11, 1, tzinfo=UTC))
 
     code, out, _ = _audit(lake, capsys)
 
