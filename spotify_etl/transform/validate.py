@@ -14,6 +14,8 @@ Reasons, checked in this order (the first that applies is recorded):
 ``not_gzip``                    the object could not be decompressed (set by the runtime)
 ``empty``                       the object decompressed to no JSON line (set by the runtime)
 ``multiple_records``            more than one non-blank line: the contract is one line per object
+``not_utf8``                    the text holds U+FFFD: Spark's text reader decodes bytes that are not UTF-8
+                                to it (the detail names the key whose value holds it)
 ``not_json``                    the line is not JSON
 ``not_an_object``               valid JSON, but not an object (array, string, number, null)
 ``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
@@ -25,18 +27,30 @@ Reasons, checked in this order (the first that applies is recorded):
 ``items_not_array``             ``items`` missing or not an array
 ``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
                                 is optional: envelopes landed before the artist cache lack it)
-``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, or a
-                                name sent as an object or array: Spark would store its JSON text)
+``bad_added_at``                an item's ``added_at`` is not a time (it would become null); null is kept
+``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, a float
+                                duration_ms, or a name sent as an object or array: Spark would store its
+                                JSON text); the detail names the key and what it holds
 ==============================  ==============================================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
@@ -60,6 +74,7 @@ QUARANTINE_REASONS = (
     "not_gzip",
     "empty",
     "multiple_records",
+    "not_utf8",
     "not_json",
     "not_an_object",
     "unsupported_schema_version",
@@ -69,8 +84,10 @@ QUARANTINE_REASONS = (
     "implausible_extracted_at",
     "items_not_array",
     "bad_artists_fetched_at",
+    "bad_added_at",
     "schema_mismatch",
 )
+_REPLACEMENT = "\ufffd"
 
 
 def _string_keys(schema: StructType) -> set[str]:
@@ -95,6 +112,52 @@ def _string_keys(schema: StructType) -> set[str]:
 # '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
 # the quotes are escaped (\"name\":{), so text inside a value never matches.
 _STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(sorted(_string_keys(ENVELOPE))) + r')"\s*:\s*[\[{]'
+
+
+def _keys_where(schema: StructType, wanted: Callable[[DataType], bool]) -> set[str]:
+    """Names of the fields at any depth of ``schema`` whose type satisfies ``wanted``."""
+    keys: set[str] = set()
+    for schema_field in schema.fields:
+        if wanted(schema_field.dataType):
+            keys.add(schema_field.name)
+        dtype = schema_field.dataType
+        while isinstance(dtype, ArrayType):
+            dtype = dtype.elementType
+        if isinstance(dtype, StructType):
+            keys |= _keys_where(dtype, wanted)
+    return keys
+
+
+# For every non-string kind of the envelope schema: what it expects, its keys, and a regex of a value that
+# fits (what follows the key's colon). A key whose value does not fit is the one Spark's parser refused.
+_KINDS = (
+    ("an integer", lambda t: isinstance(t, LongType), r"-?\d{1,18}(?![\d.eE])|null\b"),
+    ("true or false", lambda t: isinstance(t, BooleanType), r"(?:true|false|null)\b"),
+    ("a JSON object", lambda t: isinstance(t, StructType | MapType), r"\{|null\b"),
+    ("an array", lambda t: isinstance(t, ArrayType), r"\[|null\b"),
+)
+KIND_KEYS = {label: _keys_where(ENVELOPE, wanted) for label, wanted, _ in _KINDS}
+_WRONG_TYPE = [
+    (label, r'"(' + "|".join(sorted(KIND_KEYS[label])) + r')"\s*:\s*(?!' + fits + r")([^,}\]]{0,40})")
+    for label, _, fits in _KINDS
+]
+
+
+def _wrong_type_detail(value: Column) -> Column:
+    """``key "<key>" holds <value>; the envelope schema expects <kind>`` for the first key whose value does
+    not fit its kind (a few regexes, evaluated only for a rejected object)."""
+    details = [
+        F.when(
+            F.regexp_extract(value, pattern, 1) != "",
+            F.format_string(
+                f'key "%s" holds %s; the envelope schema expects {label}',
+                F.regexp_extract(value, pattern, 1),
+                F.trim(F.regexp_extract(value, pattern, 2)),
+            ),
+        )
+        for label, pattern in _WRONG_TYPE
+    ]
+    return F.coalesce(*details, F.lit("a field has a JSON type the envelope schema does not allow"))
 
 
 def parse_extracted_at(column: Column) -> Column:
@@ -182,7 +245,8 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
     is_object = trimmed.startswith("{") & F.from_json(value, "map<string,string>", _PARSE_OPTIONS).isNotNull()
     version = envelope["schema_version"]
     return (
-        F.when(envelope.isNull(), F.lit("not_json"))
+        F.when(value.contains(_REPLACEMENT), F.lit("not_utf8"))
+        .when(envelope.isNull(), F.lit("not_json"))
         .when(corrupt & ~trimmed.startswith("{") & is_json_value, F.lit("not_an_object"))
         .when(corrupt & ~is_object, F.lit("not_json"))
         .when(
@@ -202,7 +266,40 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
             ),
             F.lit("bad_artists_fetched_at"),
         )
+        .when(F.exists(F.coalesce(envelope["items"], F.array()), _bad_added_at), F.lit("bad_added_at"))
         .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE), F.lit("schema_mismatch"))
+    )
+
+
+def _bad_added_at(item: Column) -> Column:
+    """An ``added_at`` that the table's own parse (tables.playlist_items) would turn into null."""
+    return item["added_at"].isNotNull() & F.try_to_timestamp(item["added_at"]).isNull()
+
+
+def _first_bad_added_at(envelope: Column) -> Column:
+    """``items[<i>].added_at="<text>"`` of the first item whose added_at is not a time."""
+    found = F.filter(
+        F.transform(
+            F.coalesce(envelope["items"], F.array()),
+            lambda item, i: F.when(
+                _bad_added_at(item), F.format_string('items[%d].added_at="%s"', i, item["added_at"])
+            ),
+        ),
+        lambda text: text.isNotNull(),
+    )
+    return F.try_element_at(found, F.lit(1))
+
+
+def _not_utf8_detail(value: Column) -> Column:
+    key = F.regexp_extract(value, '"([^"\\\\]{1,100})"\\s*:\\s*"[^"]*' + _REPLACEMENT, 1)
+    return F.when(
+        key != "",
+        F.concat(F.lit("the value of key "), key, F.lit(" holds bytes that are not UTF-8 (read as U+FFFD)")),
+    ).otherwise(
+        F.format_string(
+            "the text holds bytes that are not UTF-8 (read as U+FFFD) at character %d",
+            F.instr(value, _REPLACEMENT),
+        )
     )
 
 
@@ -239,6 +336,7 @@ def _detail(
                 F.length(value),
             ),
         )
+        .when(reason == "not_utf8", _not_utf8_detail(value))
         .when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
         .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
         .when(
@@ -275,6 +373,12 @@ def _detail(
             ),
         )
         .when(
+            reason == "bad_added_at",
+            F.concat(
+                _first_bad_added_at(envelope), F.lit("; expected an ISO-8601 time like 2026-11-22T03:00:05Z")
+            ),
+        )
+        .when(
             (reason == "schema_mismatch") & (structure_key != ""),
             F.concat(
                 F.lit("a "),
@@ -282,12 +386,7 @@ def _detail(
                 F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
             ),
         )
-        .when(
-            reason == "schema_mismatch",
-            F.lit(
-                "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
-            ),
-        )
+        .when(reason == "schema_mismatch", _wrong_type_detail(value))
     )
 
 
