@@ -129,16 +129,19 @@ def _keys_where(schema: StructType, wanted: Callable[[DataType], bool]) -> set[s
 
 
 # For every non-string kind of the envelope schema: what it expects, its keys, and a regex of a value that
-# fits (what follows the key's colon). A key whose value does not fit is the one Spark's parser refused.
+# fits (what follows the key's colon). A key whose value does not fit is the one Spark's parser refused. The
+# blanks before the value are taken possessively (``\s*+``): else the regex backtracks into them and "fits"
+# no longer starts at the value.
 _KINDS = (
     ("an integer", lambda t: isinstance(t, LongType), r"-?\d{1,18}(?![\d.eE])|null\b"),
     ("true or false", lambda t: isinstance(t, BooleanType), r"(?:true|false|null)\b"),
-    ("a JSON object", lambda t: isinstance(t, StructType | MapType), r"\{|null\b"),
+    # A track object also carries boolean flags named "track" and "episode", the item's field names.
+    ("a JSON object", lambda t: isinstance(t, StructType | MapType), r"\{|(?:null|true|false)\b"),
     ("an array", lambda t: isinstance(t, ArrayType), r"\[|null\b"),
 )
 KIND_KEYS = {label: _keys_where(ENVELOPE, wanted) for label, wanted, _ in _KINDS}
 _WRONG_TYPE = [
-    (label, r'"(' + "|".join(sorted(KIND_KEYS[label])) + r')"\s*:\s*(?!' + fits + r")([^,}\]]{0,40})")
+    (label, r'"(' + "|".join(sorted(KIND_KEYS[label])) + r')"\s*:\s*+(?!' + fits + r")([^,}\]]{0,40})")
     for label, _, fits in _KINDS
 ]
 
