@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from spotify_etl.audit.stores import LakeStore
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.transform.record import RECORD_FORMAT, records_folder
+from spotify_etl.transform.registry import CURATED_TABLES
 
 PARTITION_COLUMN = "snapshot_date"
 

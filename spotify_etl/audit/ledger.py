@@ -42,9 +42,9 @@ import duckdb
 
 from spotify_etl.audit.content import PartitionProblem, Records, check_partitions, load_records
 from spotify_etl.audit.stores import LakeStore
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.local.bookmarks import BookmarkState, ObjectVersion
 from spotify_etl.transform.record import raw_key
+from spotify_etl.transform.registry import CURATED_TABLES
 
 ACCOUNTED = ("in_tables", "superseded", "quarantined", "pending")
 NEEDS_ACTION = ("hidden", "in_both", "lost", "unaccounted")

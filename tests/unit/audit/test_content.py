@@ -21,7 +21,7 @@ from spotify_etl.cli import main
 from spotify_etl.lake import local_path, to_uri
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from tests import builders as b
-from tests.unit.test_audit import BUCKET, DAY1, _audit, _land, _observation, _set_mtime, _statuses, s3  # noqa: F401
+from tests.unit.audit.test_ledger import BUCKET, DAY1, _audit, _land, _observation, _set_mtime, _statuses, s3  # noqa: F401
 
 DAY2 = DAY1.replace(day=21)
 
