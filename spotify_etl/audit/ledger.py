@@ -203,7 +203,8 @@ def _entry(
             return Entry(
                 obj,
                 "superseded",
-                f"playlist {observation.playlist_id} on {observation.snapshot_date}: replaced by {winner[1]}",
+                f"playlist {observation.playlist_id} on {observation.snapshot_date}: "
+                f"replaced by {store.layout.raw}/{winner[1]}",
             )
     event = known.records.last_event.get(key)
     if event is not None:
