@@ -18,11 +18,13 @@ Reasons, checked in this order (the first that applies is recorded):
 ``not_an_object``               valid JSON, but not an object (array, string, number, null)
 ``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
 ``missing_playlist_id``         no ``playlist.id``
-``too_large``                   the object's JSON text is longer than ``MAX_RECORD_CHARS``
+``too_large``                   the object's JSON text is longer than ``MAX_RECORD_CHARS`` (the runtime checks
+                                the bytes before the read, ``bounds.py``; this is the same bound in the parse)
 ``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
 ``implausible_extracted_at``    ``extracted_at`` before Spotify existed or after the run's clock plus a
                                 tolerance (``spotify_etl/transform/plausibility.py``)
 ``items_not_array``             ``items`` missing or not an array
+``too_many_items``              more than ``bounds.MAX_ITEMS`` items (Spotify's limit of one playlist)
 ``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
                                 is optional: envelopes landed before the artist cache lack it)
 ``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, or a
@@ -38,6 +40,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
+from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
@@ -45,9 +48,9 @@ CORRUPT_COLUMN = "_corrupt_record"
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
 _DETAIL_CHARS = 200
 # The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
-# Spotify's largest playlist (10,000 items) is about 30 million characters of envelope. The whole object is
-# one row, held a few times over in a task's memory, so the limit keeps one object well inside an executor.
-MAX_RECORD_CHARS = 100_000_000
+# The same bound as the runtime's check of the inflated bytes before the read (transform/bounds.py: 2x the
+# ~31 MB of Spotify's largest playlist); here it holds for a reader that cannot check before (Glue's).
+MAX_RECORD_CHARS = MAX_INFLATED_BYTES
 # Jackson 2.15 (Spark 3.5's JSON parser) refuses any string longer than 20,000,000 characters by default
 # (StreamReadConstraints), and Spark's from_json, reading a string field or copying a value's text, then
 # fails the whole record: a valid 31 MB object came out as ``not_json``. Spark's JSON option
@@ -68,8 +71,10 @@ QUARANTINE_REASONS = (
     "bad_extracted_at",
     "implausible_extracted_at",
     "items_not_array",
+    "too_many_items",
     "bad_artists_fetched_at",
     "schema_mismatch",
+    "too_deep",  # set by the runtime before the read (transform/bounds.py)
 )
 
 
@@ -195,6 +200,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
         .when(_implausible(extracted_at, latest), F.lit("implausible_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
+        .when(F.size(envelope["items"]) > MAX_ITEMS, F.lit("too_many_items"))
         .when(
             F.exists(
                 F.map_values(F.coalesce(envelope["artists_fetched_at"], F.create_map())),
@@ -264,6 +270,13 @@ def _detail(
                 "items is ",
                 _snippet(F.get_json_object(value, "$.items")),
                 "expected an array of playlist items",
+            ),
+        )
+        .when(
+            reason == "too_many_items",
+            F.format_string(
+                f"the observation has %d items; a Spotify playlist holds at most {MAX_ITEMS:,}",
+                F.size(envelope["items"]),
             ),
         )
         .when(

@@ -28,6 +28,7 @@ from spotify_etl.config import (
 from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root, to_uri
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
 from spotify_etl.runtime.local.lock import writer_lock
+from spotify_etl.transform.bounds import Limits, check_object
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import (
     Rejection,
@@ -114,6 +115,7 @@ class LocalRuntime:
     config: TransformConfig
     bookmarks_root: str
     reprocess: tuple[str, ...] = ()  # process exactly these objects; the bookmark is neither read nor moved
+    limits: Limits = field(default_factory=Limits)  # what one object may cost (transform/bounds.py)
     store: LocalBookmarkStore = field(init=False)
     warnings: list[str] = field(default_factory=list, init=False)
     _selected: list[ObjectVersion] | None = field(default=None, init=False)
@@ -136,9 +138,12 @@ class LocalRuntime:
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
         selected = self.select()
         rejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in selected) if r]
+        # Bounded before Spark materializes anything: an object over a bound is never given to the reader.
+        refused = {uri for uri, _, _ in rejected}
+        rejected += [r for r in (self._over_bounds(o) for o in selected if o.uri not in refused) if r]
         refused = {uri for uri, _, _ in rejected}
         self._readable = [o.uri for o in selected if o.uri not in refused]
-        raw_bytes = sum(o.size for o in selected)
+        raw_bytes = sum(o.size for o in selected if o.uri not in refused)
         return RawBatch(
             raw_df=_read_objects(spark, self._readable, raw_bytes),
             whole_objects=True,
@@ -147,6 +152,12 @@ class LocalRuntime:
             nothing_new=not selected,
             warnings=list(self.warnings),
         )
+
+    def _over_bounds(self, obj: ObjectVersion) -> Rejection | None:
+        try:
+            return check_object(local_path(obj.uri), obj.uri, obj.size, self.limits)
+        except FileNotFoundError:
+            return None  # deleted since the listing: the reader skips it too
 
     def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
         """The objects given to Spark that yielded no row: the reader skips an unreadable gzip
