@@ -122,7 +122,7 @@ def run_workflow(
         finished[node] = result.state
         say(
             f"{kind} {node} {result.state} in {result.seconds:.1f}s"
-            + (f": {result.error}" if result.error else "")
+            + (f": {result.error.splitlines()[0]}" if result.error else "")  # the run keeps the rest
         )
         for trigger in graph.triggers:
             if (

@@ -94,9 +94,13 @@ def check_object(path: Path, uri: str, size: int, limits: Limits = Limits()) -> 
         OSError: the object cannot be read (permissions, I/O): an environment fault, not the object's.
     """
     if size > limits.compressed_bytes:
-        return uri, "too_large", (
-            f"the object is {size:,} bytes of gzip; the transform reads objects of at most "
-            f"{limits.compressed_bytes:,} bytes (docs/design.md s.2)"
+        return (
+            uri,
+            "too_large",
+            (
+                f"the object is {size:,} bytes of gzip; the transform reads objects of at most "
+                f"{limits.compressed_bytes:,} bytes (docs/design.md s.2)"
+            ),
         )
     scanner = _DepthScanner()
     inflated = 0
@@ -105,17 +109,25 @@ def check_object(path: Path, uri: str, size: int, limits: Limits = Limits()) -> 
             while chunk := stream.read(_CHUNK):
                 inflated += len(chunk)
                 if inflated > limits.inflated_bytes:
-                    return uri, "too_large", (
-                        f"the object inflates to more than {limits.inflated_bytes:,} bytes (stopped reading "
-                        f"there; {size:,} bytes of gzip); the transform reads objects of at most "
-                        f"{limits.inflated_bytes:,} bytes inflated (docs/design.md s.2)"
+                    return (
+                        uri,
+                        "too_large",
+                        (
+                            f"the object inflates to more than {limits.inflated_bytes:,} bytes (stopped reading "
+                            f"there; {size:,} bytes of gzip); the transform reads objects of at most "
+                            f"{limits.inflated_bytes:,} bytes inflated (docs/design.md s.2)"
+                        ),
                     )
                 scanner.feed(chunk)
                 if scanner.deepest > limits.nesting_depth:
-                    return uri, "too_deep", (
-                        f"JSON nesting deeper than {limits.nesting_depth} levels (reached "
-                        f"{scanner.deepest} within the first {inflated:,} bytes); a Spotify envelope is "
-                        "about 7 deep (docs/design.md s.2)"
+                    return (
+                        uri,
+                        "too_deep",
+                        (
+                            f"JSON nesting deeper than {limits.nesting_depth} levels (reached "
+                            f"{scanner.deepest} within the first {inflated:,} bytes); a Spotify envelope is "
+                            "about 7 deep (docs/design.md s.2)"
+                        ),
                     )
     except (gzip.BadGzipFile, EOFError, zlib.error):
         return None

@@ -58,7 +58,7 @@ def test_wait_blocks_until_the_holder_is_done(tmp_path: Path, holder: subprocess
     waits: list[str] = []
 
     def second_writer() -> None:
-        with writer_lock(tmp_path, wait=True, on_wait=waits.append):
+        with writer_lock(tmp_path, wait=60, on_wait=waits.append):
             entered.set()
 
     thread = threading.Thread(target=second_writer)
