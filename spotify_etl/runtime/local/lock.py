@@ -79,7 +79,7 @@ def _acquire(fd: int, lake: Path, wait: float | None, on_wait: Callable[[str], N
             if time.monotonic() >= deadline:
                 raise LakeLocked(
                     f"lake {lake} is still locked by another writer ({describe_holder(lake)}) after waiting "
-                    f"{wait:g} s; try again later, or pass a longer --wait SECONDS"
+                    f"{round(wait, 1):g} s; try again later, or pass a longer --wait SECONDS"
                 ) from None
             time.sleep(_POLL_SECONDS)
 
