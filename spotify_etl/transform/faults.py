@@ -82,15 +82,24 @@ def _messages(error: BaseException) -> Iterator[tuple[BaseException | None, str]
         current = current.__cause__ or current.__context__
 
 
+def _cause_of(exception: BaseException | None, message: str) -> str | None:
+    if isinstance(exception, OSError) and exception.errno in _ERRNOS:
+        return _ERRNOS[exception.errno]
+    return next((cause for cause, texts in _CAUSES if any(text in message for text in texts)), None)
+
+
 def environment_cause(error: BaseException) -> str | None:
-    """``"<cause>: <the message that names it>"`` when the error is an environment fault, else None."""
+    """``"<cause>: <the message that names it>"`` when the error is an environment fault, else None.
+
+    The deepest message that names a cause is quoted: a JVM root cause (``java.io.IOException: No space
+    left on device``) rather than the ``SparkException`` that repeats it inside a page of context.
+    """
+    found = None
     for exception, message in _messages(error):
-        if isinstance(exception, OSError) and exception.errno in _ERRNOS:
-            return f"{_ERRNOS[exception.errno]}: {message}"[:_MESSAGE_CHARS]
-        for cause, texts in _CAUSES:
-            if any(text in message for text in texts):
-                return f"{cause}: {message}"[:_MESSAGE_CHARS]
-    return None
+        cause = _cause_of(exception, message)
+        if cause is not None:
+            found = f"{cause}: {message}"[:_MESSAGE_CHARS]
+    return found
 
 
 def environment_fault(cause: str) -> EnvironmentFault:

@@ -8,6 +8,7 @@ Spark's real writer.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -121,7 +122,8 @@ def test_an_environment_failure_of_the_write_is_never_bisected_into_quarantine(
     for envelope in FIRST + LATER:
         b.land(tmp_path / "raw", envelope)
 
-    with pytest.raises(EnvironmentFault, match=f"^{FAULT}no space left on device: "):
+    expected = f"{FAULT}no space left on device: java.lang.RuntimeException: No space left on device"
+    with pytest.raises(EnvironmentFault, match=f"^{re.escape(expected)}"):
         _transform(tmp_path, spark, build_tables=build)
     assert _state(tmp_path) == ([], [])
     assert not list((tmp_path / "curated").rglob("*.parquet"))
