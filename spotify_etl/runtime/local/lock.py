@@ -47,22 +47,23 @@ def _holder_text() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}"
 
 
-def describe_holder(lake: Path) -> str:
+def describe_holder(lake: LakeLayout | Path) -> str:
     """Who holds (or last held) the lock, as its holder wrote it."""
     try:
-        text = LakeLayout.from_lake(lake).writer_lock.read_text(encoding="utf-8").strip()
+        text = LakeLayout.of(lake).writer_lock.read_text(encoding="utf-8").strip()
     except OSError:
         text = ""
     return text or "an unknown process"
 
 
-def _acquire(fd: int, lake: Path, wait: float | None, on_wait: Callable[[str], None] | None) -> None:
+def _acquire(fd: int, layout: LakeLayout, wait: float | None, on_wait: Callable[[str], None] | None) -> None:
     """Take the lock on ``fd`` now, or within ``wait`` seconds (polling), or raise ``LakeLocked``."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
     except BlockingIOError:
-        holder = describe_holder(lake)
+        holder = describe_holder(layout)
+    lake = layout.local_root.resolve()
     if wait is None:
         raise LakeLocked(
             f"lake {lake} is locked by another writer ({holder}); wait for it to finish, "
@@ -78,7 +79,7 @@ def _acquire(fd: int, lake: Path, wait: float | None, on_wait: Callable[[str], N
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise LakeLocked(
-                    f"lake {lake} is still locked by another writer ({describe_holder(lake)}) after waiting "
+                    f"lake {lake} is still locked by another writer ({describe_holder(layout)}) after waiting "
                     f"{round(wait, 1):g} s; try again later, or pass a longer --wait SECONDS"
                 ) from None
             time.sleep(_POLL_SECONDS)
@@ -86,7 +87,7 @@ def _acquire(fd: int, lake: Path, wait: float | None, on_wait: Callable[[str], N
 
 @contextmanager
 def writer_lock(
-    lake: Path, *, wait: float | None = None, on_wait: Callable[[str], None] | None = None
+    lake: LakeLayout | Path, *, wait: float | None = None, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the lake's writer lock for the ``with`` block (see the module doc).
 
@@ -98,7 +99,8 @@ def writer_lock(
     Raises:
         LakeLocked: another writer holds it (and still does after ``wait``).
     """
-    lake = lake.resolve()
+    layout = LakeLayout.of(lake)
+    lake = layout.local_root.resolve()
     counts: dict[Path, int] = getattr(_held, "counts", None) or {}
     _held.counts = counts
     if counts.get(lake):
@@ -109,9 +111,9 @@ def writer_lock(
             counts[lake] -= 1
         return
     lake.mkdir(parents=True, exist_ok=True)
-    fd = os.open(LakeLayout.from_lake(lake).writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(layout.writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        _acquire(fd, lake, wait, on_wait)
+        _acquire(fd, layout, wait, on_wait)
         os.ftruncate(fd, 0)
         os.pwrite(fd, (_holder_text() + "\n").encode(), 0)
         counts[lake] = 1
