@@ -45,7 +45,7 @@ def _string_keys(schema: StructType) -> set[str]:
     """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
 
     A name that is a string in one place and a structure in another would be ambiguous: none is, and
-    ``tests/unit/test_validate.py`` checks it."""
+    ``tests/unit/transform/test_validate.py`` checks it."""
     keys: set[str] = set()
     for schema_field in schema.fields:
         if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
