@@ -156,7 +156,7 @@ def test_a_transform_writing_another_lakes_folders_holds_that_lakes_lock(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[4],
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == "held\n"

@@ -23,7 +23,7 @@ from spotify_etl.runtime.local.transform import config_for_lake, run_local_trans
 from spotify_etl.transform import tables
 from spotify_etl.transform.faults import EXIT_ENVIRONMENT, EnvironmentFault
 from tests import builders as b
-from tests.unit.test_write_path import FIRST, LATER, _assert_same_curated, _transform
+from tests.unit.transform.test_writer import FIRST, LATER, _assert_same_curated, _transform
 
 FAULT = "environment fault, run stopped (nothing quarantined, bookmark unmoved): "
 

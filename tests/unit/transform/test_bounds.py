@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, Limits, _DepthScanner, check_object
 from tests import builders as b
-from tests.unit.test_write_path import _assert_same_curated, _observation, _table_df
+from tests.unit.transform.test_writer import _assert_same_curated, _observation, _table_df
 
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
 MIB = 1024 * 1024
