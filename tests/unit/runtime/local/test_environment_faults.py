@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.cli import main
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
-from spotify_etl.transform import tables
+from spotify_etl.transform import registry
 from spotify_etl.transform.faults import EXIT_ENVIRONMENT, EnvironmentFault
 from tests import builders as b
 from tests.unit.transform.test_writer import FIRST, LATER, _assert_same_curated, _transform
@@ -109,7 +109,7 @@ def test_an_environment_failure_of_the_write_is_never_bisected_into_quarantine(
     failure is not blamed on the object, however the bisection would have found it."""
 
     def build(observations_df):  # type: ignore[no-untyped-def]
-        built = tables.build_tables(observations_df)
+        built = registry.build_tables(observations_df)
         built["tracks"] = built["tracks"].withColumn(
             "track_name",
             F.when(
