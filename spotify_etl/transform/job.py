@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
+from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
@@ -120,7 +121,27 @@ def run_transform(
 
     ``build_tables`` replaces ``registry.build_tables`` (a test's seam); ``now`` is the run's clock (default
     the real one).
+
+    Raises:
+        EnvironmentFault: the disk, permissions or network failed (``faults.py``): nothing was quarantined
+            for it and the bookmark did not move.
     """
+    try:
+        return _run_once(spark, source, config, build_tables, now)
+    except Exception as error:
+        fault = as_environment_fault(error)
+        if fault is None or fault is error:
+            raise
+        raise fault from None
+
+
+def _run_once(
+    spark: SparkSession,
+    source: RawSource,
+    config: TransformConfig,
+    build_tables: TableBuilder | None,
+    now: Callable[[], datetime] | None,
+) -> RunSummary:
     started, started_at = time.perf_counter(), (now or _utc_now)()
     fs = HadoopFileSystem(spark)
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
@@ -225,6 +246,9 @@ def _stage_curated(
     )
     landed_df = observations_df.select("source_file")
     if curated.unwritable:
+        summary.warnings += [
+            f"unwritable, quarantined: {uri}: {detail}" for uri, _, detail in curated.unwritable
+        ]
         summary.objects_valid -= len(curated.unwritable)
         summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
         unwritable_df = writer.spark.createDataFrame(

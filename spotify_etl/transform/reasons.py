@@ -106,9 +106,27 @@ REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason(
         "too_large",
         "validation",
-        "the JSON text is longer than 100,000,000 characters (`MAX_RECORD_CHARS`; the detail gives the "
-        "length and the limit)",
-        ("the JSON text is <n> characters; the transform parses objects of at most <limit>",),
+        "the object is more than 64 MiB of gzip (from the listing, never opened), or inflates to more than "
+        "64 MiB (decompression stops there: a gzip bomb is never inflated), both checked by the runtime before "
+        "the read; or its JSON text is longer than `MAX_RECORD_CHARS` (the same 64 Mi, in the parse). The "
+        'detail gives the figure and the limit (docs/design.md s.2 "Bounds")',
+        (
+            "the JSON text is <n> characters; the transform parses objects of at most <limit>",
+            "the object is <n> bytes of gzip; the transform reads objects of at most <limit> bytes "
+            "(docs/design.md s.2)",
+            "the object inflates to more than <limit> bytes (stopped reading there; <n> bytes of gzip); the "
+            "transform reads objects of at most <limit> bytes inflated (docs/design.md s.2)",
+        ),
+    ),
+    QuarantineReason(
+        "too_deep",
+        "reader",
+        "the JSON nests deeper than 64 levels (an envelope is about 7); found while decompressing, before "
+        "Spark reads the object",
+        (
+            "JSON nesting deeper than <limit> levels (reached <depth> within the first <n> bytes); a Spotify "
+            "envelope is about 7 deep (docs/design.md s.2)",
+        ),
     ),
     QuarantineReason(
         "bad_extracted_at",
@@ -128,6 +146,13 @@ REASONS: tuple[QuarantineReason, ...] = (
         "validation",
         "`items` missing or not an array",
         ("items is <value>; expected an array of playlist items",),
+    ),
+    QuarantineReason(
+        "too_many_items",
+        "validation",
+        "more than 10,000 items: Spotify's limit of one playlist, so not one consistent fetch (the detail "
+        "gives the count)",
+        ("the observation has <n> items; a Spotify playlist holds at most 10,000",),
     ),
     QuarantineReason(
         "bad_artists_fetched_at",
@@ -158,7 +183,9 @@ REASONS: tuple[QuarantineReason, ...] = (
         "unwritable",
         "write",
         "writing the curated tables failed on this object's data alone (found by bisecting the batch; the "
-        "detail is the error's first line)",
+        "detail is the error's first line; the summary prints one line per such object). Never for an "
+        "environment fault: a full disk, a read-only lake, a permission, S3 throttling or the network stop the "
+        "run instead (exit 4, nothing quarantined, bookmark unmoved; docs/design.md I7)",
         ("writing the curated tables failed on this object: <error>",),
     ),
 )

@@ -30,6 +30,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
@@ -38,9 +39,9 @@ CORRUPT_COLUMN = "_corrupt_record"
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
 _DETAIL_CHARS = 200
 # The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
-# Spotify's largest playlist (10,000 items) is about 30 million characters of envelope. The whole object is
-# one row, held a few times over in a task's memory, so the limit keeps one object well inside an executor.
-MAX_RECORD_CHARS = 100_000_000
+# The same bound as the runtime's check of the inflated bytes before the read (transform/bounds.py: 2x the
+# ~31 MB of Spotify's largest playlist); here it holds for a reader that cannot check before (Glue's).
+MAX_RECORD_CHARS = MAX_INFLATED_BYTES
 # Jackson 2.15 (Spark 3.5's JSON parser) refuses any string longer than 20,000,000 characters by default
 # (StreamReadConstraints), and Spark's from_json, reading a string field or copying a value's text, then
 # fails the whole record: a valid 31 MB object came out as ``not_json``. Spark's JSON option
@@ -235,6 +236,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
         .when(_implausible(extracted_at, latest), F.lit("implausible_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
+        .when(F.size(envelope["items"]) > MAX_ITEMS, F.lit("too_many_items"))
         .when(
             F.exists(
                 F.map_values(F.coalesce(envelope["artists_fetched_at"], F.create_map())),
@@ -335,6 +337,10 @@ def _messages(envelope: Column, value: Column, latest: datetime | None, max_char
         ),
         "items_not_array": _field_detail(
             "items is ", _snippet(F.get_json_object(value, "$.items")), "expected an array of playlist items"
+        ),
+        "too_many_items": F.format_string(
+            f"the observation has %d items; a Spotify playlist holds at most {MAX_ITEMS:,}",
+            F.size(envelope["items"]),
         ),
         "bad_artists_fetched_at": _field_detail(
             "artists_fetched_at holds ",

@@ -18,7 +18,7 @@ from tests import builders as b
 GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
 REJECT_SCHEMA = "source_file string, reason string, detail string"
 LATEST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # the run's clock + tolerance (plausibility.py)
-MAX_CHARS = 5_000  # a small record limit, so that a too_large object stays small in a test
+MAX_CHARS = 60_000  # a small record limit, so that a too_large object stays small in a test
 MARKET = '"market": "US"'
 PADDED = MARKET + ', "padding": "' + "x" * MAX_CHARS + '"'
 
@@ -57,7 +57,7 @@ CASES = {
         [_replace(GOOD, MARKET, PADDED)],
         "too_large",
         f"the JSON text is {len(GOOD) + len(PADDED) - len(MARKET)} characters; "
-        "the transform parses objects of at most 5,000",
+        "the transform parses objects of at most 60,000",
     ),
     "implausible_extracted_at": (
         [_replace(GOOD, '"2026-11-22T03:00:05Z"', '"2099-01-01T00:00:00Z"')],
@@ -81,6 +81,11 @@ CASES = {
         "bad_artists_fetched_at",
         'artists_fetched_at holds {"a1":"2026-11-22T03:00:05Z","a2":"yesterday"}; '
         "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
+    ),
+    "too_many_items": (  # null items: 10,001 of them stay far below the record limit of this test
+        [_replace(GOOD, '"items": [', '"items": [' + "null," * 10_001)],
+        "too_many_items",
+        "the observation has 10002 items; a Spotify playlist holds at most 10,000",
     ),
     "schema_mismatch": (
         [_replace(GOOD, '"duration_ms": ', '"duration_ms": "long", "was": ')],
