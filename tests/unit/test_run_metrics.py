@@ -38,7 +38,9 @@ def _sum(client, namespace: str, metric: str) -> float:
 def test_a_run_publishes_its_quarantined_count_and_its_success() -> None:
     client = boto3.client("cloudwatch", region_name="eu-west-1")
 
-    publish(RunSummary(rejected={"not_gzip": 2, "not_json": 1}), "job", "stack/transform", "eu-west-1", client)
+    publish(
+        RunSummary(rejected={"not_gzip": 2, "not_json": 1}), "job", "stack/transform", "eu-west-1", client
+    )
 
     assert _sum(client, "stack/transform", QUARANTINED_METRIC) == 3.0
     assert _sum(client, "stack/transform", SUCCEEDED_METRIC) == 1.0
@@ -57,7 +59,9 @@ def test_metrics_go_to_the_jobs_region_not_boto3s_default(monkeypatch) -> None:
 
 
 def test_a_cloudwatch_refusal_is_raised_in_one_line() -> None:
-    client = boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client(
+        "cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(client) as stub:
         stub.add_client_error("put_metric_data", "AccessDenied", "not allowed to put metrics\nsecond line")
         with pytest.raises(MetricsNotPublished) as raised:
