@@ -47,7 +47,7 @@ class Crafted:
 def _id(tag: str, label: str) -> str:
     """A 22-character base-62 id unique to the run and the label."""
     digest = hashlib.sha256(f"{tag}/{label}".encode()).hexdigest()
-    return ("Smoke" + tag + label + digest)[:22]
+    return ("Smoke" + "".join(ch for ch in tag + label if ch.isalnum()) + digest)[:22]
 
 
 def _track(tag: str, n: int) -> dict[str, Any]:

@@ -57,6 +57,8 @@ def test_the_crafted_objects_are_the_cases_of_the_issue():
     assert probe(objects["not-json"].body) is None  # readable by Glue: the transform quarantines it
     assert all(probe(c.body) is None for c in objects.values() if c.playlist_id)
     assert all(f"/ingest_date={SMOKE_DAY}/" in c.key for c in objects.values())
+    ids = [c.playlist_id or "" for c in objects.values() if c.playlist_id]
+    assert all(len(i) == 22 and i.isalnum() for i in ids) and len(set(ids)) == 3  # like Spotify's ids
 
 
 def _body(data: bytes) -> StreamingBody:
