@@ -61,5 +61,5 @@ def publish(summary: RunSummary, job_name: str, namespace: str, region: str, cli
         raise MetricsNotPublished(
             f"the run's data landed and its bookmark moved, but its metrics did not reach CloudWatch "
             f"({namespace} in {region}: {type(error).__name__}: {first_line}); the run is marked FAILED so "
-            "that this is seen (docs/deploy.md, 'Alarms')"
+            "that this is seen (docs/deploy.md, 'Troubleshooting')"
         ) from error
