@@ -86,7 +86,13 @@ class Smoke:
 
     def land(self, out: StackOutputs) -> bool:
         for crafted in self.objects:
-            response = self.s3.put_object(Bucket=out.bucket, Key=crafted.key, Body=crafted.body)
+            try:
+                response = self.s3.put_object(Bucket=out.bucket, Key=crafted.key, Body=crafted.body)
+            except self.s3.exceptions.ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "AccessDenied":
+                    raise
+                return self.check("land", False, "the bucket refuses raw/ writes from these credentials: deploy "
+                                  "with RawWriterPrincipalArns=<their role ARN> (docs/deploy.md)")  # fmt: skip
             self.landed.append((crafted, response.get("VersionId", "null")))
         return self.check("land", True, f"{len(self.landed)} objects in s3://{out.bucket}/raw/")
 

@@ -207,3 +207,28 @@ def test_a_glue_read_that_skips_an_undecodable_object_fails_the_smoke():
     smoke.first_run_refuses(StackOutputs(BUCKET, "lake-pipeline", "j", "c", "spotify_lake", "lake"))
 
     assert said == ["FAIL glue read of undecodable objects stops the run in one line: job SUCCEEDED: "]
+
+
+def test_credentials_the_bucket_refuses_for_raw_fail_the_landing_in_one_line_and_nothing_runs():
+    session = Session()
+    session.stubs["cloudformation"].add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": "lake", "StackStatus": "UPDATE_COMPLETE", "CreationTime": "2026-12-01T00:00:00Z",
+                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]}]},
+    )  # fmt: skip
+    session.stubs["s3"].add_client_error("put_object", "AccessDenied", "Access Denied", 403)
+    for _ in CURATED_TABLES:
+        session.stubs["s3"].add_response("list_objects_v2", {})
+        session.stubs["glue"].add_response("batch_delete_partition", {})
+    for stub in session.stubs.values():
+        stub.activate()
+    said: list[str] = []
+
+    assert not Smoke(session, "lake", "t1", Poller(every=0, limit=0), say=said.append).run()
+
+    for stub in session.stubs.values():
+        stub.assert_no_pending_responses()  # no workflow was started, nothing else was deleted
+    assert said[0] == (
+        "FAIL land: the bucket refuses raw/ writes from these credentials: deploy with "
+        "RawWriterPrincipalArns=<their role ARN> (docs/deploy.md)"
+    )

@@ -109,6 +109,8 @@ def test_arguments_that_name_nothing_are_one_line_and_exit_2(s3, monkeypatch, ca
         candidate_keys(lake, [], None, date(2026, 12, 2))
     with pytest.raises(QuarantineError, match="more than 366 days back"):
         candidate_keys(lake, [], date(2020, 1, 1), date(2026, 12, 2))
+    assert main(["quarantine-raw", "--lake", "lake", "--since", "2026-12-01"]) == 2
+    assert capsys.readouterr().err == "ERROR: 'lake' is not s3://bucket[/prefix]\n"
     assert main(["quarantine-raw", "--lake", f"s3://{BUCKET}", "s3://elsewhere/raw/playlists/x.json.gz"]) == 2
     assert capsys.readouterr().err == (
         f"ERROR: s3://elsewhere/raw/playlists/x.json.gz is not a raw object of s3://{BUCKET} "
