@@ -106,7 +106,15 @@ def workflow_result(glue: Any, name: str, run_id: str, poller: Poller) -> Workfl
 
 
 def job_run(glue: Any, job: str, poller: Poller) -> str:
-    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    """One run of the job to its end (waiting while a run the S3 events started holds ``MaxConcurrentRuns``)."""
+
+    def start() -> str | None:
+        try:
+            return str(glue.start_job_run(JobName=job)["JobRunId"])
+        except glue.exceptions.ConcurrentRunsExceededException:
+            return None
+
+    run_id = poller.until(f"starting job {job}", start)
 
     def finished() -> str | None:
         state = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"]

@@ -232,3 +232,31 @@ def test_credentials_the_bucket_refuses_for_raw_fail_the_landing_in_one_line_and
         "FAIL land: the bucket refuses raw/ writes from these credentials: deploy with "
         "RawWriterPrincipalArns=<their role ARN> (docs/deploy.md)"
     )
+
+
+def test_a_run_the_s3_events_started_is_waited_for_and_a_deadline_is_one_line():
+    import pytest
+
+    from infra.scripts.smoke_aws import SmokeError, job_run, start_workflow
+
+    session = Session()
+    glue = session.stubs["glue"]
+    glue.add_client_error("start_workflow_run", "ConcurrentRunsExceededException", "a run is in progress")
+    glue.add_response("start_workflow_run", {"RunId": "wr-2"}, {"Name": "lake-pipeline"})
+    glue.add_client_error("start_job_run", "ConcurrentRunsExceededException", "a run is in progress")
+    glue.add_client_error("start_job_run", "ConcurrentRunsExceededException", "a run is in progress")
+    glue.activate()
+    naps: list[float] = []
+
+    assert (
+        start_workflow(
+            session.clients["glue"], "lake-pipeline", Poller(every=20, limit=60, sleep=naps.append)
+        )
+        == "wr-2"
+    )
+    with pytest.raises(SmokeError, match=r"^starting job lake-transform-playlists did not finish in 20 s$"):
+        job_run(
+            session.clients["glue"], "lake-transform-playlists", Poller(every=20, limit=20, sleep=naps.append)
+        )
+    assert naps == [20, 20]
+    glue.assert_no_pending_responses()
