@@ -43,7 +43,7 @@ from infra.scripts.smoke_aws import (
     workflow_result,
 )
 from infra.scripts.smoke_objects import SMOKE_DAY, Crafted, crafted_objects
-from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_KEYS
 
 PLAN = (
     "read the outputs of stack {stack} (cloudformation describe-stacks)",
@@ -134,7 +134,6 @@ class Smoke:
         self.check(
             "rows of the good objects", sorted(rows) == expected, f"{sorted(rows)} (expected {expected})"
         )
-        from spotify_etl.transform.schema import TABLE_KEYS
 
         for table in CURATED_TABLES:
             keys = ", ".join(TABLE_KEYS[table])

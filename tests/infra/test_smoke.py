@@ -19,8 +19,8 @@ from infra.scripts.cfn import REPO_ROOT
 from infra.scripts.smoke import Smoke
 from infra.scripts.smoke_aws import Poller
 from infra.scripts.smoke_objects import BIG_PLAYLIST_ITEMS, SMOKE_DAY, crafted_objects
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.ops.raw_quarantine import probe
+from spotify_etl.transform.registry import CURATED_TABLES
 
 BUCKET = "lake-data"
 OUTPUTS = {

@@ -227,7 +227,7 @@ def test_metrics_that_cannot_be_published_fail_the_run_after_its_commit(
     import boto3
     from botocore.stub import Stubber
 
-    from spotify_etl.transform.run_metrics import MetricsNotPublished
+    from spotify_etl.runtime.run_metrics import MetricsNotPublished
 
     glue = FakeGlue(spark, [("s3://data/raw/playlists/a.json.gz", json.dumps(b.envelope()))], tmp_path)
     cloudwatch = boto3.client(

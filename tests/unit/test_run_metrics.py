@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from spotify_etl.transform.run_metrics import (
+from spotify_etl.runtime.run_metrics import (
     QUARANTINED_METRIC,
     SUCCEEDED_METRIC,
     MetricsNotPublished,
