@@ -263,7 +263,7 @@ SQL: dict[str, str] = {
 }
 
 # The intermediate views, then the tables: every other key of SQL is one curated table. The yardstick imports no
-# product code (its run is timed, process start included); tests/unit/test_registry.py checks that TABLES is
+# product code (its run is timed, process start included); tests/unit/transform/test_registry.py checks that TABLES is
 # exactly spotify_etl/transform/registry.py's tables.
 STEPS: tuple[str, ...] = ("observations", "items", "track_items")
 TABLES: tuple[str, ...] = tuple(name for name in SQL if name not in STEPS)

@@ -3,7 +3,7 @@
 A reason is recorded in ``quarantine/rejected/`` with a detail (docs/design.md s.3). This list gives, per
 reason, who finds it, when it applies and what its detail says, in the order the checks run (the first that
 applies is recorded). The table of docs/transform.md is rendered from it and the validation's reason set is
-taken from it; ``tests/unit/test_reasons.py`` checks the docs table, and ``tests/unit/test_validate.py`` that
+taken from it; ``tests/unit/transform/test_reasons.py`` checks the docs table, and ``tests/unit/transform/test_validate.py`` that
 the validation records exactly these reasons with details of these forms. Adding a reason is one entry here
 plus the check that finds it (CONTRIBUTING.md).
 """

@@ -5,7 +5,7 @@ Everything else that lists the tables derives from ``CURATED`` here: the schemas
 table (``merge.py``), the ``AWS::Glue::Table`` resources of the template and the crawler's catalog targets
 (``python -m infra.scripts.catalog_tables`` renders both), the catalog's column types (``glue_types.py``),
 the deploy and audit checks. The DuckDB yardstick (``bench/duckdb_baseline.py``) keeps its own SQL per table
-and imports no product code; ``tests/unit/test_registry.py`` checks that its tables, the template's and the
+and imports no product code; ``tests/unit/transform/test_registry.py`` checks that its tables, the template's and the
 local crawler's are exactly these. CONTRIBUTING.md has the recipe for adding a table.
 """
 

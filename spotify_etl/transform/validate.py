@@ -9,7 +9,7 @@ any record that did not fit the schema. Only those few rejected records are look
 reason.
 
 The reasons, when each applies and the forms of their details are one list, ``reasons.py`` (the first
-check that applies is recorded); ``tests/unit/test_validate.py`` has one case per validation reason.
+check that applies is recorded); ``tests/unit/transform/test_validate.py`` has one case per validation reason.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _string_keys(schema: StructType) -> set[str]:
     """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
 
     A name that is a string in one place and a structure in another would be ambiguous: none is, and
-    ``tests/unit/test_validate.py`` checks it."""
+    ``tests/unit/transform/test_validate.py`` checks it."""
     keys: set[str] = set()
     for schema_field in schema.fields:
         if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right

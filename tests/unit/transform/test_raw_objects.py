@@ -34,7 +34,7 @@ from spotify_etl.transform.globs import excluded
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
 from tests import builders as b
-from tests.unit.test_glue_adapter import FakeDynamicFrame, _argv
+from tests.unit.runtime.test_glue import FakeDynamicFrame, _argv
 
 WEIRD = "odd [1] {x,y} *? %41 $HOME é.json.gz"
 

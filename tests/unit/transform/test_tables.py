@@ -19,7 +19,7 @@ from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from tests import builders as b
 
 T0 = datetime(2026, 11, 22, 3, 0, 5, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "spotify"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spotify"
 
 
 def provenance(env: dict[str, Any]) -> tuple[datetime, str, str]:

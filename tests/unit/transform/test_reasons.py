@@ -13,7 +13,7 @@ import pytest
 from spotify_etl.transform import isolate, raw_objects
 from spotify_etl.transform.reasons import REASON_NAMES, REASONS, docs_table, quarantine_reason
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_docs_transform_md_has_the_reasons_table_of_the_list() -> None:
