@@ -96,9 +96,12 @@ lint: install-test ## ruff (lint + format check)
 typecheck: install-test ## mypy on the source
 	$(BIN)/mypy
 
-test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite
+# The suite in TEST_WORKERS processes (pytest-xdist), each with its one SparkSession; a module's tests stay in one
+# process (--dist loadfile), so its module-scoped lakes are built once. The slowest tests are listed at the end.
+TEST_WORKERS ?= 2
+test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite (TEST_WORKERS=2)
 	$(UV) lock --check --offline
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: install-test ## pytest only, no lint/type check
 	$(BIN)/pytest -x -q
@@ -135,8 +138,9 @@ docker-check:
 	@docker info >/dev/null 2>&1 || { echo "ERROR: make test-glue needs a running Docker engine, and none is reachable ('docker info' failed). Start the Docker daemon (or point DOCKER_HOST at one) and retry." >&2; exit 1; }
 
 TIER ?= S
-bench: install $(VENV)/.synced-bench ## Benchmark the transform against the DuckDB yardstick: make bench [TIER=S|M|L|S,M] -> bench/results.{json,md}
-	$(BIN)/python -m bench.run --tier $(TIER)
+UPDATE_BASELINE ?=
+bench: install $(VENV)/.synced-bench ## Benchmark against DuckDB and bench/baseline.json (fails on a >20% regression): make bench [TIER=S|M|L|S,M] [UPDATE_BASELINE=1]
+	$(BIN)/python -m bench.run --tier $(TIER) $(if $(filter 1 true yes,$(UPDATE_BASELINE)),--update-baseline)
 
 clean: ## Remove the venvs, the local lake, build output and generated benchmark data
 	rm -rf .venv .venv-glue6 $(TOOLS_VENV) $(UV_VENV) $(LAMBDA_SITES) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md bench/results-glue6.json bench/results-glue6.md

@@ -38,6 +38,7 @@ from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
+from spotify_etl.transform.record import stage_record
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
@@ -142,7 +143,17 @@ def run_transform(
             quarantine = stage_quarantine(
                 writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
             )
-            _swap(writer, summary, curated.staged, quarantine)
+            landed, rejected_by_uri = _read_objects(verdicts, rejected)
+            record = stage_record(
+                writer,
+                curated.staged,
+                landed,
+                rejected_by_uri,
+                config.raw_path,
+                config.curated_path,
+                started_at,
+            )
+            _swap(writer, summary, curated.staged, quarantine, record)
         finally:
             checked_df.unpersist()
     summary.bookmark_committed = source.commit()
@@ -151,8 +162,29 @@ def run_transform(
 
 
 def _verdicts(checked_df: DataFrame) -> list[Row]:
-    """How many objects got each verdict (``reason``, null when valid) per ``snapshot_date``."""
-    return checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
+    """How many objects got each verdict (``reason``, null when valid) per ``snapshot_date``, and which
+    (``sources``: one short URI per object, for the write record; no extra Spark job)."""
+    return (
+        checked_df.groupBy("reason", "snapshot_date")
+        .agg(F.count(F.lit(1)).alias("n"), F.collect_list("source_file").alias("sources"))
+        .collect()
+    )
+
+
+def _read_objects(
+    verdicts: list[Row], rejected: list[Rejection]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """For the write record: the landed objects by snapshot_date, and every rejected object's reason."""
+    rejected_by_uri = {uri: reason for uri, reason, _ in rejected}
+    for row in verdicts:
+        if row.reason is not None:
+            rejected_by_uri.update(dict.fromkeys(row.sources, row.reason))
+    landed = {
+        row.snapshot_date: [u for u in row.sources if u not in rejected_by_uri]
+        for row in verdicts
+        if row.reason is None
+    }
+    return landed, rejected_by_uri
 
 
 def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rejection]) -> list[str]:
@@ -212,9 +244,17 @@ def _rejects(checked_df: DataFrame, rejected: list[Rejection]) -> DataFrame:
 
 
 def _swap(
-    writer: PartitionWriter, summary: RunSummary, curated: list[StagedTable], quarantine: StagedTable | None
+    writer: PartitionWriter,
+    summary: RunSummary,
+    curated: list[StagedTable],
+    quarantine: StagedTable | None,
+    record: tuple[str, str],
 ) -> None:
-    """Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here."""
+    """Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here.
+
+    The write record goes in first (record.py: it names what each partition holds after the swap, and
+    what it held before)."""
+    writer.fs.rename(*record)
     labelled = [(staged.target.name, staged) for staged in curated]
     for label, staged in labelled + ([("quarantine", quarantine)] if quarantine is not None else []):
         result = writer.swap(staged)

@@ -74,6 +74,16 @@ REASONS: tuple[QuarantineReason, ...] = (
         "more than one non-blank line (an object is exactly one JSON line)",
         ("<n> non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",),
     ),
+    QuarantineReason(
+        "not_utf8",
+        "validation",
+        "the text holds U+FFFD: Spark's text reader (and Glue's) decodes bytes that are not UTF-8 to it, so a "
+        "name would otherwise change silently (the detail names the key whose value holds it)",
+        (
+            "the value of key <key> holds bytes that are not UTF-8 (read as U+FFFD)",
+            "the text holds bytes that are not UTF-8 (read as U+FFFD) at character <n>",
+        ),
+    ),
     QuarantineReason("not_json", "validation", "the line is not JSON", ("not valid JSON: <text>",)),
     QuarantineReason(
         "not_an_object",
@@ -126,13 +136,22 @@ REASONS: tuple[QuarantineReason, ...] = (
         ("artists_fetched_at holds <value>; expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",),
     ),
     QuarantineReason(
+        "bad_added_at",
+        "validation",
+        'an item\'s `added_at` is not null and not a time (`"yesterday"`): the table would hold null for it '
+        "(the detail names the item)",
+        ("items[<i>].added_at=<text>; expected an ISO-8601 time like 2026-11-22T03:00:05Z",),
+    ),
+    QuarantineReason(
         "schema_mismatch",
         "validation",
-        "a nested field has a JSON type the envelope schema does not allow, e.g. a number as text, or a name "
-        "sent as an object or array (the detail names the key)",
+        "a nested field has a JSON type the envelope schema does not allow: a number as text, a float "
+        '`duration_ms`, `"yes"` for a boolean, an object where an array belongs, a name sent as an object or '
+        "array (the detail names the key, what it holds and what the schema expects)",
         (
             "a <key> field holds a JSON object or array; the envelope schema expects a string",
-            "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)",
+            'key "<key>" holds <value>; the envelope schema expects <kind>',
+            "a field has a JSON type the envelope schema does not allow",
         ),
     ),
     QuarantineReason(

@@ -50,6 +50,15 @@ class StagedTable:
 
 
 @dataclass(frozen=True)
+class PartitionSwap:
+    """One partition's swap: staged file -> its name in ``target_dir``, then the ``previous`` files go."""
+
+    target_dir: str
+    moves: list[tuple[str, str]]
+    previous: list[str]
+
+
+@dataclass(frozen=True)
 class SwapResult:
     rows: int
     files: int
@@ -102,32 +111,42 @@ class PartitionWriter:
         )
         return StagedTable(target, staged_root, tuple(sorted(set(partitions))))
 
-    def swap(self, staged: StagedTable) -> SwapResult:
-        """Move staged files into their partitions, then delete what they replace.
-
-        Rows come from the new files' Parquet footers.
-        """
+    def swap_plan(self, staged: StagedTable) -> dict[str, PartitionSwap]:
+        """What ``swap`` will do, per partition value it changes (the write record describes this)."""
         column = staged.target.partition_column
         produced = {
             staged_dir.rstrip("/").rsplit("/", 1)[-1].split("=", 1)[1]: staged_dir
             for staged_dir in self.fs.list_dirs(staged.staged_root)
             if staged_dir.rstrip("/").rsplit("/", 1)[-1].startswith(f"{column}=")
         }
+        plan = {}
+        for value in sorted(set(staged.partitions) | set(produced)):
+            target_dir = f"{staged.target.root}/{column}={value}"
+            previous = [f.uri for f in self.fs.list_files(target_dir)]
+            new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
+            if previous or new_files:
+                moves = [
+                    (f.uri, f"part-{self.run_id}-{index:05d}.snappy.parquet")
+                    for index, f in enumerate(new_files)
+                ]
+                plan[value] = PartitionSwap(target_dir, moves, previous)
+        return plan
+
+    def swap(self, staged: StagedTable) -> SwapResult:
+        """Move staged files into their partitions, then delete what they replace.
+
+        Rows come from the new files' Parquet footers.
+        """
         rows = 0
         files = 0
         touched = []
-        for value in sorted(set(staged.partitions) | set(produced)):
-            target_dir = f"{staged.target.root}/{column}={value}"
-            previous = self.fs.list_files(target_dir)
-            new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
-            if not previous and not new_files:
-                continue
-            for index, file in enumerate(new_files):
-                rows += self.fs.parquet_rows(file.uri)
-                self.fs.rename(file.uri, f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
+        for value, part in self.swap_plan(staged).items():
+            for source, name in part.moves:
+                rows += self.fs.parquet_rows(source)
+                self.fs.rename(source, f"{part.target_dir}/{name}")
                 files += 1
-            for old in previous:
-                self.fs.delete(old.uri)
+            for old in part.previous:
+                self.fs.delete(old)
             touched.append(value)
         return SwapResult(rows, files, touched)
 

@@ -246,9 +246,11 @@ def run_local_transform(
             started = time.perf_counter()
             if not runtime.select():
                 return _commit_without_spark(runtime, started)
+            from spotify_etl.runtime.local.jvm import driver_options
             from spotify_etl.sparkutil import local_spark_session
 
-            spark = local_spark_session()
+            # The JVM's options follow the batch's size, known from the listing before the JVM starts.
+            spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
         return run_transform(spark, runtime, config, now=now)
 
 
