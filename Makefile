@@ -44,7 +44,7 @@ DRY_RUN ?=
 VIEWS_ONLY ?=
 PARAMS ?=
 
-.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy destroy test-glue clean
+.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy destroy smoke test-glue clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -123,6 +123,10 @@ deploy: package ## Deploy: make deploy STACK=name ASSETS_BUCKET=bucket [PLAYLIST
 destroy: install ## Delete a stack: make destroy STACK=name [REGION=..] (empties its versioned results bucket first; keeps the lake)
 	@test -n "$(STACK)" || { echo "ERROR: usage: make destroy STACK=<stack name> [REGION=<region>]" >&2; exit 2; }
 	$(BIN)/python -m infra.scripts.destroy --stack "$(STACK)" $(if $(REGION),--region "$(REGION)")
+
+smoke: install ## Prove the Glue path on a deployed stack with crafted raw objects: make smoke STACK=name [REGION=..] [DRY_RUN=1] (exit 0: all checks PASS)
+	@test -n "$(STACK)" || { echo "ERROR: usage: make smoke STACK=<deployed stack name> [REGION=<region>] [DRY_RUN=1]" >&2; exit 2; }
+	$(BIN)/python -m infra.scripts.smoke --stack "$(STACK)" $(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 test-glue: docker-check install ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole suite in it, incl. tests marked glue
 	$(BIN)/python -m infra.scripts.locked glue-image-requirements --out build/glue-image-requirements.txt
