@@ -164,17 +164,20 @@ def _run_once(
             quarantine = stage_quarantine(
                 writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
             )
-            landed, rejected_by_uri = _read_objects(verdicts, rejected)
-            record = stage_record(
-                writer,
-                curated.staged,
-                landed,
-                rejected_by_uri,
-                config.raw_path,
-                config.curated_path,
-                started_at,
-            )
-            _swap(writer, summary, curated.staged, quarantine, record)
+            if summary.objects_read:  # a run that read nothing writes nothing, not even a record
+                landed, rejected_by_uri = _read_objects(verdicts, rejected)
+                record = stage_record(
+                    writer,
+                    curated.staged,
+                    landed,
+                    rejected_by_uri,
+                    config.raw_path,
+                    config.curated_path,
+                    started_at,
+                )
+                _swap(writer, summary, curated.staged, quarantine, record)
+            else:
+                writer.discard()
         finally:
             checked_df.unpersist()
     summary.bookmark_committed = source.commit()
