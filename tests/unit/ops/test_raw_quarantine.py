@@ -20,20 +20,26 @@ DAY = "raw/playlists/ingest_date=2026-12-02/playlist_id=p1"
 OLD = "raw/playlists/ingest_date=2026-11-01/playlist_id=p1"
 
 
+def _gz(data: bytes) -> bytes:
+    """A gzip stream with a fixed header time, so parametrized ids are the same in every pytest-xdist worker."""
+    return gzip.compress(data, mtime=0)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
         (b"", ("empty", "the object has 0 bytes")),
-        (gzip.compress(b""), ("empty", "the gzip stream holds no line")),
-        (gzip.compress(b" \n\n"), ("empty", "the gzip stream holds no line")),
+        (_gz(b""), ("empty", "the gzip stream holds no line")),
+        (_gz(b" \n\n"), ("empty", "the gzip stream holds no line")),
         (b"hello", ("not_gzip", "first bytes 6865 are not the gzip magic 1f8b (docs/design.md s.2)")),
         (
-            gzip.compress(b'{"a": 1}\n' * 1000)[:30],
+            _gz(b'{"a": 1}\n' * 1000)[:30],
             ("not_gzip", "gzip stream is truncated (it ends before its end-of-stream marker)"),
         ),
-        (gzip.compress(b'{"a": 1}\n'), None),
-        (gzip.compress(b"not json, but gzip\n"), None),  # readable: the transform quarantines it as not_json
+        (_gz(b'{"a": 1}\n'), None),
+        (_gz(b"not json, but gzip\n"), None),  # readable: the transform quarantines it as not_json
     ],
+    ids=["zero_bytes", "gzip_of_nothing", "gzip_of_blank_lines", "plain_text", "truncated_gzip", "json_line", "text_line"],
 )
 def test_probe_names_what_glue_cannot_read(data, expected):
     assert probe(data) == expected
