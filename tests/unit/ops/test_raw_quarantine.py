@@ -39,7 +39,15 @@ def _gz(data: bytes) -> bytes:
         (_gz(b'{"a": 1}\n'), None),
         (_gz(b"not json, but gzip\n"), None),  # readable: the transform quarantines it as not_json
     ],
-    ids=["zero_bytes", "gzip_of_nothing", "gzip_of_blank_lines", "plain_text", "truncated_gzip", "json_line", "text_line"],
+    ids=[
+        "zero_bytes",
+        "gzip_of_nothing",
+        "gzip_of_blank_lines",
+        "plain_text",
+        "truncated_gzip",
+        "json_line",
+        "text_line",
+    ],
 )
 def test_probe_names_what_glue_cannot_read(data, expected):
     assert probe(data) == expected
