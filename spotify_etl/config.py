@@ -17,6 +17,7 @@ OPTIONAL_JOB_ARGS: tuple[str, ...] = (
     "shuffle_partitions",
     "metrics_namespace",
     "metrics_region",
+    "land_despite_quality_errors",
 )
 
 BOOKMARK_ENABLE = "job-bookmark-enable"  # the one option under which a commit advances the bookmark
@@ -43,6 +44,8 @@ class TransformConfig:
         metrics_namespace: CloudWatch namespace of the run's metrics (Glue only); None publishes none.
         metrics_region: the region whose CloudWatch gets them: the job's own (the template passes
             ``AWS::Region``), never boto3's default, which a Glue worker does not promise to set.
+        land_despite_quality_errors: swap the run in even when a table-level ERROR rule of ``quality/``
+            failed on the staged partitions (recorded in ``data_quality_results``); default: the run stops.
     """
 
     job_name: str
@@ -55,6 +58,7 @@ class TransformConfig:
     shuffle_partitions: int | None = None
     metrics_namespace: str | None = None
     metrics_region: str | None = None
+    land_despite_quality_errors: bool = False
 
     @property
     def bookmark_advances(self) -> bool:

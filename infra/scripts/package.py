@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import importlib
 import re
 import shutil
 import sys
@@ -36,6 +37,7 @@ from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template
 from infra.scripts.locked import LAMBDA_ARCHITECTURES, LAMBDA_RUNTIME, LambdaRuntime
 from spotify_etl.athena_sql import DEFAULT_SQL_ROOT, AthenaSqlError, SqlFile, read_sql_files
 from spotify_etl.cfn_template import load_template
+from spotify_etl.quality.evaluate import RULES_FOLDER
 
 LAMBDA_PACKAGE = "extract_lambda"
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "transform_playlists.py"
@@ -49,7 +51,20 @@ GLUE_LIBRARY_FILES: tuple[str, ...] = (
     "spotify_etl/runtime/glue.py",
     "spotify_etl/runtime/run_metrics.py",
 )
-GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
+GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform", RULES_FOLDER)
+# The data quality gate (spotify_etl/transform/quality_gate.py) translates quality/ with these modules; they
+# read the rules from the zip's quality/ folder (spotify_etl.quality.evaluate.rules_root).
+GLUE_QUALITY_FILES: tuple[str, ...] = (
+    "spotify_etl/quality/__init__.py",
+    "spotify_etl/quality/dqdl.py",
+    "spotify_etl/quality/evaluate.py",
+    "spotify_etl/quality/results.py",
+    "spotify_etl/quality/translate.py",
+)
+# Pure-Python distributions the Glue job needs that Glue does not ship, vendored into the zip at the version
+# uv.lock installed into this venv (nothing is downloaded when the job starts): sqlglot, which the translator
+# uses to quote names and to read CustomSql statements.
+GLUE_VENDORED: tuple[str, ...] = ("sqlglot",)
 GLUE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")  # equal to the template's GlueVersion AllowedValues
 DEFAULT_GLUE_VERSION = "5.0"
 
@@ -119,13 +134,16 @@ def build_lambda_zip(out_dir: Path, site: Path = LAMBDA_RUNTIME.site) -> Path:
 def build_glue_library(out_dir: Path) -> Path:
     """The ``--extra-py-files`` zip of spotify_etl's Glue-side modules, named by its content hash."""
     entries: list[tuple[str, Path]] = []
-    for name in GLUE_LIBRARY_FILES:
+    for name in (*GLUE_LIBRARY_FILES, *GLUE_QUALITY_FILES):
         path = REPO_ROOT / name
         if not path.is_file():
             raise PackagingError(f"{name} is missing: the Glue job's library needs it")
         entries.append((name, path))
     for tree in GLUE_LIBRARY_TREES:
         entries += [(p.relative_to(REPO_ROOT).as_posix(), p) for p in _files_under(REPO_ROOT / tree)]
+    for package in GLUE_VENDORED:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        entries += [(p.relative_to(root.parent).as_posix(), p) for p in _files_under(root)]
     staged = write_deterministic_zip(out_dir / "glue" / "spotify_etl_glue.zip.build", entries)
     digest = hashlib.sha256(staged.read_bytes()).hexdigest()[:12]
     for old in staged.parent.glob("spotify_etl_glue-*.zip"):

@@ -12,8 +12,20 @@ from spotify_etl.transform.faults import EXIT_ENVIRONMENT, as_environment_fault
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# A table-level ERROR rule of quality/ failed on the staged partitions: nothing swapped in, bookmark unmoved
+# (transform/quality_gate.py); the lines name each rule and its observed value.
+EXIT_QUALITY = 5
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_LOCKED", "environment_exit", "fail"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_ENVIRONMENT",
+    "EXIT_FAILED",
+    "EXIT_LOCKED",
+    "EXIT_QUALITY",
+    "environment_exit",
+    "fail",
+    "quality_exit",
+]
 
 
 def fail(command: str, message: object, code: int) -> int:
@@ -30,3 +42,12 @@ def environment_exit(command: str, error: BaseException) -> int:
     if fault is None:
         raise error
     return fail(command, fault, EXIT_ENVIRONMENT)
+
+
+def quality_exit(command: str, error: BaseException) -> int:
+    """The exit of a run the data quality gate stopped: its first line, then one line per failed rule."""
+    first, *rules = str(error).strip().split("\n")
+    print(f"spotify-etl {command}: {first}", file=sys.stderr)
+    for line in rules:
+        print(line, file=sys.stderr)
+    return EXIT_QUALITY

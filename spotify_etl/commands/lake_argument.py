@@ -56,3 +56,13 @@ def add_wait_argument(parser: argparse.ArgumentParser) -> None:
         help="when another writer holds the lake, wait for it at most SECONDS "
         f"(default {DEFAULT_WAIT_SECONDS:g}) instead of refusing",
     )
+
+
+def add_land_anyway_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--land-despite-quality-errors`` (the Glue job's ``--land_despite_quality_errors true``)."""
+    parser.add_argument(
+        "--land-despite-quality-errors",
+        action="store_true",
+        help="swap the run in even when a table-level ERROR rule of quality/ fails on the staged partitions "
+        "(recorded in data_quality_results); default: the run stops before the swap, exit 5",
+    )

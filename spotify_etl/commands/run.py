@@ -3,7 +3,9 @@
 Exit 0 when every day completed, 1 when a step failed (the message names it; what landed is kept and a
 re-run retries), 2 on bad configuration (a broken template, half-set real-API variables, a corrupt
 bookmark), 3 when another writer holds the lake's lock (``--wait`` waits for it instead), 4 on an environment
-fault (a full disk, a read-only lake: nothing quarantined for it, the bookmark unmoved; re-run once it clears).
+fault (a full disk, a read-only lake: nothing quarantined for it, the bookmark unmoved; re-run once it clears),
+5 when the data quality gate stopped a day's transform (one line per failed rule; ``--land-despite-quality-errors``
+lands it).
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ from datetime import date
 from pathlib import Path
 
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError
-from spotify_etl.commands.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LOCKED, environment_exit, fail
-from spotify_etl.commands.lake_argument import add_lake_argument, add_wait_argument
+from spotify_etl.commands.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    environment_exit,
+    fail,
+    quality_exit,
+)
+from spotify_etl.commands.lake_argument import add_lake_argument, add_land_anyway_argument, add_wait_argument
 from spotify_etl.devtools.errors import PipelineError
 from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline
 from spotify_etl.devtools.real_api import REAL_API_VARS
 from spotify_etl.runtime.local.bookmarks import BookmarkError
 from spotify_etl.runtime.local.lock import LakeLocked
 from spotify_etl.simulator.wild import WORLDS
+from spotify_etl.transform.quality_gate import QualityGateFailed
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-report", action="store_true", help="skip the analysis and the report")
     add_wait_argument(parser)
+    add_land_anyway_argument(parser)
     parser.add_argument(
         "--world",
         choices=WORLDS,
@@ -66,12 +77,15 @@ def run(args: argparse.Namespace) -> int:
             print_analysis=not args.no_report,
             wait=args.wait,
             world=args.world,
+            land_despite_quality_errors=args.land_despite_quality_errors,
         )
         run_pipeline(options, env, say=lambda line: print(line, flush=True))
     except LakeLocked as error:
         return fail("run", error, EXIT_LOCKED)
     except (WorkflowError, ValueError, BookmarkError) as error:
         return fail("run", error, EXIT_BAD_INPUT)
+    except QualityGateFailed as error:
+        return quality_exit("run", error)
     except PipelineError as error:
         return fail("run", f"FAILED: {error}", EXIT_FAILED)
     except Exception as error:

@@ -3,7 +3,10 @@
 Exit codes: 0 the run succeeded (objects may have been quarantined: see the summary); 2 bad input (a
 missing raw folder, a non-local root, a corrupt bookmark, a ``--reprocess`` URI that names no raw object);
 3 another writer holds a lake the run writes (``--wait`` waits for it instead); 4 an environment fault (a
-full disk, a read-only lake, permissions: nothing quarantined, bookmark unmoved). Every one prints one line.
+full disk, a read-only lake, permissions: nothing quarantined, bookmark unmoved); 5 the data quality gate
+stopped the run (a table-level ERROR rule of ``quality/`` failed: nothing swapped in, bookmark unmoved; one
+line, then one line per failed rule with its observed value; ``--land-despite-quality-errors`` lands it).
+Every other failure prints one line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ import argparse
 import json
 import sys
 
-from spotify_etl.commands.lake_argument import add_lake_argument, add_wait_argument
+from spotify_etl.commands.lake_argument import (
+    add_lake_argument,
+    add_land_anyway_argument,
+    add_wait_argument,
+)
 from spotify_etl.config import BOOKMARK_OPTIONS, DEFAULT_BOOKMARK_OPTION, DEFAULT_TARGET_FILE_MB
 
 
@@ -39,14 +46,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=(),
         help="process exactly these raw objects (URIs as 'spotify-etl audit' prints them); bookmark untouched",
     )
+    add_land_anyway_argument(parser)
     add_wait_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from spotify_etl.commands.exits import EXIT_BAD_INPUT, EXIT_LOCKED, environment_exit, fail
+    from spotify_etl.commands.exits import EXIT_BAD_INPUT, EXIT_LOCKED, environment_exit, fail, quality_exit
     from spotify_etl.runtime.local.bookmarks import BookmarkError
     from spotify_etl.runtime.local.lock import LakeLocked
     from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
+    from spotify_etl.transform.quality_gate import QualityGateFailed
 
     try:
         config, bookmarks = config_for_lake(
@@ -57,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             quarantine=args.quarantine,
             target_file_mb=args.target_file_mb,
             shuffle_partitions=args.shuffle_partitions,
+            land_despite_quality_errors=args.land_despite_quality_errors,
         )
         summary = run_local_transform(
             config,
@@ -67,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except LakeLocked as error:
         return fail("transform", error, EXIT_LOCKED)
+    except QualityGateFailed as error:
+        return quality_exit("transform", error)
     except (FileNotFoundError, ValueError, BookmarkError) as error:
         return fail("transform", error, EXIT_BAD_INPUT)
     except Exception as error:

@@ -73,6 +73,8 @@ class PipelineOptions:
             refuse at once).
         world: the simulator's world of a new lake (``chart`` or ``wild``: spotify_etl/simulator/wild.py);
             an existing lake keeps its own.
+        land_despite_quality_errors: the transform swaps its run in even when a table-level ERROR rule of
+            ``quality/`` fails (docs/transform.md, "The gate"); default: the run stops, exit 5.
     """
 
     lake: LakeLayout | Path
@@ -84,6 +86,7 @@ class PipelineOptions:
     print_analysis: bool = True
     wait: float | None = None
     world: str = "chart"
+    land_despite_quality_errors: bool = False
 
     def __post_init__(self) -> None:
         if self.days is not None and self.days < 1:
@@ -103,6 +106,7 @@ class _Day:
     lake: LakeLayout
     spark: SparkHolder
     say: Say
+    land_anyway: bool = False
 
 
 def _run_day(
@@ -119,7 +123,7 @@ def _run_day(
             f"{label}: the extract landed nothing ({report.summary()}); the workflow was not run"
         )
     say(f"  workflow {day.graph.workflow_id} (from the template):")
-    run, summary, crawl = run_workflow_day(day.graph, day.lake, day.spark, say, moment)
+    run, summary, crawl = run_workflow_day(day.graph, day.lake, day.spark, say, moment, day.land_anyway)
     t2 = time.monotonic()
     _raise_unless_completed(label, run)
     result = DayResult(
@@ -177,7 +181,7 @@ def _run_pipeline_locked(
         say(f"  {line}")
     holder = SparkHolder(spark)
     try:
-        day = _Day(graph, lake, holder, say)
+        day = _Day(graph, lake, holder, say, options.land_despite_quality_errors)
         if real is not None:
             _run_real(real, day, result)
         else:

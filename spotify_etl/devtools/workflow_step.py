@@ -58,30 +58,41 @@ def _print_lines(text: str, say: Say) -> None:
 
 
 def run_workflow_day(
-    graph: WorkflowGraph, lake: LakeLayout, spark: SparkHolder, say: Say, moment: datetime
+    graph: WorkflowGraph,
+    lake: LakeLayout,
+    spark: SparkHolder,
+    say: Say,
+    moment: datetime,
+    land_anyway: bool = False,
 ) -> tuple[WorkflowRun, Any, CrawlResult | None]:
     """Run the workflow once: (the run, the transform's summary or None, the crawl's result or None).
 
+    ``land_anyway`` is the transform's ``land_despite_quality_errors``.
+
     Raises:
-        BookmarkError: the bookmark is corrupt; EnvironmentFault: the disk, permissions or network failed.
-            The job is FAILED in the workflow run as on Glue, and these stop ``make run`` with their own
-            exit code (docs/design.md s.7) instead of "a step failed, re-run to retry".
+        BookmarkError: the bookmark is corrupt; EnvironmentFault: the disk, permissions or network failed;
+            QualityGateFailed: a table-level ERROR rule of ``quality/`` failed. The job is FAILED in the
+            workflow run as on Glue, and these stop ``make run`` with their own exit code (docs/design.md
+            s.7) instead of "a step failed, re-run to retry".
     """
     from spotify_etl.runtime.local.bookmarks import BookmarkError
     from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
     from spotify_etl.transform.faults import EnvironmentFault
+    from spotify_etl.transform.quality_gate import QualityGateFailed
 
     outputs: dict[str, Any] = {}
 
     def transform(job: GlueJob) -> Any:
-        config, bookmarks = config_for_lake(lake, bookmark_option=bookmark_option(job))
+        config, bookmarks = config_for_lake(
+            lake, bookmark_option=bookmark_option(job), land_despite_quality_errors=land_anyway
+        )
         # The run's clock: the simulated day's when the simulation runs ahead of the real clock, so that
         # its observations are plausible (transform/plausibility.py); the real clock otherwise.
         try:
             summary = run_local_transform(
                 config, spark.get(), bookmarks_root=bookmarks, now=lambda: max(datetime.now(UTC), moment)
             )
-        except (BookmarkError, EnvironmentFault) as error:
+        except (BookmarkError, EnvironmentFault, QualityGateFailed) as error:
             outputs["stop"] = error
             raise
         outputs["transform"] = summary

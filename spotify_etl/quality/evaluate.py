@@ -8,18 +8,32 @@ same data (tested on one lake with each engine). Each table's row-by-row rules a
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlglot
 
-from spotify_etl.quality.dqdl import Rule, load_ruleset
+from spotify_etl.quality.dqdl import Rule, parse_ruleset
 from spotify_etl.quality.translate import TablePlan, TranslationError, plan, verdict
 
-QUALITY_DIR = Path(__file__).resolve().parents[2] / "quality"
+# The one statement of where the rules live: ``quality/`` beside the ``spotify_etl`` package, in a checkout
+# and at the root of the Glue job's library zip (``infra/scripts/package.py`` puts it there; the zip is on
+# the job's sys.path as it is, so the folder is read through ``zipfile.Path``).
+RULES_FOLDER = "quality"
+_PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+QUALITY_DIR = _PACKAGE_PARENT / RULES_FOLDER
+
+
+def rules_root(package_parent: Path = _PACKAGE_PARENT) -> Traversable:
+    """The folder of ``<table>.dqdl`` files: a directory in a checkout, a folder of the zip on Glue."""
+    if package_parent.is_dir():
+        return package_parent / RULES_FOLDER
+    return zipfile.Path(package_parent, f"{RULES_FOLDER}/")
 
 
 class Engine(Protocol):
@@ -70,14 +84,18 @@ class RuleResult:
 
 
 def load_rulesets(
-    quality_dir: Path = QUALITY_DIR, tables: Iterable[str] | None = None
+    quality_dir: Traversable | None = None, tables: Iterable[str] | None = None
 ) -> dict[str, list[Rule]]:
-    """Every ``<table>.dqdl`` of ``quality_dir`` (or just ``tables``), parsed: table -> rules."""
+    """Every ``<table>.dqdl`` of ``quality_dir`` (default :func:`rules_root`; or just ``tables``), parsed:
+    table -> rules."""
+    folder = rules_root() if quality_dir is None else quality_dir
     wanted = set(tables) if tables is not None else None
     rulesets: dict[str, list[Rule]] = {}
-    for path in sorted(quality_dir.glob("*.dqdl")):
-        if wanted is None or path.stem in wanted:
-            rulesets[path.stem] = load_ruleset(path)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        table = entry.name.removesuffix(".dqdl")
+        if entry.name.endswith(".dqdl") and (wanted is None or table in wanted):
+            origin = f"{folder.name}/{entry.name}"
+            rulesets[table] = parse_ruleset(entry.read_text(encoding="utf-8"), table, origin)
     return rulesets
 
 

@@ -2,10 +2,11 @@
 
 It sits beside the six tables, at ``<curated>/data_quality_results/evaluated_date=YYYY-MM-DD/``, declared
 in the template like them (``python -m infra.scripts.catalog_tables``) and registered by the same crawler,
-so Athena (``sql/athena/queries/data_quality_failures.sql``) and the local catalog read it. The transform
-never builds it: it is only ever appended to, one new file per evaluation (written under a hidden name,
-then renamed: a reader or a crawler never sees half a file), so two evaluations never touch each
-other's rows and none needs the writer lock.
+so Athena (``sql/athena/queries/data_quality_latest.sql``) and the local catalog read it. It is only ever
+appended to, one new file per evaluation (written under a hidden name, then renamed: a reader or a crawler
+never sees half a file), so two evaluations never touch each other's rows and none needs the writer lock.
+The transform's gate appends its evaluations too, through Spark and Hadoop's FileSystem
+(``transform/quality_gate.py``), with the rows of :func:`result_rows`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
 
 from spotify_etl.lake import LakeLayout, local_path
@@ -44,15 +44,11 @@ def new_run_id(evaluated_at: datetime) -> str:
     return f"{evaluated_at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
-def record_results(
-    layout: LakeLayout, results: list[RuleResult], run_id: str, evaluated_at: datetime, evaluated_by: str
-) -> Path:
-    """Append the results of one evaluation as one Parquet file; returns its path."""
-    day = evaluated_at.strftime("%Y-%m-%d")
-    folder = local_path(layout.table(RESULTS_TABLE)) / f"{RESULTS_PARTITION_KEY}={day}"
-    folder.mkdir(parents=True, exist_ok=True)
-    final, hidden = folder / f"part-{run_id}.parquet", folder / f".part-{run_id}.parquet.tmp"
-    rows = [
+def result_rows(
+    results: list[RuleResult], run_id: str, evaluated_at: datetime, evaluated_by: str
+) -> list[tuple[object, ...]]:
+    """The rows of one evaluation, in ``RESULTS_SCHEMA``'s order without the partition column."""
+    return [
         (
             run_id,
             evaluated_by,
@@ -67,6 +63,19 @@ def record_results(
         )
         for r in results
     ]
+
+
+def record_results(
+    layout: LakeLayout, results: list[RuleResult], run_id: str, evaluated_at: datetime, evaluated_by: str
+) -> Path:
+    """Append the results of one evaluation as one Parquet file; returns its path."""
+    import duckdb  # not on Glue, whose transform writes its results through Spark (quality_gate.py)
+
+    day = evaluated_at.strftime("%Y-%m-%d")
+    folder = local_path(layout.table(RESULTS_TABLE)) / f"{RESULTS_PARTITION_KEY}={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    final, hidden = folder / f"part-{run_id}.parquet", folder / f".part-{run_id}.parquet.tmp"
+    rows = result_rows(results, run_id, evaluated_at, evaluated_by)
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -149,18 +149,24 @@ def _compliance(predicate: str, where: str | None) -> str:
     )
 
 
+def row_predicate(rule: Rule, clock: datetime) -> str:
+    """The predicate one row must satisfy for a compliance rule (IsComplete, Completeness, ColumnValues,
+    DataFreshness); the rule's ``where`` selects the rows it applies to. The transform's gate uses it to find
+    the rows (and so the raw objects) that break a rule."""
+    column = rule.params[0]
+    if rule.rule_type in ("IsComplete", "Completeness"):
+        return f"{_ident(column)} IS NOT NULL"
+    assert rule.condition is not None
+    if rule.rule_type == "DataFreshness":
+        return _freshness(column, rule.condition, clock)
+    return row_condition(column, rule.condition, clock)
+
+
 def aggregate_metric(rule: Rule, clock: datetime) -> str:
     """The aggregate expression of a row-by-row rule, over its table's view."""
     if rule.rule_type == "RowCount":
         return f"count(CASE WHEN {f'({rule.where})' if rule.where else 'TRUE'} THEN 1 END)"
-    column = rule.params[0]
-    if rule.rule_type in ("IsComplete", "Completeness"):
-        return _compliance(f"{_ident(column)} IS NOT NULL", rule.where)
-    if rule.rule_type == "DataFreshness":
-        assert rule.condition is not None
-        return _compliance(_freshness(column, rule.condition, clock), rule.where)
-    assert rule.condition is not None
-    return _compliance(row_condition(column, rule.condition, clock), rule.where)
+    return _compliance(row_predicate(rule, clock), rule.where)
 
 
 def _unique_rows(table: str, columns: list[str]) -> str:
@@ -174,12 +180,18 @@ def _unique_rows(table: str, columns: list[str]) -> str:
     )
 
 
-def _reference(rule: Rule) -> str:
+def reference_columns(rule: Rule) -> tuple[list[str], str, list[str]]:
+    """A ReferentialIntegrity rule's own columns, the referenced table and its columns (``"a,b" "t.{x,y}"``)."""
     primary = [c.strip() for c in rule.params[0].split(",")]
     table, _, spec = rule.params[1].partition(".")
     refs = [c.strip() for c in spec.strip("{}").split(",")]
     if not table or len(refs) != len(primary):
         raise TranslationError(f'{rule.text}: the reference must be "table.{{columns}}" with as many columns')
+    return primary, table, refs
+
+
+def _reference(rule: Rule) -> str:
+    primary, table, refs = reference_columns(rule)
     keys = ", ".join(f"{_ident(r)} AS k{i}" for i, r in enumerate(refs))
     on = " AND ".join(f"t.{_ident(p)} = r.k{i}" for i, p in enumerate(primary))
     return (

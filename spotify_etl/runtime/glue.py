@@ -39,6 +39,7 @@ from spotify_etl.lake import raw_objects_root
 from spotify_etl.runtime import run_metrics
 from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform.job import RawBatch, run_transform
+from spotify_etl.transform.quality_gate import QualityGateFailed, counts
 from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, RAW_SUFFIX, Rejection, name_rejection
 from spotify_etl.transform.summary import RunSummary
 
@@ -64,6 +65,7 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
         shuffle_partitions=optional_int("shuffle_partitions"),
         metrics_namespace=args.get("metrics_namespace") or None,
         metrics_region=args.get("metrics_region") or None,
+        land_despite_quality_errors=str(args.get("land_despite_quality_errors") or "").lower() == "true",
     )
 
 
@@ -245,7 +247,15 @@ def run_glue_job(
     apply_parquet_write_conf(spark)
     job = job_factory(glue_context)
     job.init(args["JOB_NAME"], args)
-    summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)
+    try:
+        summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)
+    except QualityGateFailed as stopped:  # the alarm's metric, then the job fails with the rules' lines
+        if config.metrics_namespace and config.metrics_region:
+            data = run_metrics.quality_metric_data(counts(stopped.results), args["JOB_NAME"])
+            run_metrics.publish(
+                data, args["JOB_NAME"], config.metrics_namespace, config.metrics_region, metrics_client
+            )
+        raise
     print(summary.format())
     print(json.dumps({"event": "transform_summary", **summary.to_dict()}, sort_keys=True))
     if config.metrics_namespace and config.metrics_region:

@@ -4,6 +4,11 @@
   template alarms when it is 1 or more.
 - ``TransformSucceeded``: 1 per successful run; the template's freshness alarm fires when its hourly sum stays
   below 1 for 26 hours (missing data counts as breaching).
+- ``DataQualityErrorRulesFailed``: the ERROR rules of ``quality/`` that failed on the run's staged partitions
+  (``transform/quality_gate.py``): published with the others by a run that landed anyway
+  (``--land_despite_quality_errors true``), and alone, before the job fails, by a run the gate stopped;
+  ``DataQualityRulesPassed`` and ``DataQualityWarnRulesFailed`` go with it. The template alarms when the
+  failures are 1 or more.
 
 Namespace: the job's ``--metrics_namespace`` argument (``<stack>/transform``), dimension ``JobName``, in the
 region of ``--metrics_region`` (the template passes the stack's ``AWS::Region``): the metrics must reach the
@@ -25,27 +30,52 @@ from spotify_etl.transform.summary import RunSummary
 
 QUARANTINED_METRIC = "QuarantinedObjects"
 SUCCEEDED_METRIC = "TransformSucceeded"
+QUALITY_ERRORS_METRIC = "DataQualityErrorRulesFailed"
+QUALITY_WARNINGS_METRIC = "DataQualityWarnRulesFailed"
+QUALITY_PASSED_METRIC = "DataQualityRulesPassed"
 
 
 class MetricsNotPublished(RuntimeError):
     """CloudWatch did not take the run's metrics (after the run's data landed); the message is one line."""
 
 
-def metric_data(summary: RunSummary, job_name: str) -> list[dict[str, Any]]:
-    dimensions = [{"Name": "JobName", "Value": job_name}]
+def _count(name: str, value: float, job_name: str) -> dict[str, Any]:
+    return {
+        "MetricName": name,
+        "Dimensions": [{"Name": "JobName", "Value": job_name}],
+        "Value": float(value),
+        "Unit": "Count",
+    }
+
+
+def quality_metric_data(quality: dict[str, int], job_name: str) -> list[dict[str, Any]]:
+    """The gate's figures (``quality_gate.counts``); none when the run judged no rule."""
+    if not quality:
+        return []
     return [
-        {
-            "MetricName": QUARANTINED_METRIC,
-            "Dimensions": dimensions,
-            "Value": float(sum(summary.rejected.values())),
-            "Unit": "Count",
-        },
-        {"MetricName": SUCCEEDED_METRIC, "Dimensions": dimensions, "Value": 1.0, "Unit": "Count"},
+        _count(QUALITY_ERRORS_METRIC, quality["error_failed"], job_name),
+        _count(QUALITY_WARNINGS_METRIC, quality["warn_failed"], job_name),
+        _count(QUALITY_PASSED_METRIC, quality["passed"], job_name),
     ]
 
 
-def publish(summary: RunSummary, job_name: str, namespace: str, region: str, client: Any = None) -> None:
-    """Put the run's metrics into ``region``'s CloudWatch.
+def metric_data(summary: RunSummary, job_name: str) -> list[dict[str, Any]]:
+    return [
+        _count(QUARANTINED_METRIC, sum(summary.rejected.values()), job_name),
+        _count(SUCCEEDED_METRIC, 1.0, job_name),
+        *quality_metric_data(summary.quality, job_name),
+    ]
+
+
+def publish(
+    summary: RunSummary | list[dict[str, Any]],
+    job_name: str,
+    namespace: str,
+    region: str,
+    client: Any = None,
+) -> None:
+    """Put the run's metrics (a successful run's summary, or the metric data of a stopped run) into
+    ``region``'s CloudWatch.
 
     Raises:
         MetricsNotPublished: CloudWatch refused or could not be reached; the data of the run has landed.
@@ -55,7 +85,8 @@ def publish(summary: RunSummary, job_name: str, namespace: str, region: str, cli
             import boto3
 
             client = boto3.client("cloudwatch", region_name=region)
-        client.put_metric_data(Namespace=namespace, MetricData=metric_data(summary, job_name))
+        data = metric_data(summary, job_name) if isinstance(summary, RunSummary) else summary
+        client.put_metric_data(Namespace=namespace, MetricData=data)
     except Exception as error:
         first_line = (str(error).splitlines() or [""])[0]
         raise MetricsNotPublished(

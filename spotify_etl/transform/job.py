@@ -37,6 +37,7 @@ from spotify_etl.transform import merge, registry
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
 from spotify_etl.transform.plausibility import latest_plausible
+from spotify_etl.transform.quality_gate import QUALITY, RunGate, counts, load_gate_rules
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.record import stage_record
@@ -158,8 +159,12 @@ def _run_once(
             dates = _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
-            curated, landed_df = _stage_curated(writer, checked_df, dates, config, build_tables, summary)
-            rejected += curated.unwritable
+            gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
+            curated, landed_df = _stage_curated(
+                writer, checked_df, dates, config, build_tables or registry.build_tables, summary, gate
+            )
+            rejected += gate.rows.rejected + curated.unwritable
+            _judge_staged(writer, gate, curated.staged, config, summary)
             rejects_df = _rejects(checked_df, rejected) if summary.rejected else None
             quarantine = stage_quarantine(
                 writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
@@ -228,24 +233,26 @@ def _stage_curated(
     checked_df: DataFrame,
     dates: list[str],
     config: TransformConfig,
-    build_tables: TableBuilder | None,
+    build_tables: TableBuilder,
     summary: RunSummary,
+    gate: RunGate,
 ) -> tuple[CuratedStage, DataFrame | None]:
     """Phase 1, stage: the six tables of the valid observations, written under staging before any table
-    changes; objects whose data makes the write fail are counted as ``unwritable``.
+    changes; objects whose rows break a row-level rule of ``quality/`` are counted as ``quality``
+    (``gate.rows``), objects whose data makes the write fail as ``unwritable``.
 
     Returns the stage and ``source_file`` of the objects staged into the tables (None when none was valid).
     """
     if not dates:
         return CuratedStage([], []), None
-    observations_df = observations_of(checked_df)
+    observations_df = gate.screen(observations_of(checked_df), build_tables)
+    if gate.rows.rejected:
+        summary.objects_valid -= len(gate.rows.rejected)
+        summary.rejected[QUALITY] = summary.rejected.get(QUALITY, 0) + len(gate.rows.rejected)
+        if not summary.objects_valid:  # every valid object broke a rule: no table changes
+            return CuratedStage([], []), None
     curated = stage_curated(
-        writer,
-        observations_df,
-        build_tables or registry.build_tables,
-        merge.apply_merge_rule,
-        config.curated_path,
-        dates,
+        writer, observations_df, build_tables, merge.apply_merge_rule, config.curated_path, dates
     )
     landed_df = observations_df.select("source_file")
     if curated.unwritable:
@@ -259,6 +266,21 @@ def _stage_curated(
         )
         landed_df = landed_df.join(unwritable_df, "source_file", "left_anti")
     return curated, landed_df
+
+
+def _judge_staged(
+    writer: PartitionWriter,
+    gate: RunGate,
+    staged: list[StagedTable],
+    config: TransformConfig,
+    summary: RunSummary,
+) -> None:
+    """The gate's table-level judgement of the staged partitions, before the swap; raises
+    ``QualityGateFailed`` (staging discarded) when an ERROR rule fails and the run does not land anyway."""
+    results = gate.judge(writer, staged, config.curated_path)
+    if results:
+        summary.quality = counts(results)
+        summary.quality_landed_anyway = bool(summary.quality["error_failed"])
 
 
 def _rejects(checked_df: DataFrame, rejected: list[Rejection]) -> DataFrame:

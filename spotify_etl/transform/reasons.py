@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-FoundBy = Literal["reader", "validation", "write"]
+FoundBy = Literal["reader", "validation", "quality", "write"]
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,15 @@ REASONS: tuple[QuarantineReason, ...] = (
             'key "<key>" holds <value>; the envelope schema expects <kind>',
             "a field has a JSON type the envelope schema does not allow",
         ),
+    ),
+    QuarantineReason(
+        "quality",
+        "quality",
+        "rows built from the object break a row-level ERROR rule of `quality/` (`IsComplete`, `ColumnValues` "
+        "without a threshold, or `ReferentialIntegrity` within the batch): its rows are removed from every "
+        "table before staging and the rest of the batch lands (the detail names the first rule broken, its "
+        "file and line, and how many more; docs/transform.md, 'The gate')",
+        ("rows of <table> break the ERROR rule quality/<table>.dqdl:<line>: <rule>",),
     ),
     QuarantineReason(
         "unwritable",

@@ -22,6 +22,9 @@ class RunSummary:
         bookmark_option: the option the run honoured.
         bookmark_committed: whether the bookmark advanced.
         warnings: things a person should look at; the run still succeeded.
+        quality: the data quality gate's counts: ``rules`` judged, ``passed``, ``error_failed``,
+            ``warn_failed`` (docs/transform.md, "The gate"); empty when the run staged no table.
+        quality_landed_anyway: the run landed despite failed ERROR rules (``land_despite_quality_errors``).
     """
 
     objects_read: int = 0
@@ -34,6 +37,8 @@ class RunSummary:
     bookmark_option: str = DEFAULT_BOOKMARK_OPTION
     bookmark_committed: bool = False
     warnings: list[str] = field(default_factory=list)
+    quality: dict[str, int] = field(default_factory=dict)
+    quality_landed_anyway: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -49,6 +54,13 @@ class RunSummary:
             lines.append(
                 f"  {table:<19} rows={self.rows_written.get(table, 0):>9} files={self.files_written.get(table, 0):>4} "
                 f"partitions={len(parts)} {', '.join(parts[:5])}{' ...' if len(parts) > 5 else ''}"
+            )
+        if self.quality:
+            q = self.quality
+            landed = "; landed despite ERROR failures" if self.quality_landed_anyway else ""
+            lines.append(
+                f"quality: {q['rules']} rules, {q['passed']} passed, {q['error_failed']} ERROR failed, "
+                f"{q['warn_failed']} WARN failed{landed}"
             )
         committed = "advanced" if self.bookmark_committed else "not advanced"
         lines.append(f"bookmark: {self.bookmark_option}, {committed}; {self.seconds:.1f}s")

@@ -145,7 +145,15 @@ def test_glue_library_holds_the_glue_side_modules_only(artifacts):
         "spotify_etl/transform/__init__.py",
         "spotify_etl/transform/schema.py",
     } <= names
-    assert {n.split("/")[1] for n in names if n.count("/") > 1} == {"runtime", "transform"}
+    assert {n.split("/")[1] for n in names if n.startswith("spotify_etl/") and n.count("/") > 1} == {
+        "quality",
+        "runtime",
+        "transform",
+    }
+    assert {n for n in names if n.startswith("spotify_etl/quality/")} == {
+        f"spotify_etl/quality/{m}.py" for m in ("__init__", "dqdl", "evaluate", "results", "translate")
+    }
+    assert {n.split("/")[0] for n in names} == {"spotify_etl", "quality", "sqlglot"}
     assert {n for n in names if n.startswith("spotify_etl/runtime/")} == {
         "spotify_etl/runtime/__init__.py",
         "spotify_etl/runtime/glue.py",
@@ -185,13 +193,17 @@ def test_glue_library_imports_with_only_pyspark_available(artifacts, tmp_path):
         modules += [m.name for m in pkgutil.walk_packages(transform.__path__, "spotify_etl.transform.")]
         files = {name: importlib.import_module(name).__file__ for name in modules}
         import spotify_etl.runtime.glue as glue
+        from spotify_etl.transform.quality_gate import load_gate_rules
+        rules = {table: [(r.line, r.text, r.severity) for r in rs] for table, rs in load_gate_rules().items()}
+        import sqlglot
+        files["sqlglot"] = sqlglot.__file__
         missing = []
         for name in ("duckdb", "yaml", "awsglue"):
             try:
                 __import__(name)
             except ModuleNotFoundError:
                 missing.append(name)
-        print(json.dumps({"files": files, "run_glue_job": callable(glue.run_glue_job), "missing": missing}))
+        print(json.dumps({"files": files, "run_glue_job": callable(glue.run_glue_job), "missing": missing, "rules": rules}))
         """,
         artifacts.glue_library,
         shim,
@@ -201,6 +213,11 @@ def test_glue_library_imports_with_only_pyspark_available(artifacts, tmp_path):
     assert all(f.startswith(str(artifacts.glue_library)) for f in report["files"].values()), report["files"]
     assert report["run_glue_job"] is True
     assert report["missing"] == ["duckdb", "yaml", "awsglue"]
+    # the gate finds the same rules in the zip as in the checkout (spotify_etl.quality.evaluate.rules_root)
+    from spotify_etl.transform.quality_gate import load_gate_rules
+
+    checkout = {t: [[r.line, r.text, r.severity] for r in rs] for t, rs in load_gate_rules().items()}
+    assert report["rules"] == checkout and len(checkout) == 6
 
 
 def test_glue_library_is_reproducible_and_named_by_its_content(tmp_path):

@@ -152,6 +152,23 @@ def test_transform_alarms_watch_the_metrics_the_job_publishes(resources):
     assert published[freshness["MetricName"]]["Value"] >= freshness["Threshold"]
 
 
+def test_data_quality_alarm_fires_on_one_failed_error_rule(resources):
+    """The gate's metric (published by a stopped run and by one that landed anyway) reaches the alarm."""
+    from spotify_etl.runtime.run_metrics import quality_metric_data
+
+    namespace = _props(resources, "TransformJob")["DefaultArguments"]["--metrics_namespace"]
+    alarm = _props(resources, "TransformDataQualityAlarm")
+    failed = {"rules": 53, "passed": 52, "error_failed": 1, "warn_failed": 0}
+    published = {m["MetricName"]: m for m in quality_metric_data(failed, "job")}
+    clean = {m["MetricName"]: m for m in quality_metric_data({**failed, "error_failed": 0}, "job")}
+
+    assert (alarm["Namespace"], alarm["AlarmActions"]) == (namespace, [{"Ref": "AlarmTopic"}])
+    assert alarm["Dimensions"] == [{"Name": "JobName", "Value": {"Ref": "TransformJob"}}]
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert published[alarm["MetricName"]]["Value"] >= alarm["Threshold"]
+    assert clean[alarm["MetricName"]]["Value"] < alarm["Threshold"]
+
+
 def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources):
     from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
 

@@ -205,6 +205,7 @@ def config_for_lake(
     quarantine: str | None = None,
     target_file_mb: int = DEFAULT_TARGET_FILE_MB,
     shuffle_partitions: int | None = None,
+    land_despite_quality_errors: bool = False,
 ) -> tuple[TransformConfig, str]:
     """The transform config of a local lake (with optional root overrides) and its bookmark root."""
     from spotify_etl.config import DEFAULT_JOB_NAME
@@ -219,6 +220,7 @@ def config_for_lake(
         bookmark_option=bookmark_option,
         target_file_mb=target_file_mb,
         shuffle_partitions=shuffle_partitions,
+        land_despite_quality_errors=land_despite_quality_errors,
     )
     return config, layout.bookmarks
 

@@ -72,3 +72,26 @@ def test_a_cloudwatch_refusal_is_raised_in_one_line() -> None:
     assert "stack/transform in eu-west-1: ClientError" in message
     assert "not allowed to put metrics" in message and "second line" not in message
     assert isinstance(raised.value.__cause__, ClientError)
+
+
+@mock_aws
+def test_the_quality_gates_counts_are_published_with_the_run_and_alone_for_a_stopped_run() -> None:
+    from spotify_etl.runtime.run_metrics import (
+        QUALITY_ERRORS_METRIC,
+        QUALITY_PASSED_METRIC,
+        QUALITY_WARNINGS_METRIC,
+        quality_metric_data,
+    )
+
+    client = boto3.client("cloudwatch", region_name="eu-west-1")
+    quality = {"rules": 53, "passed": 50, "error_failed": 2, "warn_failed": 1}
+
+    publish(RunSummary(quality=quality), "job", "landed/transform", "eu-west-1", client)  # landed anyway
+    publish(quality_metric_data(quality, "job"), "job", "stopped/transform", "eu-west-1", client)
+
+    for namespace in ("landed/transform", "stopped/transform"):
+        assert _sum(client, namespace, QUALITY_ERRORS_METRIC) == 2.0
+        assert _sum(client, namespace, QUALITY_WARNINGS_METRIC) == 1.0
+        assert _sum(client, namespace, QUALITY_PASSED_METRIC) == 50.0
+    assert _sum(client, "stopped/transform", SUCCEEDED_METRIC) == 0.0  # a stopped run is no success
+    assert quality_metric_data({}, "job") == []  # a run that judged nothing publishes no quality figure

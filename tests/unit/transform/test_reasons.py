@@ -41,3 +41,14 @@ def test_a_detail_of_another_form_does_not_match():
     assert not quarantine_reason("missing_playlist_id").matches("playlist.id is fine")
     with pytest.raises(KeyError, match="unknown quarantine reason 'bad_vibes'"):
         quarantine_reason("bad_vibes")
+
+
+def test_the_quality_gate_records_a_reason_of_the_list_with_a_detail_of_its_form():
+    from spotify_etl.quality.evaluate import load_rulesets
+    from spotify_etl.transform import quality_gate
+
+    rules = load_rulesets(tables=["tracks"])["tracks"]
+    detail = quality_gate.quality_detail(rules[2:5])
+
+    assert quarantine_reason(quality_gate.QUALITY).matches(detail)
+    assert quarantine_reason(quality_gate.QUALITY).found_by == "quality"

@@ -1,0 +1,180 @@
+"""The data quality gate inside the transform: real files, real Spark, the rules of ``quality/``.
+
+A raw object whose rows break a row-level ERROR rule is quarantined as ``quality`` naming the rule while
+the rest of the batch lands; a table-level failure (a merge defect giving a duplicate key) stops the run
+before the swap with the tables and the bookmark unchanged, or lands with the landing option, and the
+results table says which.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spotify_etl.commands.exits import EXIT_QUALITY
+from spotify_etl.quality.evaluate import load_rulesets
+from spotify_etl.quality.results import RESULTS_SCHEMA, RESULTS_TABLE
+from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
+from spotify_etl.transform import merge
+from spotify_etl.transform.quality_gate import LANDED_ANYWAY, QualityGateFailed
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import QUARANTINE
+from spotify_etl.transform.summary import RunSummary
+from tests import builders as b
+
+pytestmark = pytest.mark.usefixtures("quality_gate_on")
+
+DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
+DAY2 = datetime(2026, 11, 21, 3, 0, 5, tzinfo=UTC)
+
+
+def _observation(seed: str, at: datetime, tracks: list[dict]) -> dict:
+    playlist_id = b.spotify_id(f"playlist:{seed}")
+    items = [b.playlist_item(track) for track in tracks]
+    return b.envelope(
+        playlist=b.playlist(id=playlist_id, name=f"Chart {seed}", snapshot_id=f"{seed}-{at:%Y%m%d}"),
+        items=items,
+        extracted_at=at,
+    )
+
+
+def _track(seed: str) -> dict:
+    return b.track(id=b.spotify_id(f"track:{seed}"), name=f"Song {seed}")
+
+
+def _run(lake: Path, spark: SparkSession, *, land_anyway: bool = False) -> RunSummary:
+    config, bookmarks = config_for_lake(lake)
+    if land_anyway:
+        from dataclasses import replace
+
+        config = replace(config, land_despite_quality_errors=True)
+    return run_local_transform(config, spark, bookmarks_root=bookmarks)
+
+
+def _table(spark: SparkSession, lake: Path, table: str) -> DataFrame:
+    """A curated table with ``source_file`` relative to its lake, so two lakes compare."""
+    root = lake / "curated" / table
+    if not root.exists():
+        return spark.createDataFrame([], TABLE_SCHEMAS[table])
+    df = spark.read.schema(TABLE_SCHEMAS[table]).parquet(root.as_uri())
+    return df.withColumn("source_file", F.regexp_replace("source_file", "^.*/raw/", "raw/"))
+
+
+def _rule(table: str, prefix: str) -> tuple[int, str]:
+    (rule,) = [r for r in load_rulesets(tables=[table])[table] if r.text.startswith(prefix)]
+    return rule.line, rule.text
+
+
+def test_an_object_breaking_a_row_rule_is_quarantined_and_the_rest_lands(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    good = _observation("good", DAY1, [_track("a"), _track("b")])
+    bad = _observation("bad", DAY1, [_track("c"), b.track(id="not-a-spotify-id", name="Broken")])
+    lake, reference = tmp_path / "lake", tmp_path / "reference"
+    b.land(lake / "raw", good)
+    bad_uri = b.land(lake / "raw", bad)
+    b.land(reference / "raw", good)
+
+    summary = _run(lake, spark)
+    _run(reference, spark)
+
+    assert (summary.objects_read, summary.objects_valid, summary.rejected) == (2, 1, {"quality": 1})
+    assert summary.quality["error_failed"] == 0 and summary.bookmark_committed
+    for table in CURATED_TABLES:  # the good object landed exactly as it lands alone
+        assert_df_equality(_table(spark, lake, table), _table(spark, reference, table), ignore_row_order=True)
+    line, text = _rule("playlist_items", 'ColumnValues "track_id" matches')
+    expected = spark.createDataFrame(
+        [
+            (
+                b.source_file(bad, (lake / "raw").as_uri()),
+                "quality",
+                f"rows of playlist_items break the ERROR rule quality/playlist_items.dqdl:{line}: {text}"
+                "; and 2 more rule(s)",
+            )
+        ],
+        "source_file string, reason string, detail string",
+    )
+    quarantine = spark.read.schema(QUARANTINE).parquet((lake / "quarantine" / "rejected").as_uri())
+    assert_df_equality(quarantine.select("source_file", "reason", "detail"), expected)
+    assert bad_uri  # landed, read, quarantined: accounted for
+
+
+def _duplicate_tracks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge defect: the tracks table keeps every row twice (a duplicate key only the table can show)."""
+    original = merge.apply_merge_rule
+
+    def defective(table: str, rows_df: DataFrame) -> DataFrame:
+        merged_df = original(table, rows_df)
+        return merged_df.unionByName(merged_df) if table == "tracks" else merged_df
+
+    monkeypatch.setattr(merge, "apply_merge_rule", defective)
+
+
+def _tables(spark: SparkSession, lake: Path) -> dict[str, DataFrame]:
+    """Every table's rows as they are now (collected: a cached read of a path would hide later changes)."""
+    frames = {table: _table(spark, lake, table) for table in CURATED_TABLES}
+    return {table: spark.createDataFrame(df.collect(), df.schema) for table, df in frames.items()}
+
+
+def _results(spark: SparkSession, lake: Path) -> DataFrame:
+    columns = [f for f in RESULTS_SCHEMA.fields if f.name != "evaluated_date"]
+    from pyspark.sql.types import StructType
+
+    root = lake / "curated" / RESULTS_TABLE
+    return spark.read.schema(StructType(columns)).parquet(root.as_uri())
+
+
+def test_a_table_level_failure_stops_the_run_before_the_swap(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spotify_etl.cli import main
+
+    lake = tmp_path / "lake"
+    b.land(lake / "raw", _observation("one", DAY1, [_track("a")]))
+    assert _run(lake, spark).quality["error_failed"] == 0
+    before = _tables(spark, lake)
+    bookmark = lake / "_bookmarks"
+    bookmark_before = {p: p.read_bytes() for p in bookmark.rglob("*") if p.is_file()}
+    b.land(lake / "raw", _observation("one", DAY2, [_track("a"), _track("b")]))
+    _duplicate_tracks(monkeypatch)
+
+    with pytest.raises(QualityGateFailed) as failed:
+        _run(lake, spark)
+
+    line, text = _rule("tracks", "IsPrimaryKey")
+    assert str(failed.value).splitlines()[1:] == [f"  quality/tracks.dqdl:{line}: {text}: observed 0"]
+    for table, df in _tables(spark, lake).items():  # no table changed
+        assert_df_equality(df, before[table], ignore_row_order=True)
+    assert {p: p.read_bytes() for p in bookmark.rglob("*") if p.is_file()} == bookmark_before
+    assert not [p for p in (lake / "_staging").rglob("*") if p.is_file()]
+    failures = _results(spark, lake).where("outcome = 'FAIL' AND severity = 'ERROR'")
+    assert [(r.table_name, r.rule, r.observed, r.message) for r in failures.collect()] == [
+        ("tracks", text, 0.0, "observed 0")
+    ]
+
+    assert main(["transform", "--lake", str(lake)]) == EXIT_QUALITY  # the CLI: its code and one line
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [  # one line, then one line per failed rule
+        "spotify-etl transform: data quality gate: 1 ERROR rule(s) failed on the staged partitions; nothing "
+        "was swapped in and the bookmark did not move (docs/transform.md, 'The gate')",
+        f"  quality/tracks.dqdl:{line}: {text}: observed 0",
+    ]
+
+    summary = _run(lake, spark, land_anyway=True)
+
+    assert summary.bookmark_committed and summary.quality_landed_anyway
+    assert summary.quality["error_failed"] == 1
+    tracks = _table(spark, lake, "tracks").where("snapshot_date = '2026-11-21'")
+    assert tracks.count() == 4  # two tracks, each twice: the defect landed, as asked
+    latest = _results(spark, lake).where(F.col("run_id") == F.lit(_latest_run(spark, lake)))
+    landed = latest.where("outcome = 'FAIL' AND severity = 'ERROR'")
+    assert [(r.rule, r.message) for r in landed.collect()] == [(text, f"observed 0; {LANDED_ANYWAY}")]
+
+
+def _latest_run(spark: SparkSession, lake: Path) -> str:
+    return _results(spark, lake).agg(F.max("run_id")).first()[0]
