@@ -107,12 +107,7 @@ def _scalar(engine: Engine, rule: Rule, sql: str) -> RuleResult:
     rows = engine.rows(sql)
     if len(rows) != 1 or len(rows[0]) != 1:
         return RuleResult(rule, False, None, "the statement must return one row of one value")
-    try:
-        observed = _number(rows[0][0])
-    except (TypeError, ValueError):
-        return RuleResult(rule, False, None, f"not a number: {rows[0][0]!r}")
-    passed, message = verdict(rule, observed)
-    return RuleResult(rule, passed, observed, message)
+    return _judged(rule, rows[0][0])
 
 
 def evaluate_plan(engine: Engine, table_plan: TablePlan) -> list[RuleResult]:
@@ -127,6 +122,46 @@ def evaluate_plan(engine: Engine, table_plan: TablePlan) -> list[RuleResult]:
         results[rule] = _scalar(engine, rule, sql)
     order = list(table_plan.aggregated) + [rule for rule, _ in table_plan.standalone]
     return sorted((results[r] for r in order), key=lambda result: result.rule.line)
+
+
+def batched_query(plans: Sequence[TablePlan]) -> str:
+    """Every plan's metrics as one statement of one row: each table's aggregation a one-row relation (the
+    relations cross-joined), each grouping rule a scalar subquery; the values in plan order."""
+    relations = [f"({p.aggregation}) a{i}" for i, p in enumerate(plans) if p.aggregation]
+    columns = [f"a{i}.*" for i, p in enumerate(plans) if p.aggregation]
+    queries = [sql for p in plans for _, sql in p.standalone]
+    columns += [f"({sql}) AS s{j}" for j, sql in enumerate(queries)]
+    return f"SELECT {', '.join(columns)} FROM {' CROSS JOIN '.join(relations) or '(SELECT 1) one'}"
+
+
+def _judged(rule: Rule, value: Any) -> RuleResult:
+    try:
+        observed = _number(value)
+    except (TypeError, ValueError):
+        return RuleResult(rule, False, None, f"not a number: {value!r}")
+    passed, message = verdict(rule, observed)
+    return RuleResult(rule, passed, observed, message)
+
+
+def evaluate_batched(engine: Engine, rulesets: dict[str, list[Rule]], clock: datetime) -> list[RuleResult]:
+    """:func:`evaluate` in one statement (one action: Spark runs the scalar subqueries side by side), for the
+    transform's gate. A statement the batch cannot hold (a CustomSql of more than one row or column) makes
+    the batch fail; the rules are then evaluated one query each, so that rule gets its own message."""
+    plans = [plan(table, rules, clock) for table, rules in rulesets.items()]
+    if not plans:
+        return []
+    try:
+        (row,) = engine.rows(batched_query(plans))
+    except Exception:  # evaluated again query by query, which names the rule that fails
+        return [result for table_plan in plans for result in evaluate_plan(engine, table_plan)]
+    values = iter(row)
+    judged = {rule: _judged(rule, next(values)) for p in plans for rule in p.aggregated}
+    judged |= {rule: _judged(rule, next(values)) for p in plans for rule, _ in p.standalone}
+    return [
+        judged[rule]
+        for p in plans
+        for rule in sorted([*p.aggregated, *(r for r, _ in p.standalone)], key=lambda r: r.line)
+    ]
 
 
 def evaluate(engine: Engine, rulesets: dict[str, list[Rule]], clock: datetime) -> list[RuleResult]:

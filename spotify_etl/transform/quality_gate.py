@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from spotify_etl.quality.dqdl import Rule
-from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate, load_rulesets
+from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import reference_columns, row_predicate, verdict
 from spotify_etl.transform.raw_objects import Rejection
@@ -210,7 +210,7 @@ def judge_staged(
     try:
         names = {table.target.name for table in staged}
         judged = {table: rules for table, rules in rulesets.items() if table in names}
-        return _whole_table_row_counts(fs, staged, evaluate(SparkEngine(spark), judged, clock))
+        return _whole_table_row_counts(fs, staged, evaluate_batched(SparkEngine(spark), judged, clock))
     finally:
         for name in {table.target.name for table in staged}:
             spark.catalog.dropTempView(name)

@@ -9,7 +9,8 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.lake import LakeLayout
 from spotify_etl.quality.duckdb_lake import open_lake
-from spotify_etl.quality.evaluate import DuckDbEngine, SparkEngine, evaluate, load_rulesets
+from spotify_etl.quality.dqdl import parse_ruleset
+from spotify_etl.quality.evaluate import DuckDbEngine, SparkEngine, evaluate, evaluate_batched, load_rulesets
 from spotify_etl.transform.registry import TABLE_SCHEMAS
 from tests.builders import spotify_id
 from tests.quality_lake import CLOCK, clean_rows, write_lake
@@ -42,4 +43,21 @@ def test_spark_and_duckdb_agree_rule_by_rule_on_the_same_parquet(spark: SparkSes
         ("playlist_items", "CustomSql"),
         ("track_artists", "ReferentialIntegrity"),
         ("tracks", "IsPrimaryKey"),
+    ]
+    # the transform's gate runs the same metrics as one statement: the same results, rule by rule
+    batched = evaluate_batched(SparkEngine(session), rulesets, CLOCK)
+    assert [(r.rule, r.passed, r.observed, r.message) for r in batched] == [
+        (r.rule, r.passed, r.observed, r.message) for r in on_spark
+    ]
+    # a statement a batch cannot hold (two rows) makes the gate evaluate query by query, naming that rule
+    odd = {
+        "tracks": parse_ruleset(
+            'DefaultLabels = ["severity"="ERROR"]\nRules = [\n RowCount > 0,\n'
+            ' CustomSql "SELECT track_id FROM primary" = 0\n]',
+            "tracks",
+        )
+    }
+    assert [(r.passed, r.message) for r in evaluate_batched(SparkEngine(session), odd, CLOCK)] == [
+        (True, ""),
+        (False, "the statement must return one row of one value"),
     ]
