@@ -8,8 +8,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from spotify_etl.lake import LakeLayout
-from spotify_etl.quality.duckdb_lake import open_lake
 from spotify_etl.quality.dqdl import parse_ruleset
+from spotify_etl.quality.duckdb_lake import open_lake
 from spotify_etl.quality.evaluate import DuckDbEngine, SparkEngine, evaluate, evaluate_batched, load_rulesets
 from spotify_etl.transform.registry import TABLE_SCHEMAS
 from tests.builders import spotify_id
