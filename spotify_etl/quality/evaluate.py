@@ -94,7 +94,7 @@ def load_rulesets(
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         table = entry.name.removesuffix(".dqdl")
         if entry.name.endswith(".dqdl") and (wanted is None or table in wanted):
-            origin = f"{folder.name}/{entry.name}"
+            origin = str(entry)  # the file as the user named its folder
             rulesets[table] = parse_ruleset(entry.read_text(encoding="utf-8"), table, origin)
     return rulesets
 

@@ -1,6 +1,4 @@
 -- How did the latest whole-lake data quality evaluation go: which rules failed (ERROR first), and what did each observe?
--- (spotify-etl quality and make run judge the whole lake; the transform's gate, evaluated_by 'transform', only the
--- partitions a run touches, so it is left out here.)
 SELECT
     table_name,
     rule,
@@ -12,6 +10,7 @@ SELECT
     evaluated_by,
     evaluated_at
 FROM data_quality_results
+-- spotify-etl quality and make run judge the whole lake; the transform's gate only the partitions a run touches
 WHERE run_id = (SELECT max(run_id) FROM data_quality_results WHERE evaluated_by <> 'transform')
 ORDER BY
     CASE outcome WHEN 'FAIL' THEN 0 ELSE 1 END,
