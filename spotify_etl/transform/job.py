@@ -277,7 +277,10 @@ def _judge_staged(
 ) -> None:
     """The gate's table-level judgement of the staged partitions, before the swap; raises
     ``QualityGateFailed`` (staging discarded) when an ERROR rule fails and the run does not land anyway."""
-    results = gate.judge(writer, staged, config.curated_path)
+    try:
+        results = gate.judge(writer, staged, config.curated_path)
+    finally:
+        summary.quality_seconds = gate.seconds
     if results:
         summary.quality = counts(results)
         summary.quality_landed_anyway = bool(summary.quality["error_failed"])

@@ -22,6 +22,7 @@ through Hadoop's FileSystem (``s3://`` on Glue), as a Parquet file moved in unde
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -267,6 +268,7 @@ class RunGate:
     clock: datetime
     land_anyway: bool = False
     rows: RowVerdict = field(default_factory=lambda: RowVerdict([]))
+    seconds: float = 0.0  # wall time spent in screen and judge
 
     def screen(
         self, observations_df: DataFrame, build_tables: Callable[[DataFrame], dict[str, DataFrame]]
@@ -274,7 +276,9 @@ class RunGate:
         """The observations without the objects whose rows break a row-level ERROR rule (kept in ``rows``)."""
         if not self.rulesets:
             return observations_df
+        started = time.perf_counter()
         self.rows = judge_new_rows(build_tables(observations_df), self.rulesets, self.clock)
+        self.seconds += time.perf_counter() - started
         return without_objects(observations_df, self.rows.sources)
 
     def judge(
@@ -287,12 +291,14 @@ class RunGate:
         """
         if not self.rulesets or not staged:
             return []
+        started = time.perf_counter()
         judged = judge_staged(writer.spark, writer.fs, staged, self.rulesets, self.clock)
         results = annotate(judged, self.rows, self.land_anyway)
         scratch = f"{writer.run_staging}/{RESULTS_TABLE}"
         record_gate_results(
             writer.spark, writer.fs, curated_path, scratch, results, writer.run_id, self.clock
         )
+        self.seconds += time.perf_counter() - started
         failures = [result for result in results if result.gates]
         if failures and not self.land_anyway:
             writer.discard()

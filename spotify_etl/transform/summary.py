@@ -25,6 +25,8 @@ class RunSummary:
         quality: the data quality gate's counts: ``rules`` judged, ``passed``, ``error_failed``,
             ``warn_failed`` (docs/transform.md, "The gate"); empty when the run staged no table.
         quality_landed_anyway: the run landed despite failed ERROR rules (``land_despite_quality_errors``).
+        quality_seconds: wall time of the gate (screening the new rows, judging the staged partitions,
+            recording the results): its share of ``seconds``.
     """
 
     objects_read: int = 0
@@ -39,6 +41,7 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     quality: dict[str, int] = field(default_factory=dict)
     quality_landed_anyway: bool = False
+    quality_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -60,7 +63,7 @@ class RunSummary:
             landed = "; landed despite ERROR failures" if self.quality_landed_anyway else ""
             lines.append(
                 f"quality: {q['rules']} rules, {q['passed']} passed, {q['error_failed']} ERROR failed, "
-                f"{q['warn_failed']} WARN failed{landed}"
+                f"{q['warn_failed']} WARN failed{landed}; {self.quality_seconds:.1f}s"
             )
         committed = "advanced" if self.bookmark_committed else "not advanced"
         lines.append(f"bookmark: {self.bookmark_option}, {committed}; {self.seconds:.1f}s")

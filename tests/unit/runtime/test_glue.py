@@ -251,3 +251,59 @@ def test_metrics_that_cannot_be_published_fail_the_run_after_its_commit(
         stub.add_client_error("put_metric_data", "AccessDenied", "no")
         run_glue_job(argv, glue_context_factory=lambda: glue, job_factory=glue.job, metrics_client=cloudwatch)
     assert [kind for kind, _ in glue.calls] == ["init", "read", "commit"]
+
+
+@pytest.mark.usefixtures("quality_gate_on")
+def test_a_table_level_quality_failure_fails_the_glue_run_before_the_commit_and_alarms(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate on Glue: the job fails with the rule's line, nothing is written to the tables, the bookmark is not
+    committed, and DataQualityErrorRulesFailed reaches CloudWatch (moto) for the alarm."""
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    from moto import mock_aws
+
+    from spotify_etl.runtime.run_metrics import QUALITY_ERRORS_METRIC
+    from spotify_etl.transform import merge
+    from spotify_etl.transform.quality_gate import QualityGateFailed
+
+    original = merge.apply_merge_rule  # a merge defect: every tracks row twice
+
+    def defective(table: str, rows_df: DataFrame) -> DataFrame:
+        merged_df = original(table, rows_df)
+        return merged_df.unionByName(merged_df) if table == "tracks" else merged_df
+
+    monkeypatch.setattr(merge, "apply_merge_rule", defective)
+    playlist = b.playlist(id=b.spotify_id("playlist:glue"), snapshot_id="s1")
+    envelope = b.envelope(playlist=playlist, items=[b.playlist_item(b.track(id=b.spotify_id("track:g")))])
+    glue = FakeGlue(spark, [("s3://data/raw/playlists/a.json.gz", json.dumps(envelope))], tmp_path)
+    argv = _argv(tmp_path, "--metrics_namespace", "stack/transform", "--metrics_region", "eu-west-1")
+
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
+        with pytest.raises(QualityGateFailed, match=r"quality/tracks\.dqdl:\d+: IsPrimaryKey"):
+            run_glue_job(
+                argv, glue_context_factory=lambda: glue, job_factory=glue.job, metrics_client=cloudwatch
+            )
+        now = datetime.now(UTC)
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="stack/transform",
+            MetricName=QUALITY_ERRORS_METRIC,
+            Dimensions=[{"Name": "JobName", "Value": "spotify-transform"}],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(hours=1),
+            Period=3600,
+            Statistics=["Maximum"],
+        )
+
+    assert [point["Maximum"] for point in stats["Datapoints"]] == [1.0]  # the alarm's threshold is 1
+    assert [kind for kind, _ in glue.calls] == ["init", "read"]  # never committed
+    assert not [p for p in _tree(tmp_path) if p.startswith(("curated/tracks", "quarantine/"))]
+
+
+def test_the_landing_option_is_a_glue_argument(tmp_path: Path) -> None:
+    argv = _argv(tmp_path, "--land_despite_quality_errors", "true")
+
+    assert config_from_args(resolve_args(argv)).land_despite_quality_errors is True
+    assert config_from_args(resolve_args(_argv(tmp_path))).land_despite_quality_errors is False
