@@ -259,14 +259,13 @@ def test_a_table_level_quality_failure_fails_the_glue_run_before_the_commit_and_
 ) -> None:
     """The gate on Glue: the job fails with the rule's line, nothing is written to the tables, the bookmark is not
     committed, and DataQualityErrorRulesFailed reaches CloudWatch (moto) for the alarm."""
-    from datetime import UTC, datetime, timedelta
-
     import boto3
     from moto import mock_aws
 
     from spotify_etl.runtime.run_metrics import QUALITY_ERRORS_METRIC
     from spotify_etl.transform import merge
     from spotify_etl.transform.quality_gate import QualityGateFailed
+    from tests.unit.runtime.test_run_metrics import metric_sum
 
     original = merge.apply_merge_rule  # a merge defect: every tracks row twice
 
@@ -286,18 +285,9 @@ def test_a_table_level_quality_failure_fails_the_glue_run_before_the_commit_and_
             run_glue_job(
                 argv, glue_context_factory=lambda: glue, job_factory=glue.job, metrics_client=cloudwatch
             )
-        now = datetime.now(UTC)
-        stats = cloudwatch.get_metric_statistics(
-            Namespace="stack/transform",
-            MetricName=QUALITY_ERRORS_METRIC,
-            Dimensions=[{"Name": "JobName", "Value": "spotify-transform"}],
-            StartTime=now - timedelta(hours=1),
-            EndTime=now + timedelta(hours=1),
-            Period=3600,
-            Statistics=["Maximum"],
-        )
+        failed = metric_sum(cloudwatch, "stack/transform", QUALITY_ERRORS_METRIC, "spotify-transform")
 
-    assert [point["Maximum"] for point in stats["Datapoints"]] == [1.0]  # the alarm's threshold is 1
+    assert failed == 1.0  # the alarm's threshold is 1
     assert [kind for kind, _ in glue.calls] == ["init", "read"]  # never committed
     assert not [p for p in _tree(tmp_path) if p.startswith(("curated/tracks", "quarantine/"))]
 

@@ -20,12 +20,13 @@ from spotify_etl.runtime.run_metrics import (
 from spotify_etl.transform.summary import RunSummary
 
 
-def _sum(client, namespace: str, metric: str) -> float:
+def metric_sum(client, namespace: str, metric: str, job: str = "job") -> float:
+    """The sum of ``metric`` of job ``job`` over the last hour (also for tests/unit/runtime/test_glue.py)."""
     now = datetime.now(UTC)
     stats = client.get_metric_statistics(
         Namespace=namespace,
         MetricName=metric,
-        Dimensions=[{"Name": "JobName", "Value": "job"}],
+        Dimensions=[{"Name": "JobName", "Value": job}],
         StartTime=now - timedelta(hours=1),
         EndTime=now + timedelta(hours=1),
         Period=3600,
@@ -42,8 +43,8 @@ def test_a_run_publishes_its_quarantined_count_and_its_success() -> None:
         RunSummary(rejected={"not_gzip": 2, "not_json": 1}), "job", "stack/transform", "eu-west-1", client
     )
 
-    assert _sum(client, "stack/transform", QUARANTINED_METRIC) == 3.0
-    assert _sum(client, "stack/transform", SUCCEEDED_METRIC) == 1.0
+    assert metric_sum(client, "stack/transform", QUARANTINED_METRIC) == 3.0
+    assert metric_sum(client, "stack/transform", SUCCEEDED_METRIC) == 1.0
 
 
 @mock_aws
@@ -54,8 +55,8 @@ def test_metrics_go_to_the_jobs_region_not_boto3s_default(monkeypatch) -> None:
 
     here = boto3.client("cloudwatch", region_name="eu-west-1")
     default = boto3.client("cloudwatch", region_name="us-east-1")
-    assert _sum(here, "stack/transform", SUCCEEDED_METRIC) == 1.0
-    assert _sum(default, "stack/transform", SUCCEEDED_METRIC) == 0.0
+    assert metric_sum(here, "stack/transform", SUCCEEDED_METRIC) == 1.0
+    assert metric_sum(default, "stack/transform", SUCCEEDED_METRIC) == 0.0
 
 
 def test_a_cloudwatch_refusal_is_raised_in_one_line() -> None:
@@ -90,8 +91,8 @@ def test_the_quality_gates_counts_are_published_with_the_run_and_alone_for_a_sto
     publish(quality_metric_data(quality, "job"), "job", "stopped/transform", "eu-west-1", client)
 
     for namespace in ("landed/transform", "stopped/transform"):
-        assert _sum(client, namespace, QUALITY_ERRORS_METRIC) == 2.0
-        assert _sum(client, namespace, QUALITY_WARNINGS_METRIC) == 1.0
-        assert _sum(client, namespace, QUALITY_PASSED_METRIC) == 50.0
-    assert _sum(client, "stopped/transform", SUCCEEDED_METRIC) == 0.0  # a stopped run is no success
+        assert metric_sum(client, namespace, QUALITY_ERRORS_METRIC) == 2.0
+        assert metric_sum(client, namespace, QUALITY_WARNINGS_METRIC) == 1.0
+        assert metric_sum(client, namespace, QUALITY_PASSED_METRIC) == 50.0
+    assert metric_sum(client, "stopped/transform", SUCCEEDED_METRIC) == 0.0  # a stopped run is no success
     assert quality_metric_data({}, "job") == []  # a run that judged nothing publishes no quality figure
