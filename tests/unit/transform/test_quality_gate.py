@@ -178,3 +178,29 @@ def test_a_table_level_failure_stops_the_run_before_the_swap(
 
 def _latest_run(spark: SparkSession, lake: Path) -> str:
     return _results(spark, lake).agg(F.max("run_id")).first()[0]
+
+
+def test_a_day_of_empty_playlists_lands_rowcount_counts_the_whole_table(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """``RowCount > 0`` is a whole-table rule: a touched day without items is not an empty table."""
+    lake = tmp_path / "lake"
+    b.land(lake / "raw", _observation("one", DAY1, [_track("a"), _track("b")]))
+    _run(lake, spark)
+    b.land(lake / "raw", _observation("one", DAY2, []))
+
+    summary = _run(lake, spark)
+
+    assert summary.bookmark_committed and summary.quality["error_failed"] == 0
+    latest = _results(spark, lake).where(F.col("run_id") == F.lit(_latest_run(spark, lake)))
+    counted = latest.where("rule = 'RowCount > 0' AND table_name IN ('playlist_items', 'track_artists')")
+    expected = spark.createDataFrame(
+        [("playlist_items", "PASS", 2.0), ("track_artists", "PASS", 2.0)],  # day 1's rows, from the footers
+        "table_name string, outcome string, observed double",
+    )
+    assert_df_equality(
+        counted.select("table_name", "outcome", "observed"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
