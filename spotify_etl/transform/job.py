@@ -152,6 +152,7 @@ def _run_once(
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
         _size_shuffles(spark, batch.raw_bytes, config.shuffle_partitions)
         checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
+        gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             verdicts = _verdicts(checked_df)
@@ -159,7 +160,6 @@ def _run_once(
             dates = _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
-            gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
             curated, landed_df = _stage_curated(
                 writer, checked_df, dates, config, build_tables or registry.build_tables, summary, gate
             )
@@ -184,6 +184,7 @@ def _run_once(
             else:
                 writer.discard()
         finally:
+            gate.release()
             checked_df.unpersist()
     summary.bookmark_committed = source.commit()
     summary.seconds = time.perf_counter() - started
@@ -245,7 +246,7 @@ def _stage_curated(
     """
     if not dates:
         return CuratedStage([], []), None
-    observations_df = gate.screen(observations_of(checked_df), build_tables)
+    observations_df, build_tables = gate.screen(observations_of(checked_df), build_tables)
     if gate.rows.rejected:
         summary.objects_valid -= len(gate.rows.rejected)
         summary.rejected[QUALITY] = summary.rejected.get(QUALITY, 0) + len(gate.rows.rejected)

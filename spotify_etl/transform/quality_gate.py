@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -36,6 +36,7 @@ from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import reference_columns, row_predicate, verdict
+from spotify_etl.transform.isolate import TableBuilder
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.storage import HadoopFileSystem
@@ -99,11 +100,20 @@ class RowVerdict:
         return [uri for uri, _, _ in self.rejected]
 
 
-def _broken_rows(table_df: DataFrame, rule: Rule, rule_id: int, clock: datetime) -> DataFrame:
-    """``source_file, rule_id`` of the rows of ``table_df`` that break a row-level compliance rule."""
-    selected = f"({rule.where})" if rule.where else "TRUE"
-    broken = f"coalesce({selected}, FALSE) AND NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
-    return table_df.where(F.expr(broken)).select("source_file", F.lit(rule_id).alias("rule_id"))
+def _broken_rows(table_df: DataFrame, rules: list[tuple[int, Rule]], clock: datetime) -> DataFrame:
+    """``source_file, rule_id`` of the rows of ``table_df`` that break its row-level compliance rules: one pass
+    over the table for all of them (each row's broken rules as an array, empty for almost every row)."""
+    checks = []
+    for rule_id, rule in rules:
+        selected = f"({rule.where})" if rule.where else "TRUE"
+        broken = f"coalesce({selected}, FALSE) AND NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
+        checks.append(F.when(F.expr(broken), F.lit(rule_id)))
+    ids = F.filter(F.array(*checks), lambda rule_id: rule_id.isNotNull())
+    return (
+        table_df.select("source_file", ids.alias("ids"))
+        .where(F.size("ids") > 0)
+        .select("source_file", F.explode("ids").alias("rule_id"))
+    )
 
 
 def _dangling_rows(tables: dict[str, DataFrame], rule: Rule, rule_id: int) -> DataFrame:
@@ -125,12 +135,15 @@ def judge_new_rows(
     """The raw objects whose new rows break a row-level ERROR rule: one Spark job for every table."""
     rules = [r for table in tables for r in rulesets.get(table, []) if is_row_level(r)]
     parts = []
+    for table, table_df in tables.items():
+        compliance = [
+            (i, r) for i, r in enumerate(rules) if r.table == table and r.rule_type in _ROW_LEVEL_TYPES
+        ]
+        if compliance:
+            parts.append(_broken_rows(table_df, compliance, clock))
     for rule_id, rule in enumerate(rules):
-        if rule.rule_type == "ReferentialIntegrity":
-            if reference_columns(rule)[1] in tables:
-                parts.append(_dangling_rows(tables, rule, rule_id))
-        else:
-            parts.append(_broken_rows(tables[rule.table], rule, rule_id, clock))
+        if rule.rule_type == "ReferentialIntegrity" and reference_columns(rule)[1] in tables:
+            parts.append(_dangling_rows(tables, rule, rule_id))
     if not parts:
         return RowVerdict([])
     broken_df = parts[0]
@@ -152,12 +165,12 @@ def quality_detail(broken: list[Rule]) -> str:
     return f"rows of {first.table} break the ERROR rule {rule_location(first)}: {first.text}{more}"
 
 
-def without_objects(observations_df: DataFrame, sources: list[str]) -> DataFrame:
-    """``observations_df`` without the rows of ``sources`` (so every table is built without them)."""
+def without_objects(rows_df: DataFrame, sources: list[str]) -> DataFrame:
+    """``rows_df`` (observations, or a table: both have ``source_file``) without the rows of ``sources``."""
     if not sources:
-        return observations_df
-    keys_df = observations_df.sparkSession.createDataFrame([(uri,) for uri in sources], "source_file string")
-    return observations_df.join(F.broadcast(keys_df), "source_file", "left_anti")
+        return rows_df
+    keys_df = rows_df.sparkSession.createDataFrame([(uri,) for uri in sources], "source_file string")
+    return rows_df.join(F.broadcast(keys_df), "source_file", "left_anti")
 
 
 def _register_staged(spark: SparkSession, fs: HadoopFileSystem, staged: list[StagedTable]) -> None:
@@ -269,17 +282,39 @@ class RunGate:
     land_anyway: bool = False
     rows: RowVerdict = field(default_factory=lambda: RowVerdict([]))
     seconds: float = 0.0  # wall time spent in screen and judge
+    _cached: list[DataFrame] = field(default_factory=list)
 
     def screen(
-        self, observations_df: DataFrame, build_tables: Callable[[DataFrame], dict[str, DataFrame]]
-    ) -> DataFrame:
-        """The observations without the objects whose rows break a row-level ERROR rule (kept in ``rows``)."""
+        self, observations_df: DataFrame, build_tables: TableBuilder
+    ) -> tuple[DataFrame, TableBuilder]:
+        """The observations without the objects whose rows break a row-level ERROR rule (kept in ``rows``), and
+        the builder to stage them with.
+
+        The tables built for the screen are persisted and are what the builder returns for those observations
+        (less the quarantined objects' rows: every table has ``source_file``), so the stage does not build them
+        again; any other observations (the write isolation's bisection) are built afresh. :meth:`release`
+        frees them.
+        """
         if not self.rulesets:
-            return observations_df
+            return observations_df, build_tables
         started = time.perf_counter()
-        self.rows = judge_new_rows(build_tables(observations_df), self.rulesets, self.clock)
+        built = build_tables(observations_df)
+        self._cached = [df.persist(StorageLevel.MEMORY_AND_DISK) for df in built.values()]
+        self.rows = judge_new_rows(built, self.rulesets, self.clock)
+        kept_df = without_objects(observations_df, self.rows.sources)
+        kept = {name: without_objects(df, self.rows.sources) for name, df in built.items()}
         self.seconds += time.perf_counter() - started
-        return without_objects(observations_df, self.rows.sources)
+
+        def reuse(obs_df: DataFrame) -> dict[str, DataFrame]:
+            return kept if obs_df is kept_df else build_tables(obs_df)
+
+        return kept_df, reuse
+
+    def release(self) -> None:
+        """Free the tables :meth:`screen` persisted."""
+        for df in self._cached:
+            df.unpersist()
+        self._cached = []
 
     def judge(
         self, writer: PartitionWriter, staged: list[StagedTable], curated_path: str
