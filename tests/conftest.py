@@ -30,20 +30,25 @@ def spark() -> Iterator[SparkSession]:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-@pytest.fixture(autouse=True)
-def _quality_gate_rules(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _quality_gate_rules() -> Iterator[None]:
     """The transform's quality gate runs without rules, except in tests that ask for ``quality_gate_on``.
 
     Most transform tests were written before the gate, with ids like ``p1`` and ``t1`` that the rules of
     ``quality/`` refuse (a Spotify id is 22 base62 characters): with the rules, every such object would be
-    quarantined as ``quality`` and those tests would test nothing else. The gate's own tests
-    (tests/unit/transform/test_quality_gate.py) and every run in a subprocess (``make run``, the e2e tests)
-    use the real rules.
+    quarantined as ``quality`` and those tests would test nothing else. Session-scoped, so that module-scoped
+    fixtures that run the transform see it too. The gate's own tests (tests/unit/transform/test_quality_gate.py,
+    the Glue path in tests/unit/runtime/test_glue.py) and every run in a subprocess (``make run``, the e2e
+    tests) use the real rules.
     """
-    if "quality_gate_on" not in request.fixturenames:
-        monkeypatch.setattr("spotify_etl.transform.job.load_gate_rules", dict)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("spotify_etl.transform.job.load_gate_rules", dict)
+        yield
 
 
 @pytest.fixture
-def quality_gate_on() -> None:
+def quality_gate_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run the transform's quality gate with the rules of ``quality/`` (see ``_quality_gate_rules``)."""
+    from spotify_etl.transform import quality_gate
+
+    monkeypatch.setattr("spotify_etl.transform.job.load_gate_rules", quality_gate.load_gate_rules)
