@@ -6,11 +6,16 @@ A run's writes have two phases:
    under ``<staging>/<run id>/<table>/``. Nothing in curated/ or quarantine/ changes. Every failure that
    depends on the data (a value a writer refuses, a merge that raises) happens here, before any table
    changed, so a failed stage leaves all six tables as they were.
-2. **Swap.** Only when every table is staged: per partition, the staged file is moved in and the files it
-   replaces are deleted (append-then-delete). This is renames and deletes only. A crash part-way leaves
-   some partitions new and some old, or old and new files side by side; the bookmark has not moved, so
-   the next run reads the same objects again, rewrites the same partitions and the idempotent merge rule
-   gives the tables one clean run gives (I1).
+2. **Swap.** Only when every table is staged, per partition: (a) the staged files are moved into the
+   partition's data folder under new names (no reader looks at them yet); (b) the partition's manifest,
+   ``<curated>/symlinks/<table>/snapshot_date=.../symlink.txt``, is replaced in one step by the list of the
+   new files: this is the switch, and the catalog's tables read their partitions through these manifests
+   (SymlinkTextInputFormat); (c) the files it no longer lists are deleted. A reader (Athena, the local
+   twin, this writer's own read-back) sees each partition's last complete write at every instant. A crash
+   part-way leaves some partitions switched and some not, and unlisted files in data folders; the bookmark
+   has not moved, so the next run reads the same objects again, rewrites the same partitions and the
+   idempotent merge rule gives the tables one clean run gives (I1). docs/design.md I5 has the guarantee.
+   A table without a manifest folder (the quarantine) is swapped by (a) then deleting the old files.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from spotify_etl.lake import MANIFEST_NAME
 from spotify_etl.transform.storage import HadoopFileSystem
 
 # Rough compressed size of one row, used only to split a partition file that would outgrow target_file_mb.
@@ -38,6 +44,15 @@ class TableTarget:
     schema: StructType
     partition_column: str
     merge_rule: MergeRule
+    symlinks: str | None = None  # the catalog's location (one manifest per partition); None: read by folder
+
+    def folder(self, value: str) -> str:
+        return f"{self.root}/{self.partition_column}={value}"
+
+    def manifest(self, value: str) -> str | None:
+        if self.symlinks is None:
+            return None
+        return f"{self.symlinks}/{self.partition_column}={value}/{MANIFEST_NAME}"
 
 
 @dataclass(frozen=True)
@@ -73,12 +88,12 @@ class PartitionWriter:
     def stage(
         self, target: TableTarget, rows_df: DataFrame, partitions: Sequence[str], area: str = "out"
     ) -> StagedTable:
-        """Merge ``rows_df`` into ``partitions`` of ``target`` and write the result under staging."""
-        existing = [
-            f"{target.root}/{target.partition_column}={value}"
-            for value in partitions
-            if self.fs.list_files(f"{target.root}/{target.partition_column}={value}", ".parquet")
-        ]
+        """Merge ``rows_df`` into ``partitions`` of ``target`` and write the result under staging.
+
+        The rows already there are read as readers see them (:meth:`current_files`), never a crashed run's
+        unlisted files.
+        """
+        existing = [uri for value in partitions for uri in self.current_files(target, value)]
         columns = target.schema.fieldNames()
         combined_df = rows_df.select(*columns)
         if existing:
@@ -102,8 +117,16 @@ class PartitionWriter:
         )
         return StagedTable(target, staged_root, tuple(sorted(set(partitions))))
 
+    def current_files(self, target: TableTarget, value: str) -> list[str]:
+        """The files of one partition that readers see: those its manifest lists, else (no manifest: a lake
+        written before manifests, or a table read by folder) the Parquet files of its folder."""
+        manifest = target.manifest(value)
+        if manifest is not None and self.fs.exists(manifest):
+            return read_manifest(self.fs.read_bytes(manifest))
+        return [f.uri for f in self.fs.list_files(target.folder(value), ".parquet")]
+
     def swap(self, staged: StagedTable) -> SwapResult:
-        """Move staged files into their partitions, then delete what they replace.
+        """Move staged files into their partitions, switch each partition's manifest, delete what it replaced.
 
         Rows come from the new files' Parquet footers.
         """
@@ -117,20 +140,33 @@ class PartitionWriter:
         files = 0
         touched = []
         for value in sorted(set(staged.partitions) | set(produced)):
-            target_dir = f"{staged.target.root}/{column}={value}"
+            target_dir = staged.target.folder(value)
             previous = self.fs.list_files(target_dir)
             new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
             if not previous and not new_files:
                 continue
+            moved = []
             for index, file in enumerate(new_files):
                 rows += self.fs.parquet_rows(file.uri)
-                self.fs.rename(file.uri, f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
+                moved.append(f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
+                self.fs.rename(file.uri, moved[-1])
                 files += 1
+            manifest = staged.target.manifest(value)
+            if manifest is not None:
+                text = "".join(f"{uri}\n" for uri in moved).encode()
+                self.fs.replace_file(manifest, text, f"{self.run_staging}/manifests")
+            kept = {uri.rsplit("/", 1)[-1] for uri in moved}
             for old in previous:
-                self.fs.delete(old.uri)
+                if old.uri.rsplit("/", 1)[-1] not in kept:
+                    self.fs.delete(old.uri)
             touched.append(value)
         return SwapResult(rows, files, touched)
 
     def discard(self, area: str | None = None) -> None:
         """Delete this run's staging (one area of it, or all)."""
         self.fs.delete(self.run_staging if area is None else f"{self.run_staging}/{area}", recursive=True)
+
+
+def read_manifest(data: bytes) -> list[str]:
+    """The file URIs a symlink manifest lists, one per line (Hive's SymlinkTextInputFormat)."""
+    return [line for line in data.decode().splitlines() if line.strip()]
