@@ -95,7 +95,9 @@ def test_partitions_and_table_metadata_are_recorded(two_day_lake: Path) -> None:
         two_day_lake,
         "SELECT table_name, location, classification, partition_keys, partition_count FROM lake_catalog.tables "
         "WHERE table_name = 'playlist_snapshots'",
-    ) == [("playlist_snapshots", f"file://{curated}/symlinks/playlist_snapshots", "parquet", "snapshot_date", 2)]
+    ) == [
+        ("playlist_snapshots", f"file://{curated}/symlinks/playlist_snapshots", "parquet", "snapshot_date", 2)
+    ]
 
 
 def test_tables_read_as_athena_would_snapshot_date_a_string_timestamps_in_utc(two_day_lake: Path) -> None:
