@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pyspark.sql import SparkSession
@@ -45,8 +45,8 @@ class KilledAt(Exception):
 class StopsAfter(HadoopFileSystem):
     """The real file system, killed before its ``limit``-th swap step; records the steps it took."""
 
-    limit: int | None = None
-    steps: list[tuple[str, str]] = []
+    limit: ClassVar[int | None] = None
+    steps: ClassVar[list[tuple[str, str]]] = []
 
     def _step(self, name: str, uri: str) -> None:
         if StopsAfter.limit is not None and len(StopsAfter.steps) >= StopsAfter.limit:
