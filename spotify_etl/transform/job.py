@@ -11,10 +11,11 @@ Incremental behaviour:
       the run does not touch are never read or written.
     * Every table (and the quarantine) is staged before any is swapped in (``writer.py``, I5); a write
       that fails on one object's data quarantines that object as ``unwritable`` (``isolate.py``, I6).
-    * Swapping is append-then-delete, never delete-then-append: the staged file is moved into the
-      partition, and only then are the partition's previous files deleted. A crash at any point leaves
-      either the old rows, or old and new rows side by side; the merge rule is idempotent, so the re-run
-      (the bookmark has not moved) yields the same partition as an uninterrupted run (I1).
+    * Swapping is move, switch, delete: the staged file is moved into the partition's data folder, the
+      partition's manifest (what every reader reads) is replaced in one step by the list of the new files,
+      and only then are the files it no longer lists deleted. A crash at any point leaves each partition
+      readable as its last complete write; the merge rule is idempotent, so the re-run (the bookmark has
+      not moved) yields the same partition as an uninterrupted run (I1, I5).
     * The bookmark is committed after every write succeeded (I3); a failed run leaves it where it was.
 """
 
