@@ -97,9 +97,9 @@ class HadoopFileSystem:
         rename(2) replaces the target atomically. Neither leaves a temporary or checksum file next to ``uri``.
         """
         fs, path = self._path(uri)
-        fs.mkdirs(path.getParent())
-        if str(fs.getScheme()) == "file":
+        if str(fs.getScheme()) == "file":  # S3 needs no folders (and EMRFS would add marker objects)
             target = local_path(str(path.toUri().getPath()))
+            target.parent.mkdir(parents=True, exist_ok=True)
             temporary = local_path(scratch) / f"{uuid.uuid4().hex}.tmp"
             temporary.parent.mkdir(parents=True, exist_ok=True)
             temporary.write_bytes(data)

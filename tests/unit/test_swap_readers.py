@@ -106,12 +106,13 @@ def _reference(lake: Path, before: Path, after: Path, switched: set[str], out: P
     return out
 
 
+Staged = tuple[Path, Path, Callable[[int | None], None], dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def staged_lake(
-    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path, Callable[[int | None], None]]:
-    """A lake after FIRST_RUN (copied to ``before``) with SECOND_RUN staged; and a function that restores
-    that staged state and runs the swap, stopped before the given step (None: to the end)."""
+def staged_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Staged:
+    """A lake after FIRST_RUN (copied to ``before``) with SECOND_RUN staged; a function that restores that
+    staged state and runs the swap, stopped before the given step (None: to the end); the swap's arguments."""
     lake = tmp_path_factory.mktemp("lake")
     _land(lake, FIRST_RUN)
     _transform(lake, spark)
@@ -139,13 +140,14 @@ def staged_lake(
         StopsAfter.limit, StopsAfter.steps = limit, []
         swap(dataclasses.replace(writer, fs=StopsAfter(spark)), summary, curated, quarantine)
 
-    return lake, before, swap_until
+    return lake, before, swap_until, captured
 
 
+@pytest.mark.slow
 def test_every_query_sees_each_partitions_last_complete_write_after_each_swap_step(
-    staged_lake: tuple[Path, Path, Callable[[int | None], None]], tmp_path: Path
+    staged_lake: Staged, tmp_path: Path
 ) -> None:
-    lake, before, swap_until = staged_lake
+    lake, before, swap_until, _ = staged_lake
     swap_until(None)
     steps = list(StopsAfter.steps)
     after = tmp_path / "after"
@@ -173,3 +175,19 @@ def test_every_query_sees_each_partitions_last_complete_write_after_each_swap_st
         assert manifests == {MANIFEST_NAME}  # a partition location never holds anything but its manifest
 
     assert references[frozenset()] != references[frozenset(switch_at)]  # the second run changed answers
+
+
+def test_the_merge_reads_back_what_the_manifest_lists_not_a_dead_runs_files(staged_lake: Staged) -> None:
+    lake, before, swap_until, captured = staged_lake
+    with pytest.raises(KilledAt):
+        swap_until(1)  # the first partition's new file is moved in; its manifest still lists the old one
+    writer, _, curated, _ = captured["args"]
+    target = curated[0].target
+    partition = f"{DAY1:%Y-%m-%d}"
+    folder = lake / "curated" / target.name / f"snapshot_date={partition}"
+    old = [lake / p.relative_to(before) for p in _listed(lake, before, target.name, partition)]
+
+    read_back = [local_path(uri) for uri in writer.current_files(target, partition)]
+
+    assert len(list(folder.glob("*.parquet"))) == 2  # the dead run's file sits next to the old one
+    assert read_back == old
