@@ -108,7 +108,16 @@ def test_glue_job_reads_with_ctx_commits_last_and_writes_nothing_after(
     files_at_commit = glue.calls[2][1]
     assert files_at_commit == _tree(tmp_path), "something was written after job.commit()"
     tables = {path.split("/")[1] for path in files_at_commit if path.startswith("curated/")}
-    assert tables == {"playlist_snapshots", "playlist_items", "tracks", "albums", "artists", "track_artists"}
+    assert tables == {
+        "playlist_snapshots",
+        "playlist_items",
+        "tracks",
+        "albums",
+        "artists",
+        "track_artists",
+    } | {
+        "symlinks"  # the partitions' manifests (docs/design.md s.3.1)
+    }
     assert any(path.startswith("quarantine/rejected/rejected_date=") for path in files_at_commit)
     assert not any(path.startswith("_staging/") and path.endswith(".parquet") for path in files_at_commit)
 
