@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.registry import CURATED_TABLES
 
 
 def _literal(text: str) -> str:

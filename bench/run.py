@@ -39,9 +39,9 @@ import pyspark
 from bench.compare import compare_outputs
 from bench.generate import DATA_DIR, TierData, generate_tier
 from bench.measure import ProcessRun, event_log_env, layout, read_event_logs, run_measured
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.sparkutil import glue_version
+from spotify_etl.transform.registry import CURATED_TABLES
 
 BENCH_DIR = Path(__file__).resolve().parent
 # One results pair per Glue version (make bench GLUE_VERSION=6.0 keeps the 5.0 figures).

@@ -14,20 +14,12 @@ JOB_ARGS: tuple[str, ...] = ("JOB_NAME", "raw_path", "curated_path", "quarantine
 # Optional tuning arguments: read only when present on the command line.
 OPTIONAL_JOB_ARGS: tuple[str, ...] = ("target_file_mb", "shuffle_partitions", "metrics_namespace")
 
-BOOKMARK_OPTIONS = ("job-bookmark-enable", "job-bookmark-disable", "job-bookmark-pause")
-DEFAULT_BOOKMARK_OPTION = "job-bookmark-enable"  # as Glue's --job-bookmark-option (the template sets it too)
+BOOKMARK_ENABLE = "job-bookmark-enable"  # the one option under which a commit advances the bookmark
+BOOKMARK_OPTIONS = (BOOKMARK_ENABLE, "job-bookmark-disable", "job-bookmark-pause")
+DEFAULT_BOOKMARK_OPTION = BOOKMARK_ENABLE  # as Glue's --job-bookmark-option (the template sets it too)
 DEFAULT_TARGET_FILE_MB = 128
 DEFAULT_JOB_NAME = "spotify-transform-playlists"
 RAW_TRANSFORMATION_CTX = "raw_playlists"  # the stable transformation_ctx of the bookmarked read of raw/
-
-CURATED_TABLES: tuple[str, ...] = (
-    "playlist_snapshots",
-    "playlist_items",
-    "tracks",
-    "albums",
-    "artists",
-    "track_artists",
-)
 
 
 @dataclass(frozen=True)
@@ -55,6 +47,11 @@ class TransformConfig:
     target_file_mb: int = DEFAULT_TARGET_FILE_MB
     shuffle_partitions: int | None = None
     metrics_namespace: str | None = None
+
+    @property
+    def bookmark_advances(self) -> bool:
+        """Whether a commit of this run moves the bookmark (only ``job-bookmark-enable`` does)."""
+        return self.bookmark_option == BOOKMARK_ENABLE
 
     def __post_init__(self) -> None:
         if self.bookmark_option not in BOOKMARK_OPTIONS:

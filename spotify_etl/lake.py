@@ -115,6 +115,15 @@ class LakeLayout:
             given=local_path(lake) if root.startswith(LOCAL_SCHEME) else None,
         )
 
+    @classmethod
+    def of(cls, lake: LakeLayout | str | Path) -> LakeLayout:
+        """``lake`` itself when it is a layout already, else :meth:`from_lake` of it.
+
+        A command builds its lake's layout once (``--lake`` parses into one) and passes it down; functions
+        that also take a path (tests, the library API) call this instead of rebuilding a given layout.
+        """
+        return lake if isinstance(lake, LakeLayout) else cls.from_lake(lake)
+
     @property
     def raw_objects(self) -> str:
         return raw_objects_root(self.raw)

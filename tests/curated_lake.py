@@ -29,7 +29,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from spotify_etl.lake import MANIFEST_NAME, path_uri, table_symlinks
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_SCHEMAS
 
 D1, D2 = "2026-11-01", "2026-11-02"
 TS = {D1: datetime(2026, 11, 1, 3, 0, 5), D2: datetime(2026, 11, 2, 3, 0, 5)}

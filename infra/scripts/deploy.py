@@ -32,7 +32,7 @@ from pathlib import Path
 
 from infra.scripts.cfn import REPO_ROOT
 from spotify_etl.athena_sql import AthenaSqlError, SqlFile, read_sql_files, views_in_dependency_order
-from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.registry import CURATED_TABLES
 
 DEFAULT_DATABASE = "spotify_lake"  # the template's DatabaseName default
 

@@ -47,6 +47,7 @@ GLUE_LIBRARY_FILES: tuple[str, ...] = (
     "spotify_etl/sparkutil.py",
     "spotify_etl/runtime/__init__.py",
     "spotify_etl/runtime/glue.py",
+    "spotify_etl/runtime/run_metrics.py",
 )
 GLUE_LIBRARY_TREES: tuple[str, ...] = ("spotify_etl/transform",)
 GLUE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")  # equal to the template's GlueVersion AllowedValues

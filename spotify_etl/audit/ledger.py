@@ -33,8 +33,8 @@ from urllib.parse import unquote
 import duckdb
 
 from spotify_etl.audit.stores import LakeStore
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.local.bookmarks import BookmarkState, ObjectVersion
+from spotify_etl.transform.registry import CURATED_TABLES
 
 ACCOUNTED = ("in_tables", "superseded", "quarantined", "pending")
 NEEDS_ACTION = ("hidden", "in_both", "unaccounted")

@@ -368,11 +368,12 @@ def _write_meta(
         )
 
 
-def crawl_lake(lake: str | Path, spec: CrawlerSpec | None = None) -> CrawlResult:
+def crawl_lake(lake: LakeLayout | str | Path, spec: CrawlerSpec | None = None) -> CrawlResult:
     """Crawl the lake with the template's crawler (the default template's only crawler when None)."""
     if spec is None:
         spec = default_crawler_spec()
-    return crawl(lake, LakeLayout.from_lake(lake).catalog_file, spec)
+    layout = LakeLayout.of(lake)
+    return crawl(layout.local_root, layout.catalog_file, spec)
 
 
 def default_crawler_spec(template: str | Path | None = None) -> CrawlerSpec:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.config import DEFAULT_JOB_NAME, RAW_TRANSFORMATION_CTX
-from spotify_etl.lake import LakeLayout
 
 
 def parse_time(text: str) -> datetime:
@@ -41,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from spotify_etl.runtime.local.bookmarks import BookmarkError, LocalBookmarkStore
     from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked, writer_lock
 
-    store = LocalBookmarkStore(
-        LakeLayout.from_lake(args.lake).bookmarks, args.job_name, RAW_TRANSFORMATION_CTX
-    )
+    store = LocalBookmarkStore(args.lake.bookmarks, args.job_name, RAW_TRANSFORMATION_CTX)
     try:
         if args.action == "show":
             print(store.describe())

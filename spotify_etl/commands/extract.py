@@ -27,7 +27,7 @@ from extract_lambda.logs import configure_cli_logging
 from extract_lambda.rotation import LocalTokenNotice
 from extract_lambda.state import LocalStateStore
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.lake import LakeLayout, local_path
+from spotify_etl.lake import local_path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"spotify-etl extract: {error}", file=sys.stderr)
         return 2
-    layout = LakeLayout.from_lake(args.lake)
+    layout = args.lake
     lander = LocalLander(local_path(layout.raw))
     deadline = time.monotonic() + args.deadline_seconds
     state = LocalStateStore(layout.extract_state)

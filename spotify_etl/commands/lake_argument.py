@@ -1,21 +1,21 @@
 """The one ``--lake`` convention of every subcommand: optional, default ``./lake`` (where ``make run`` writes).
 
-Commands that only ever touch a local lake take a folder or a ``file://`` URI and get a :class:`~pathlib.Path`
-(an ``s3://`` lake is refused in one line); ``audit`` also reads an S3 lake and takes the text as given.
+Commands that only ever touch a local lake take a folder or a ``file://`` URI and get its
+:class:`~spotify_etl.lake.LakeLayout`, built once here and passed down (an ``s3://`` lake is refused in one
+line); ``audit`` also reads an S3 lake and takes the text as given.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from spotify_etl.lake import DEFAULT_LOCAL_LAKE, NotLocalError, local_path
+from spotify_etl.lake import DEFAULT_LOCAL_LAKE, LakeLayout, NotLocalError, local_path
 
 
-def local_lake(text: str) -> Path:
+def local_lake(text: str) -> LakeLayout:
     """A local lake argument: a folder, or a ``file://`` URI taken literally."""
     try:
-        return local_path(text)
+        return LakeLayout.from_lake(local_path(text))
     except NotLocalError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -26,6 +26,6 @@ def add_lake_argument(parser: argparse.ArgumentParser, what: str, s3_allowed: bo
     parser.add_argument(
         "--lake",
         type=str if s3_allowed else local_lake,
-        default=DEFAULT_LOCAL_LAKE if s3_allowed else Path(DEFAULT_LOCAL_LAKE),
+        default=DEFAULT_LOCAL_LAKE,
         help=f"{where}: {what} (default: ./{DEFAULT_LOCAL_LAKE})",
     )

@@ -28,7 +28,6 @@ from spotify_etl.aws_twin.athena import (
 )
 from spotify_etl.aws_twin.crawler import CatalogError
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.lake import LakeLayout
 
 EXIT_REFUSED = 3
 
@@ -66,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if args.show_sql:
             for statement in transpile(sql):
                 print(f"-- DuckDB:\n{statement};", file=sys.stderr)
-        result = run_query(LakeLayout.from_lake(args.lake).catalog_file, sql, name)
+        result = run_query(args.lake.catalog_file, sql, name)
     except QueryRefused as error:
         print(f"spotify-etl query: {error}", file=sys.stderr)
         return EXIT_REFUSED

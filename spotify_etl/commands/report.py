@@ -13,7 +13,6 @@ from pathlib import Path
 
 from spotify_etl.commands.lake_argument import add_lake_argument
 from spotify_etl.devtools.report import ReportError, publish_report
-from spotify_etl.lake import LakeLayout
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         report = publish_report(
-            LakeLayout.from_lake(args.lake).catalog_file,
-            args.out or LakeLayout.from_lake(args.lake).report_dir,
+            args.lake.catalog_file,
+            args.out or args.lake.report_dir,
         )
     except ReportError as error:
         print(f"spotify-etl report: {error}", file=sys.stderr)

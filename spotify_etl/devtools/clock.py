@@ -54,8 +54,8 @@ def extract_moment(day: date) -> datetime:
     return datetime.combine(day, dtime(EXTRACT_HOUR_UTC, 0), tzinfo=UTC)
 
 
-def load_state(lake: Path) -> SimulatorState | None:
-    path = LakeLayout.from_lake(lake).simulator_state
+def load_state(lake: LakeLayout | Path) -> SimulatorState | None:
+    path = LakeLayout.of(lake).simulator_state
     if not path.is_file():
         return None
     try:
@@ -74,9 +74,9 @@ def load_state(lake: Path) -> SimulatorState | None:
         ) from error
 
 
-def save_state(lake: Path, state: SimulatorState) -> None:
+def save_state(lake: LakeLayout | Path, state: SimulatorState) -> None:
     """Atomic write (temp file + rename): a crash never leaves half a state file."""
-    path = LakeLayout.from_lake(lake).simulator_state
+    path = LakeLayout.of(lake).simulator_state
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(state.to_json(), encoding="utf-8")

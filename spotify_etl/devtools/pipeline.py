@@ -61,7 +61,7 @@ class PipelineOptions:
     """What one ``spotify-etl run`` does.
 
     Attributes:
-        lake: the lake folder.
+        lake: the lake (its layout, as ``--lake`` parses it, or its folder).
         days: simulated days to run; None: 7 on a new lake, 1 (the next day) on an existing one.
         template: the CloudFormation template whose Glue workflow is run.
         seed: the simulator world's seed (only for a new lake; an existing lake keeps its own).
@@ -73,7 +73,7 @@ class PipelineOptions:
             an existing lake keeps its own.
     """
 
-    lake: Path
+    lake: LakeLayout | Path
     days: int | None = None
     template: Path = DEFAULT_TEMPLATE
     seed: int = 7
@@ -98,7 +98,7 @@ class _Day:
     """What one day's steps share: the workflow, the lake, the SparkSession, where progress goes."""
 
     graph: WorkflowGraph
-    lake: Path
+    lake: LakeLayout
     spark: SparkHolder
     say: Say
 
@@ -110,7 +110,7 @@ def _run_day(
     say = day.say
     say(f"  extract: {len(settings.playlist_ids)} playlists at {moment:%Y-%m-%dT%H:%M:%SZ}")
     t0 = time.monotonic()
-    report = extract_day(settings, day.lake, moment, say)
+    report = extract_day(settings, day.lake.local_root, moment, say)
     t1 = time.monotonic()
     if not report.landed:
         raise PipelineError(
@@ -156,21 +156,21 @@ def run_pipeline(
         say: where progress lines go.
         spark: an existing SparkSession to use (and leave running); default: one started and stopped here.
     """
-    lake = options.lake.resolve()
+    # The lake of the whole run, by its absolute path (as every message names it), passed down from here.
+    lake = LakeLayout.from_lake(LakeLayout.of(options.lake).local_root.resolve())
     # One writer per lake for the whole run (extract, transform, crawl, report): see runtime/local/lock.py.
     with writer_lock(lake, wait=options.wait, on_wait=say):
-        return _run_pipeline_locked(options, env, say, spark)
+        return _run_pipeline_locked(options, lake, env, say, spark)
 
 
 def _run_pipeline_locked(
-    options: PipelineOptions, env: Mapping[str, str], say: Say, spark: Any
+    options: PipelineOptions, lake: LakeLayout, env: Mapping[str, str], say: Say, spark: Any
 ) -> PipelineResult:
     started = time.monotonic()
-    lake = options.lake.resolve()
     real = real_api_settings(env)
     result = PipelineResult(lake, "real Spotify Web API" if real else "offline simulator")
     graph = load_workflow(options.template)
-    say(f"lake {lake}; workflow from {options.template}:")
+    say(f"lake {lake.local_root}; workflow from {options.template}:")
     for line in graph.describe().splitlines():
         say(f"  {line}")
     holder = SparkHolder(spark)
@@ -212,7 +212,7 @@ def _write_report(result: PipelineResult, say: Say) -> None:
     try:
         report = publish_report(
             result.catalog,
-            LakeLayout.from_lake(result.lake).report_dir,
+            result.layout.report_dir,
             subtitle=subtitle,
             results=result.queries,
         )
@@ -223,7 +223,7 @@ def _write_report(result: PipelineResult, say: Say) -> None:
     say(f"report: {len(report.charts)} charts -> {report.index}")
 
 
-def _open_clock(options: PipelineOptions, lake: Path, say: Say) -> tuple[SimulatorState, int]:
+def _open_clock(options: PipelineOptions, lake: LakeLayout, say: Say) -> tuple[SimulatorState, int]:
     """The lake's simulated clock (a new one on a new lake) and how many days to run."""
     state = load_state(lake)
     if state is None:

@@ -26,7 +26,7 @@ class DayResult:
 
 @dataclass
 class PipelineResult:
-    lake: Path
+    layout: LakeLayout
     mode: str
     days: list[DayResult] = field(default_factory=list)
     last_crawl: CrawlResult | None = None
@@ -36,8 +36,12 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
+    def lake(self) -> Path:
+        return self.layout.local_root
+
+    @property
     def catalog(self) -> Path:
-        return LakeLayout.from_lake(self.lake).catalog_file
+        return self.layout.catalog_file
 
 
 def _day_line(d: DayResult) -> str:

@@ -9,19 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from spotify_etl.aws_twin.crawler import CrawlResult, crawl_lake
+from spotify_etl.aws_twin.crawler_spec import CrawlerSpec
 from spotify_etl.aws_twin.workflow import (
-    GlueCrawler,
     GlueJob,
     WorkflowGraph,
     WorkflowRun,
     bookmark_option,
-    local_implementations,
     run_workflow,
 )
+from spotify_etl.lake import LakeLayout
 
 Say = Callable[[str], None]
 
@@ -59,7 +58,7 @@ def _print_lines(text: str, say: Say) -> None:
 
 
 def run_workflow_day(
-    graph: WorkflowGraph, lake: Path, spark: SparkHolder, say: Say, moment: datetime
+    graph: WorkflowGraph, lake: LakeLayout, spark: SparkHolder, say: Say, moment: datetime
 ) -> tuple[WorkflowRun, Any, CrawlResult | None]:
     """Run the workflow once: (the run, the transform's summary or None, the crawl's result or None)."""
     from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
@@ -77,12 +76,11 @@ def run_workflow_day(
         _print_lines(summary.format(), say)
         return summary
 
-    def crawler(glue_crawler: GlueCrawler) -> Any:
-        result = crawl_lake(lake, glue_crawler.spec)
+    def crawler(spec: CrawlerSpec) -> Any:
+        result = crawl_lake(lake, spec)
         outputs["crawl"] = result
         _print_lines(result.format(), say)
         return result
 
-    impl = local_implementations(graph, run_transform=transform, run_crawler=crawler)
-    run = run_workflow(graph, impl, progress=lambda line: say(f"    {line}"))
+    run = run_workflow(graph, transform, crawler, say=lambda line: say(f"    {line}"))
     return run, outputs.get("transform"), outputs.get("crawl")

@@ -36,8 +36,8 @@ from spotify_etl.config import (
     TransformConfig,
 )
 from spotify_etl.lake import raw_objects_root
+from spotify_etl.runtime import run_metrics
 from spotify_etl.sparkutil import apply_parquet_write_conf
-from spotify_etl.transform import run_metrics
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import (
     GLUE_EXCLUSIONS,
@@ -181,7 +181,7 @@ class GlueRuntime:
 
     def commit(self) -> bool:
         self.job.commit()
-        return self.config.bookmark_option == "job-bookmark-enable"
+        return self.config.bookmark_advances
 
 
 def raw_read_options(raw_path: str, exclusions: Sequence[str]) -> dict[str, Any]:

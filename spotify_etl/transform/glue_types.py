@@ -24,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_SCHEMAS
 
 PARTITION_KEY = "snapshot_date"
 PARTITION_KEY_TYPE = "string"

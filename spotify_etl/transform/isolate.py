@@ -23,9 +23,8 @@ from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import table_symlinks
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
 
 # What a failed Spark write raises in pyspark 3.5: a converted JVM exception, or the raw Py4J error.

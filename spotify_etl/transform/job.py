@@ -34,14 +34,14 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
-from spotify_etl.transform import merge, tables
+from spotify_etl.transform import merge, registry
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
-from spotify_etl.transform.validate import check_raw_lines, observations_of, rejects_of
+from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
 from spotify_etl.transform.writer import PartitionWriter, StagedTable
 
 
@@ -76,7 +76,7 @@ class RawSource(Protocol):
     def read_new_raw(self, spark: SparkSession) -> RawBatch: ...
 
     def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
-        """Objects the read selected that gave no row of ``checked_df`` (``check_raw_lines`` of the batch),
+        """Objects the read selected that gave no row of ``checked_df`` (``check_raw_objects`` of the batch),
         with the reason; [] when the runtime's reader fails on such objects instead of skipping them."""
         ...
 
@@ -118,7 +118,7 @@ def run_transform(
 ) -> RunSummary:
     """Run the transform once: read -> validate -> build -> write -> commit (module docstring).
 
-    ``build_tables`` replaces ``tables.build_tables`` (a test's seam); ``now`` is the run's clock (default
+    ``build_tables`` replaces ``registry.build_tables`` (a test's seam); ``now`` is the run's clock (default
     the real one).
     """
     started, started_at = time.perf_counter(), (now or _utc_now)()
@@ -129,7 +129,7 @@ def run_transform(
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
         _size_shuffles(spark, batch.raw_bytes, config.shuffle_partitions)
-        checked_df = check_raw_lines(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
+        checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             verdicts = _verdicts(checked_df)
@@ -187,7 +187,7 @@ def _stage_curated(
     curated = stage_curated(
         writer,
         observations_df,
-        build_tables or tables.build_tables,
+        build_tables or registry.build_tables,
         merge.apply_merge_rule,
         config.curated_path,
         dates,

@@ -7,13 +7,13 @@ order), it is idempotent (merging merged rows changes nothing) and batch-indepen
 merging ``A`` then ``B`` gives the rows of merging ``A ∪ B`` in one go, so any split of the raw objects
 into runs, any re-run, and any crash-and-rerun give the same tables.
 
-Observations are ordered by ``(extracted_at, source_file)``; the greatest is the newest. Per table:
+Observations are ordered by ``(extracted_at, source_file)``; the greatest is the newest. Per table (its ``MergePolicy`` in ``registry.py``):
 
-- ``playlist_snapshots``, ``playlist_items``: per (playlist_id, snapshot_date), only the greatest
+- ``playlist_snapshots``, ``playlist_items`` (``WHOLE_OBSERVATION``): per (playlist_id, snapshot_date), only the greatest
   observation, with all of its items. An item at a position the newest observation does not have
   disappears (the playlist got shorter that day).
-- ``tracks``, ``albums``, ``track_artists``: per key, the row of the greatest observation holding it.
-- ``artists``: per key, enriched rows (``genres IS NOT NULL``: the envelope held the full artist object)
+- ``tracks``, ``albums``, ``track_artists`` (``NEWEST_PER_KEY``): per key, the row of the greatest observation holding it.
+- ``artists`` (``ENRICHED_FIRST``): per key, enriched rows (``genres IS NOT NULL``: the envelope held the full artist object)
   rank above the rest, then the greatest observation, so a later, thinner observation never loses the
   enrichment.
 
@@ -26,33 +26,29 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spotify_etl.transform.schema import TABLE_KEYS, TABLE_SCHEMAS
-from spotify_etl.transform.tables import conform
+from spotify_etl.transform.conform import conform
+from spotify_etl.transform.registry import CuratedTable, curated_table
 
 _PROVENANCE = ("extracted_at", "source_file")
 _LATEST = "_latest_observation"
 _ROW_NUMBER = "_row_number"
 
-# Tables whose partition holds exactly one observation per playlist and day.
-_WHOLE_OBSERVATION_TABLES = ("playlist_snapshots", "playlist_items")
 
-
-def _content_order(table: str) -> list[Column]:
+def _content_order(table: CuratedTable) -> list[Column]:
     """The tie-break: every column that is neither key nor provenance, ascending, nulls first."""
-    skip = {*TABLE_KEYS[table], *_PROVENANCE}
-    return [
-        F.col(field.name).asc_nulls_first() for field in TABLE_SCHEMAS[table].fields if field.name not in skip
-    ]
+    skip = {*table.key, *_PROVENANCE}
+    return [F.col(field.name).asc_nulls_first() for field in table.schema.fields if field.name not in skip]
 
 
 def _newest_first() -> list[Column]:
     return [F.col(name).desc_nulls_last() for name in _PROVENANCE]
 
 
-def _rank_order(table: str) -> list[Column]:
+def _rank_order(table: CuratedTable) -> list[Column]:
     """How the rows of one key are ranked, best first."""
-    enriched_first = [F.col("genres").isNotNull().desc()] if table == "artists" else []
-    return [*enriched_first, *_newest_first(), *_content_order(table)]
+    present = table.merge.present_first
+    present_first = [F.col(present).isNotNull().desc()] if present else []
+    return [*present_first, *_newest_first(), *_content_order(table)]
 
 
 def filter_first_per_key(rows_df: DataFrame, key: tuple[str, ...], order: list[Column]) -> DataFrame:
@@ -78,7 +74,7 @@ def filter_latest_observation(rows_df: DataFrame) -> DataFrame:
 
 def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
     """Reduce rows of any number of observations of ``table`` to its final rows (schema exactly
-    ``TABLE_SCHEMAS[table]``).
+    ``registry.TABLE_SCHEMAS[table]``), by the table's ``MergePolicy``.
 
     ``rows_df`` holds the table's columns (extra columns are ignored): new rows from ``build_tables``,
     unioned with the rows read back from the partitions they touch. Rows of different snapshot dates
@@ -87,13 +83,12 @@ def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
     Raises:
         KeyError: ``table`` is not a curated table.
     """
-    if table not in TABLE_SCHEMAS:
-        raise KeyError(f"unknown curated table {table!r}; expected one of {', '.join(TABLE_SCHEMAS)}")
-    rows_df = conform(rows_df, table)
-    if table in _WHOLE_OBSERVATION_TABLES:
+    curated = curated_table(table)
+    rows_df = conform(rows_df, curated.schema)
+    if curated.merge.whole_observation:
         # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
         latest_df = filter_latest_observation(rows_df)
-        merged_df = filter_first_per_key(latest_df, TABLE_KEYS[table], _content_order(table))
+        merged_df = filter_first_per_key(latest_df, curated.key, _content_order(curated))
     else:
-        merged_df = filter_first_per_key(rows_df, TABLE_KEYS[table], _rank_order(table))
-    return conform(merged_df, table)
+        merged_df = filter_first_per_key(rows_df, curated.key, _rank_order(curated))
+    return conform(merged_df, curated.schema)

@@ -139,100 +139,94 @@ QUARANTINE = StructType(
 _PROVENANCE = [_f("extracted_at", TimestampType(), False), _f("source_file", StringType(), False)]
 _PARTITION = [_f("snapshot_date", StringType(), False)]
 
-TABLE_SCHEMAS: dict[str, StructType] = {
-    "playlist_snapshots": StructType(
-        [
-            _f("playlist_id", StringType(), False),
-            _f("snapshot_id", StringType()),
-            _f("playlist_name", StringType()),
-            _f("description", StringType()),
-            _f("owner_id", StringType()),
-            _f("owner_display_name", StringType()),
-            _f("followers", LongType()),
-            _f("is_public", BooleanType()),
-            _f("is_collaborative", BooleanType()),
-            _f("item_count", IntegerType(), False),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-    "playlist_items": StructType(
-        [
-            _f("playlist_id", StringType(), False),
-            _f("snapshot_id", StringType()),
-            _f("position", IntegerType(), False),
-            _f("item_type", StringType(), False),
-            _f("item_id", StringType()),
-            _f("item_uri", StringType()),
-            _f("track_id", StringType()),
-            _f("added_at", TimestampType()),
-            _f("added_by_id", StringType()),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-    "tracks": StructType(
-        [
-            _f("track_id", StringType(), False),
-            _f("track_name", StringType()),
-            _f("album_id", StringType()),
-            _f("artist_ids", ArrayType(StringType())),
-            _f("duration_ms", LongType()),
-            _f("is_explicit", BooleanType()),
-            _f("isrc", StringType()),
-            _f("popularity", LongType()),
-            _f("disc_number", IntegerType()),
-            _f("track_number", IntegerType()),
-            _f("track_uri", StringType()),
-            _f("preview_url", StringType()),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-    "albums": StructType(
-        [
-            _f("album_id", StringType(), False),
-            _f("album_name", StringType()),
-            _f("album_type", StringType()),
-            _f("release_date", DateType()),
-            _f("release_date_raw", StringType()),
-            _f("release_date_precision", StringType()),
-            _f("total_tracks", IntegerType()),
-            _f("artist_ids", ArrayType(StringType())),
-            _f("image_url", StringType()),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-    "artists": StructType(
-        [
-            _f("artist_id", StringType(), False),
-            _f("artist_name", StringType()),
-            _f("artist_uri", StringType()),
-            _f("genres", ArrayType(StringType())),
-            _f("popularity", LongType()),
-            _f("followers", LongType()),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-    "track_artists": StructType(
-        [
-            _f("track_id", StringType(), False),
-            _f("artist_id", StringType(), False),
-            _f("artist_position", IntegerType(), False),
-            *_PROVENANCE,
-            *_PARTITION,
-        ]
-    ),
-}
+# The curated tables' rows (docs/design.md s.3); spotify_etl/transform/registry.py names them, with their keys.
+PLAYLIST_SNAPSHOTS_TABLE = StructType(
+    [
+        _f("playlist_id", StringType(), False),
+        _f("snapshot_id", StringType()),
+        _f("playlist_name", StringType()),
+        _f("description", StringType()),
+        _f("owner_id", StringType()),
+        _f("owner_display_name", StringType()),
+        _f("followers", LongType()),
+        _f("is_public", BooleanType()),
+        _f("is_collaborative", BooleanType()),
+        _f("item_count", IntegerType(), False),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)
 
-# The key of one row of each table within a partition (snapshot_date is part of every key).
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "playlist_snapshots": ("playlist_id", "snapshot_date"),
-    "playlist_items": ("playlist_id", "snapshot_date", "position"),
-    "tracks": ("track_id", "snapshot_date"),
-    "albums": ("album_id", "snapshot_date"),
-    "artists": ("artist_id", "snapshot_date"),
-    "track_artists": ("track_id", "artist_id", "snapshot_date"),
-}
+PLAYLIST_ITEMS_TABLE = StructType(
+    [
+        _f("playlist_id", StringType(), False),
+        _f("snapshot_id", StringType()),
+        _f("position", IntegerType(), False),
+        _f("item_type", StringType(), False),
+        _f("item_id", StringType()),
+        _f("item_uri", StringType()),
+        _f("track_id", StringType()),
+        _f("added_at", TimestampType()),
+        _f("added_by_id", StringType()),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)
+
+TRACKS_TABLE = StructType(
+    [
+        _f("track_id", StringType(), False),
+        _f("track_name", StringType()),
+        _f("album_id", StringType()),
+        _f("artist_ids", ArrayType(StringType())),
+        _f("duration_ms", LongType()),
+        _f("is_explicit", BooleanType()),
+        _f("isrc", StringType()),
+        _f("popularity", LongType()),
+        _f("disc_number", IntegerType()),
+        _f("track_number", IntegerType()),
+        _f("track_uri", StringType()),
+        _f("preview_url", StringType()),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)
+
+ALBUMS_TABLE = StructType(
+    [
+        _f("album_id", StringType(), False),
+        _f("album_name", StringType()),
+        _f("album_type", StringType()),
+        _f("release_date", DateType()),
+        _f("release_date_raw", StringType()),
+        _f("release_date_precision", StringType()),
+        _f("total_tracks", IntegerType()),
+        _f("artist_ids", ArrayType(StringType())),
+        _f("image_url", StringType()),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)
+
+ARTISTS_TABLE = StructType(
+    [
+        _f("artist_id", StringType(), False),
+        _f("artist_name", StringType()),
+        _f("artist_uri", StringType()),
+        _f("genres", ArrayType(StringType())),
+        _f("popularity", LongType()),
+        _f("followers", LongType()),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)
+
+TRACK_ARTISTS_TABLE = StructType(
+    [
+        _f("track_id", StringType(), False),
+        _f("artist_id", StringType(), False),
+        _f("artist_position", IntegerType(), False),
+        *_PROVENANCE,
+        *_PARTITION,
+    ]
+)

@@ -18,15 +18,19 @@ an album without id, an artist without id) are never emitted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StringType
+from pyspark.sql.types import ArrayType, StringType, StructType
 
-from spotify_etl.config import CURATED_TABLES
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.conform import conform
+from spotify_etl.transform.schema import (
+    ALBUMS_TABLE,
+    ARTISTS_TABLE,
+    PLAYLIST_ITEMS_TABLE,
+    PLAYLIST_SNAPSHOTS_TABLE,
+    TRACK_ARTISTS_TABLE,
+    TRACKS_TABLE,
+)
 
 _PROVENANCE = ("extracted_at", "source_file", "snapshot_date")
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -145,7 +149,7 @@ def _first_per_key(rows: Column) -> Column:
     return F.filter(rows, lambda row, i: (i == 0) | (rows[i - 1][_KEY] != row[_KEY]))
 
 
-def _explode_rows(observations_df: DataFrame, rows: Column, table: str) -> DataFrame:
+def _explode_rows(observations_df: DataFrame, rows: Column, table: StructType) -> DataFrame:
     """One output row per distinct key of each observation's ``rows`` array, in the table's schema."""
     sorted_df = observations_df.select(*_PROVENANCE, F.array_sort(rows).alias("_rows"))
     exploded_df = sorted_df.select(*_PROVENANCE, F.explode(_first_per_key(F.col("_rows"))).alias("_row"))
@@ -236,7 +240,7 @@ def playlist_snapshots(observations_df: DataFrame) -> DataFrame:
         playlist["collaborative"].alias("is_collaborative"),
         F.size(_or_empty(F.col("items"))).alias("item_count"),
         *_PROVENANCE,
-    ).transform(lambda df: conform(df, "playlist_snapshots"))
+    ).transform(lambda df: conform(df, PLAYLIST_SNAPSHOTS_TABLE))
 
 
 def playlist_items(observations_df: DataFrame) -> DataFrame:
@@ -260,19 +264,19 @@ def playlist_items(observations_df: DataFrame) -> DataFrame:
         F.try_to_timestamp(item["added_at"]).alias("added_at"),
         item["added_by"]["id"].alias("added_by_id"),
         *_PROVENANCE,
-    ).transform(lambda df: conform(df, "playlist_items"))
+    ).transform(lambda df: conform(df, PLAYLIST_ITEMS_TABLE))
 
 
 def tracks(observations_df: DataFrame) -> DataFrame:
     """One row per distinct track (non-null id, item type ``track``) of each observation."""
     rows = F.transform(_track_objects(F.col("items")), _track_row)
-    return _explode_rows(observations_df, rows, "tracks")
+    return _explode_rows(observations_df, rows, TRACKS_TABLE)
 
 
 def albums(observations_df: DataFrame) -> DataFrame:
     """One row per distinct album (non-null id) of the tracks of each observation."""
     rows = _with_key(F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])))
-    return _explode_rows(observations_df, rows, "albums")
+    return _explode_rows(observations_df, rows, ALBUMS_TABLE)
 
 
 def artists(observations_df: DataFrame) -> DataFrame:
@@ -291,7 +295,7 @@ def artists(observations_df: DataFrame) -> DataFrame:
         F.transform(_or_empty(F.col("artists")), _full_artist_row),
         F.transform(credited, _simple_artist_row),
     )
-    return _explode_rows(observations_df, _with_key(rows), "artists")
+    return _explode_rows(observations_df, _with_key(rows), ARTISTS_TABLE)
 
 
 def track_artists(observations_df: DataFrame) -> DataFrame:
@@ -313,81 +317,12 @@ def track_artists(observations_df: DataFrame) -> DataFrame:
         )
 
     rows = F.flatten(F.transform(_track_objects(F.col("items")), credits))
-    return _explode_rows(observations_df, rows, "track_artists")
-
-
-TABLE_BUILDERS: dict[str, Callable[[DataFrame], DataFrame]] = {
-    "playlist_snapshots": playlist_snapshots,
-    "playlist_items": playlist_items,
-    "tracks": tracks,
-    "albums": albums,
-    "artists": artists,
-    "track_artists": track_artists,
-}
-
-
-def build_tables(observations_df: DataFrame) -> dict[str, DataFrame]:
-    """All six tables from one parse of the raw objects (the caller caches ``observations_df``)."""
-    return {table: TABLE_BUILDERS[table](observations_df) for table in CURATED_TABLES}
-
-
-# ---------------------------------------------------------------------------------------------------
-# Schema alignment
-# ---------------------------------------------------------------------------------------------------
-
-
-def conform(df: DataFrame, table: str) -> DataFrame:
-    """``df`` with exactly ``TABLE_SCHEMAS[table]``: those columns, in that order, cast to those types,
-    with that nullability. Extra columns are dropped.
-
-    Spark derives nullability from expressions and offers no way to declare it, so it is carried by
-    identity expressions: ``when(x IS NOT NULL, x)`` is nullable, and ``coalesce(x, literal)`` is not.
-    The non-nullable columns are keys, positions and provenance, which the builders never leave null;
-    rows read back from Parquet (where Spark makes every column nullable) were written from them. So a
-    row with a null there is filtered out first (a row without its key cannot be placed), which makes
-    the ``coalesce`` a no-op that only carries the nullability.
-
-    Raises:
-        KeyError: ``table`` is not a curated table.
-        ValueError: ``df`` lacks some of the table's columns (all of them are named).
-    """
-    if table not in TABLE_SCHEMAS:
-        raise KeyError(f"unknown curated table {table!r}; expected one of {', '.join(TABLE_SCHEMAS)}")
-    schema = TABLE_SCHEMAS[table]
-    missing = [name for name in schema.fieldNames() if name not in df.columns]
-    if missing:
-        raise ValueError(
-            f"rows for table {table!r} lack the columns {', '.join(missing)} "
-            f"(they have: {', '.join(df.columns)})"
-        )
-    nullable_now = {field.name: field.nullable for field in df.schema.fields}
-    keyed_df = df
-    columns = []
-    for field in schema.fields:
-        column = F.col(field.name).cast(field.dataType)
-        if not field.nullable:
-            if nullable_now.get(field.name, True):
-                keyed_df = keyed_df.where(F.col(field.name).isNotNull())
-            column = F.coalesce(column, _placeholder(field.dataType.simpleString()))
-        elif not nullable_now.get(field.name, True):
-            column = F.when(column.isNotNull(), column)
-        columns.append(column.alias(field.name))
-    return keyed_df.select(*columns)
-
-
-def _placeholder(type_name: str) -> Column:
-    """A typed non-null literal for ``conform``'s nullability-only coalesce (never actually used)."""
-    if type_name == "timestamp":
-        return F.lit(datetime(1970, 1, 1, tzinfo=UTC))
-    return F.lit("" if type_name == "string" else 0).cast(type_name)
+    return _explode_rows(observations_df, rows, TRACK_ARTISTS_TABLE)
 
 
 __all__ = [
-    "TABLE_BUILDERS",
     "albums",
     "artists",
-    "build_tables",
-    "conform",
     "playlist_items",
     "playlist_snapshots",
     "release_date",

@@ -8,26 +8,8 @@ mode with a corrupt-record column: Spark then returns the fields it could read a
 any record that did not fit the schema. Only those few rejected records are looked at again, to name the
 reason.
 
-Reasons, checked in this order (the first that applies is recorded):
-
-==============================  ==============================================================
-``not_gzip``                    the object could not be decompressed (set by the runtime)
-``empty``                       the object decompressed to no JSON line (set by the runtime)
-``multiple_records``            more than one non-blank line: the contract is one line per object
-``not_json``                    the line is not JSON
-``not_an_object``               valid JSON, but not an object (array, string, number, null)
-``unsupported_schema_version``  ``schema_version`` missing or not one this code reads
-``missing_playlist_id``         no ``playlist.id``
-``too_large``                   the object's JSON text is longer than ``MAX_RECORD_CHARS``
-``bad_extracted_at``            ``extracted_at`` missing or not ISO-8601 UTC ``...Z``
-``implausible_extracted_at``    ``extracted_at`` before Spotify existed or after the run's clock plus a
-                                tolerance (``spotify_etl/transform/plausibility.py``)
-``items_not_array``             ``items`` missing or not an array
-``bad_artists_fetched_at``      an ``artists_fetched_at`` value is not ISO-8601 UTC ``...Z`` (the key
-                                is optional: envelopes landed before the artist cache lack it)
-``schema_mismatch``             a nested field has the wrong JSON type (e.g. a string popularity, or a
-                                name sent as an object or array: Spark would store its JSON text)
-==============================  ==============================================================
+The reasons, when each applies and the forms of their details are one list, ``reasons.py`` (the first
+check that applies is recorded); ``tests/unit/transform/test_validate.py`` has one case per validation reason.
 """
 
 from __future__ import annotations
@@ -39,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
+from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
 CORRUPT_COLUMN = "_corrupt_record"
@@ -56,28 +39,12 @@ MAX_RECORD_CHARS = 100_000_000
 _PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
 
-QUARANTINE_REASONS = (
-    "not_gzip",
-    "empty",
-    "multiple_records",
-    "not_json",
-    "not_an_object",
-    "unsupported_schema_version",
-    "missing_playlist_id",
-    "too_large",
-    "bad_extracted_at",
-    "implausible_extracted_at",
-    "items_not_array",
-    "bad_artists_fetched_at",
-    "schema_mismatch",
-)
-
 
 def _string_keys(schema: StructType) -> set[str]:
     """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
 
     A name that is a string in one place and a structure in another would be ambiguous: none is, and
-    ``tests/unit/test_validate.py`` checks it."""
+    ``tests/unit/transform/test_validate.py`` checks it."""
     keys: set[str] = set()
     for schema_field in schema.fields:
         if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
@@ -220,78 +187,69 @@ def _field_detail(label: str, found: Column, expectation: str) -> Column:
 def _detail(
     reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
 ) -> Column:
-    """A message that says what was wrong, for a person reading the quarantine.
+    """A message that says what was wrong, for a person reading the quarantine: the one of the record's reason.
 
-    One ``when`` per reason, in the order of the module docstring's table: a table of messages, longer than
-    60 lines for that reason only.
+    The reasons are taken in the order of ``reasons.py``; ``empty`` and ``multiple_records`` get theirs where
+    they are found (``_split_counted``).
     """
+    messages = _messages(value, latest, max_chars)
+    first, *rest = [name for name in VALIDATION_REASONS if name in messages]
+    detail = F.when(reason == first, messages[first])
+    for name in rest:
+        detail = detail.when(reason == name, messages[name])
+    return detail
+
+
+def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[str, Column]:
+    """Each reason's message, a Column of the record's text (forms as ``reasons.py`` documents them)."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
         f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
     )
     structure_key = F.regexp_extract(value, _STRING_KEY_HOLDS_STRUCTURE, 1)
     extracted_at = _raw_field(value, "extracted_at")
-    return (
-        F.when(
-            reason == "too_large",
-            F.format_string(
-                f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
-                F.length(value),
-            ),
-        )
-        .when(reason == "not_json", F.concat(F.lit("not valid JSON: "), _snippet(value)))
-        .when(reason == "not_an_object", F.concat(F.lit("JSON value is not an object: "), _snippet(value)))
-        .when(
-            reason == "unsupported_schema_version",
-            _field_detail(
-                "schema_version=",
-                _raw_field(value, "schema_version"),
-                f"this job reads schema_version {versions}",
-            ),
-        )
-        .when(reason == "missing_playlist_id", F.lit("playlist.id is missing or empty"))
-        .when(
-            reason == "bad_extracted_at",
-            _field_detail("extracted_at=", extracted_at, "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"),
-        )
-        .when(
-            reason == "implausible_extracted_at",
-            _field_detail("extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"),
-        )
-        .when(
-            reason == "items_not_array",
-            _field_detail(
-                "items is ",
-                _snippet(F.get_json_object(value, "$.items")),
-                "expected an array of playlist items",
-            ),
-        )
-        .when(
-            reason == "bad_artists_fetched_at",
-            _field_detail(
-                "artists_fetched_at holds ",
-                _snippet(F.get_json_object(value, "$.artists_fetched_at")),
-                "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
-            ),
-        )
-        .when(
-            (reason == "schema_mismatch") & (structure_key != ""),
+    iso = "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"
+    return {
+        "too_large": F.format_string(
+            f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
+            F.length(value),
+        ),
+        "not_json": F.concat(F.lit("not valid JSON: "), _snippet(value)),
+        "not_an_object": F.concat(F.lit("JSON value is not an object: "), _snippet(value)),
+        "unsupported_schema_version": _field_detail(
+            "schema_version=",
+            _raw_field(value, "schema_version"),
+            f"this job reads schema_version {versions}",
+        ),
+        "missing_playlist_id": F.lit("playlist.id is missing or empty"),
+        "bad_extracted_at": _field_detail("extracted_at=", extracted_at, iso),
+        "implausible_extracted_at": _field_detail(
+            "extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"
+        ),
+        "items_not_array": _field_detail(
+            "items is ", _snippet(F.get_json_object(value, "$.items")), "expected an array of playlist items"
+        ),
+        "bad_artists_fetched_at": _field_detail(
+            "artists_fetched_at holds ",
+            _snippet(F.get_json_object(value, "$.artists_fetched_at")),
+            "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
+        ),
+        "schema_mismatch": F.when(
+            structure_key != "",
             F.concat(
                 F.lit("a "),
                 structure_key,
                 F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
             ),
-        )
-        .when(
-            reason == "schema_mismatch",
+        ).otherwise(
             F.lit(
                 "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
-            ),
-        )
-    )
+            )
+        ),
+    }
 
 
-def check_raw_lines(
+def check_raw_objects(
     raw_df: DataFrame,
     whole_objects: bool = False,
     latest_extracted_at: datetime | None = None,

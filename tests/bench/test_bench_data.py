@@ -16,9 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from bench import duckdb_baseline
 from bench.generate import Observation, TierShape, base_observations, increments, write_raw_set
 from bench.measure import layout
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from tests import builders as b
 
 KEY_PATTERN = re.compile(

@@ -21,7 +21,7 @@ import pytest
 
 from bench.compare import compare_outputs
 from infra.scripts.cfn import REPO_ROOT
-from spotify_etl.config import CURATED_TABLES
+from spotify_etl.transform.registry import CURATED_TABLES
 from tests import builders as b
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -15,13 +15,13 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.athena import load_queries
 from spotify_etl.aws_twin.crawler import connect
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.devtools.clock import load_state
 from spotify_etl.devtools.errors import PipelineError
 from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline
 from spotify_etl.devtools.real_api import RealApiSettings, real_api_settings
 from spotify_etl.devtools.report import QUERY_NAMES
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS
+from spotify_etl.transform.registry import CURATED_TABLES
 
 D1, D2, D3 = "2026-11-01", "2026-11-02", "2026-11-03"
 

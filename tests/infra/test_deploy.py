@@ -172,7 +172,7 @@ def test_views_are_not_created_when_the_stack_lacks_a_table(artifacts, tmp_path)
 
 
 def test_views_are_created_in_dependency_order_once_the_tables_exist(artifacts, tmp_path):
-    from spotify_etl.config import CURATED_TABLES
+    from spotify_etl.transform.registry import CURATED_TABLES
 
     log = _fake_aws(tmp_path, tables=list(CURATED_TABLES))
     expected = [v.name for v in deploy.views_in_dependency_order(deploy.read_sql_files())]

@@ -135,6 +135,7 @@ def test_glue_library_holds_the_glue_side_modules_only(artifacts):
     assert {n for n in names if n.startswith("spotify_etl/runtime/")} == {
         "spotify_etl/runtime/__init__.py",
         "spotify_etl/runtime/glue.py",
+        "spotify_etl/runtime/run_metrics.py",
     }
     assert not [
         n

@@ -14,9 +14,10 @@ from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import resources_of_type
-from spotify_etl.config import BOOKMARK_OPTIONS, CURATED_TABLES, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
 from spotify_etl.lake import table_symlinks
 from spotify_etl.transform.glue_types import declared_columns
+from spotify_etl.transform.registry import CURATED, CURATED_TABLES
 from tests.infra.conftest import FAKE_NAMES, fake_sub
 
 # Glue's own job parameters (documented "special parameters"); everything else is an argument of our job.
@@ -117,7 +118,7 @@ def test_extract_role_writes_only_its_own_secret_and_its_state_prefix(resources)
 
 def test_transform_alarms_watch_the_metrics_the_job_publishes(resources):
     """The quarantine alarm fires on one quarantined object; freshness fires after 26 hours without a success."""
-    from spotify_etl.transform.run_metrics import metric_data
+    from spotify_etl.runtime.run_metrics import metric_data
     from spotify_etl.transform.summary import RunSummary
 
     namespace = _props(resources, "TransformJob")["DefaultArguments"]["--metrics_namespace"]
@@ -245,8 +246,9 @@ def test_tables_read_partitions_through_manifests_and_the_job_retries_once(resou
     writes are idempotent and a failed run may be retried."""
     from spotify_etl.aws_twin.symlink_tables import SYMLINK_INPUT_FORMAT
 
-    for table in CURATED_TABLES:
-        storage = _props(resources, catalog_tables.table_logical_id(table))["TableInput"]["StorageDescriptor"]
+    for curated in CURATED:
+        table = curated.name
+        storage = _props(resources, curated.catalog.logical_id)["TableInput"]["StorageDescriptor"]
         assert storage["InputFormat"] == SYMLINK_INPUT_FORMAT
         assert storage["SerdeInfo"]["SerializationLibrary"] == catalog_tables.PARQUET_SERDE
         assert storage["Location"] == {"Fn::Sub": f"s3://${{DataBucket}}/curated/symlinks/{table}/"}

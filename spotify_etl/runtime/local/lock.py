@@ -41,10 +41,10 @@ def _holder_text() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}"
 
 
-def describe_holder(lake: Path) -> str:
+def describe_holder(lake: LakeLayout | Path) -> str:
     """Who holds (or last held) the lock, as its holder wrote it."""
     try:
-        text = LakeLayout.from_lake(lake).writer_lock.read_text(encoding="utf-8").strip()
+        text = LakeLayout.of(lake).writer_lock.read_text(encoding="utf-8").strip()
     except OSError:
         text = ""
     return text or "an unknown process"
@@ -52,14 +52,15 @@ def describe_holder(lake: Path) -> str:
 
 @contextmanager
 def writer_lock(
-    lake: Path, *, wait: bool = False, on_wait: Callable[[str], None] | None = None
+    lake: LakeLayout | Path, *, wait: bool = False, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the lake's writer lock for the ``with`` block (see the module doc).
 
     Raises:
         LakeLocked: another writer holds it and ``wait`` is false.
     """
-    lake = lake.resolve()
+    layout = LakeLayout.of(lake)
+    lake = layout.local_root.resolve()
     counts: dict[Path, int] = getattr(_held, "counts", None) or {}
     _held.counts = counts
     if counts.get(lake):
@@ -70,12 +71,12 @@ def writer_lock(
             counts[lake] -= 1
         return
     lake.mkdir(parents=True, exist_ok=True)
-    fd = os.open(LakeLayout.from_lake(lake).writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(layout.writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = describe_holder(lake)
+            holder = describe_holder(layout)
             if not wait:
                 raise LakeLocked(
                     f"lake {lake} is locked by another writer ({holder}); wait for it to finish, "

@@ -160,7 +160,7 @@ class LocalRuntime:
         return [row for row in unread if row is not None]
 
     def commit(self) -> bool:
-        if self.reprocess or self.config.bookmark_option != "job-bookmark-enable":
+        if self.reprocess or not self.config.bookmark_advances:
             return False
         self.store.commit(self.select(), datetime.now(UTC))
         return True
@@ -184,7 +184,7 @@ class ReprocessError(ValueError):
 
 
 def config_for_lake(
-    lake: str | Path,
+    lake: LakeLayout | str | Path,
     *,
     bookmark_option: str = DEFAULT_BOOKMARK_OPTION,
     job_name: str | None = None,
@@ -197,7 +197,7 @@ def config_for_lake(
     """The transform config of a local lake (with optional root overrides) and its bookmark root."""
     from spotify_etl.config import DEFAULT_JOB_NAME
 
-    layout = LakeLayout.from_lake(lake)
+    layout = LakeLayout.of(lake)
     config = TransformConfig(
         job_name=job_name or DEFAULT_JOB_NAME,
         raw_path=to_uri(raw) if raw else layout.raw,

@@ -21,10 +21,10 @@ from pyspark.sql import SparkSession
 from spotify_etl.aws_twin.crawler import CatalogError, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
 from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
+from spotify_etl.transform.registry import CURATED_TABLES
 from tests.catalog_rows import catalog_rows
 from tests.curated_lake import D1, D2, curated_lake_copy
 

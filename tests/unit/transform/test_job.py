@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, run_local_transform
 from spotify_etl.transform.job import run_transform
-from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import QUARANTINE
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b

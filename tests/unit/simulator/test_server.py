@@ -21,7 +21,7 @@ from spotify_etl.simulator.world import (
 )
 
 SHAPES = json.loads(
-    (Path(__file__).parents[1] / "fixtures" / "simulator" / "recorded_shapes.json").read_text()
+    (Path(__file__).parents[2] / "fixtures" / "simulator" / "recorded_shapes.json").read_text()
 )
 DAY0 = date(2026, 11, 1)
 

@@ -13,13 +13,13 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType
 
-from spotify_etl.config import CURATED_TABLES
-from spotify_etl.transform import tables
-from spotify_etl.transform.schema import TABLE_SCHEMAS
+from spotify_etl.transform import registry, tables
+from spotify_etl.transform.conform import conform
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from tests import builders as b
 
 T0 = datetime(2026, 11, 22, 3, 0, 5, tzinfo=UTC)
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "spotify"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spotify"
 
 
 def provenance(env: dict[str, Any]) -> tuple[datetime, str, str]:
@@ -425,7 +425,7 @@ def test_build_tables_gives_every_table_in_its_exact_schema(spark):
         ),
         b.envelope(playlist=b.playlist(id="pl2"), items=[]),
     ]
-    built = tables.build_tables(b.observations_df(spark, envs))
+    built = registry.build_tables(b.observations_df(spark, envs))
 
     assert list(built) == list(CURATED_TABLES)
     for table, df in built.items():
@@ -443,7 +443,7 @@ def test_conform_orders_casts_drops_extras_and_sets_nullability(spark):
         "artist_id string, track_id string, junk string",
     )
 
-    actual_df = tables.conform(loose_df, "track_artists")
+    actual_df = conform(loose_df, TABLE_SCHEMAS["track_artists"])
 
     expected = spark.createDataFrame(
         [("t1", "a1", 2, T0, "file:///r/a", "2026-11-22")], TABLE_SCHEMAS["track_artists"]
@@ -458,7 +458,7 @@ def test_conform_makes_a_non_null_column_nullable_where_declared(spark):
     row = ("t1", "n", "al", ["a"], 1, True, "i", 1, 1, 1, "u", "p", T0, "f", "2026-11-22")
     strict_df = spark.createDataFrame([row], strict)
 
-    actual_df = tables.conform(strict_df, "tracks")
+    actual_df = conform(strict_df, declared)
 
     assert_df_equality(actual_df, spark.createDataFrame([row], declared))
 
@@ -467,15 +467,14 @@ def test_conform_names_a_missing_column(spark):
     df = spark.createDataFrame([("t1",)], "track_id string")
     with pytest.raises(
         ValueError,
-        match=r"table 'tracks' lack the columns track_name, album_id, .*snapshot_date \(they have: track_id\)",
+        match=r"lack the columns track_name, album_id, .*snapshot_date \(they have: track_id\)",
     ):
-        tables.conform(df, "tracks")
+        conform(df, TABLE_SCHEMAS["tracks"])
 
 
-def test_conform_rejects_an_unknown_table(spark):
-    df = spark.createDataFrame([("x",)], "a string")
+def test_an_unknown_table_is_named_in_the_error():
     with pytest.raises(KeyError, match="unknown curated table 'songs'"):
-        tables.conform(df, "songs")
+        registry.curated_table("songs")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 from moto import mock_aws
 
-from spotify_etl.transform.run_metrics import QUARANTINED_METRIC, SUCCEEDED_METRIC, publish
+from spotify_etl.runtime.run_metrics import QUARANTINED_METRIC, SUCCEEDED_METRIC, publish
 from spotify_etl.transform.summary import RunSummary
 
 

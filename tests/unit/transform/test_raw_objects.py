@@ -23,13 +23,13 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.glue import run_glue_job
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from spotify_etl.transform.globs import excluded
-from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import QUARANTINE
 from tests import builders as b
-from tests.unit.test_glue_adapter import FakeDynamicFrame, _argv
+from tests.unit.runtime.test_glue import FakeDynamicFrame, _argv
 
 WEIRD = "odd [1] {x,y} *? %41 $HOME é.json.gz"
 

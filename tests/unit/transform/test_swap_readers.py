@@ -23,12 +23,12 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.athena import load_queries, load_views, open_session, run_sql
 from spotify_etl.aws_twin.crawler import crawl_lake
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import MANIFEST_NAME, local_path
 from spotify_etl.transform import job
+from spotify_etl.transform.registry import CURATED_TABLES
 from spotify_etl.transform.storage import HadoopFileSystem
 from tests.curated_lake import write_manifests
-from tests.unit.test_write_path import DAY1, DAY2, _land, _observation, _transform
+from tests.unit.transform.test_writer import DAY1, DAY2, _land, _observation, _transform
 
 FIRST_RUN = [_observation("p1", DAY1, ["t1", "t2"]), _observation("p2", DAY1, ["t3"])]
 # supersedes p1's first day (t1 leaves it, t5 enters) and opens a new day

@@ -10,7 +10,9 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.transform.validate import QUARANTINE_REASONS, check_raw_lines, observations_of, rejects_of
+from spotify_etl.transform import validate
+from spotify_etl.transform.reasons import VALIDATION_REASONS, quarantine_reason
+from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
 from tests import builders as b
 
 GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
@@ -102,7 +104,7 @@ def test_each_reason_is_named_and_good_objects_pass(
     objects = {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]}
     if whole_objects:  # one row per object holding its whole text, as the local reader gives it
         objects = {uri: ["\n".join(object_lines) + "\n"] for uri, object_lines in objects.items()}
-    checked = check_raw_lines(
+    checked = check_raw_objects(
         _lines(spark, objects),
         whole_objects=whole_objects,
         latest_extracted_at=LATEST,
@@ -114,11 +116,19 @@ def test_each_reason_is_named_and_good_objects_pass(
     assert [r.source_file for r in observations_of(checked).collect()] == ["file:///raw/good.json.gz"]
 
 
-def test_every_pure_reason_has_a_case() -> None:
-    runtime_reasons = {
-        "not_gzip"
-    }  # named by the runtime, which sees the bytes (tests/unit/test_transform_job.py)
-    assert set(QUARANTINE_REASONS) - runtime_reasons == set(CASES)
+def test_every_message_of_the_parse_is_for_a_validation_reason_of_the_list(spark: SparkSession) -> None:
+    """The parse names every validation reason but the two found when counting an object's lines."""
+    messages = validate._messages(F.col("value"), LATEST, MAX_CHARS)
+
+    assert set(VALIDATION_REASONS) - set(messages) == {"empty", "multiple_records"}
+    assert set(messages) <= set(VALIDATION_REASONS)
+
+
+def test_every_validation_reason_of_the_list_has_a_case_with_a_detail_of_its_form() -> None:
+    """The cases above run the validation; here their reasons and details are held to reasons.py."""
+    assert sorted(VALIDATION_REASONS) == sorted(CASES)
+    for _, reason, detail in CASES.values():
+        assert quarantine_reason(reason).matches(detail), (reason, detail)
 
 
 def test_valid_observation_keeps_provenance_and_date(spark: SparkSession) -> None:
@@ -126,7 +136,7 @@ def test_valid_observation_keeps_provenance_and_date(spark: SparkSession) -> Non
         playlist=b.playlist(id="p1"), extracted_at=datetime(2026, 11, 21, 23, 59, 59, tzinfo=b.UTC)
     )
     fractional = _replace(json.dumps(env), '"2026-11-21T23:59:59Z"', '"2026-11-22T00:00:00.250Z"')
-    checked = check_raw_lines(
+    checked = check_raw_objects(
         _lines(spark, {"file:///a.json.gz": [json.dumps(env)], "file:///b.json.gz": [fractional]})
     )
 
@@ -146,14 +156,14 @@ def test_valid_observation_keeps_provenance_and_date(spark: SparkSession) -> Non
 def test_missing_artists_become_an_empty_array(spark: SparkSession) -> None:
     env = b.envelope(playlist=b.playlist(id="p1"))
     del env["artists"]
-    checked = check_raw_lines(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
+    checked = check_raw_objects(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
     assert [r.artists for r in observations_of(checked).collect()] == [[]]
 
 
 def test_an_extracted_at_before_spotify_existed_is_implausible(spark: SparkSession) -> None:
     old = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2008-10-06T23:59:59Z"')
     first_day = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2008-10-07T00:00:00Z"')
-    checked = check_raw_lines(
+    checked = check_raw_objects(
         _lines(spark, {"file:///old.json.gz": [old], "file:///first.json.gz": [first_day]})
     )
     assert [(r.source_file, r.reason) for r in rejects_of(checked).collect()] == [
@@ -171,7 +181,7 @@ def test_an_object_or_array_where_a_string_belongs_is_a_schema_mismatch(
 ) -> None:
     old = '"name": "Rap RU"' if key == "name" else '"id": "p1"'
     bad = _replace(GOOD, old, f'"{key}": {sent}')
-    checked = check_raw_lines(_lines(spark, {"file:///bad.json.gz": [bad]}))
+    checked = check_raw_objects(_lines(spark, {"file:///bad.json.gz": [bad]}))
     expected = spark.createDataFrame(
         [
             (
@@ -191,7 +201,7 @@ def test_a_name_that_reads_like_json_is_kept_as_sent(spark: SparkSession) -> Non
         f"file:///{i}.json.gz": [json.dumps(b.envelope(playlist=b.playlist(id=f"p{i}", name=name)))]
         for i, name in enumerate(names)
     }
-    checked = check_raw_lines(_lines(spark, objects))
+    checked = check_raw_objects(_lines(spark, objects))
     got = observations_of(checked).select("source_file", F.col("playlist.name").alias("name"))
     expected = spark.createDataFrame(
         [(f"file:///{i}.json.gz", name) for i, name in enumerate(names)], "source_file string, name string"
@@ -204,7 +214,7 @@ def test_a_string_longer_than_jacksons_default_limit_is_parsed(spark: SparkSessi
     # Jackson's default refuses strings over 20,000,000 characters; the transform raises that limit.
     description = "la " * 7_000_001
     env = json.dumps(b.envelope(playlist=b.playlist(id="p1", description=description)))
-    checked = check_raw_lines(_lines(spark, {"file:///long.json.gz": [env]}))
+    checked = check_raw_objects(_lines(spark, {"file:///long.json.gz": [env]}))
     got = observations_of(checked).select(F.length("playlist.description").alias("n")).collect()
     assert [row.n for row in got] == [len(description)]
 
@@ -233,6 +243,6 @@ def test_string_keys_are_never_structures_elsewhere_in_the_envelope() -> None:
 
 def test_full_artists_with_genres_are_valid(spark: SparkSession) -> None:
     env = b.envelope(playlist=b.playlist(id="p1"), artists=[b.full_artist(id="a1", genres=["rock", "pop"])])
-    checked = check_raw_lines(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
+    checked = check_raw_objects(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
     assert rejects_of(checked).count() == 0
     assert [r.artists[0].genres for r in observations_of(checked).collect()] == [["rock", "pop"]]

@@ -17,11 +17,11 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake
-from spotify_etl.transform import tables
+from spotify_etl.transform import registry
 from spotify_etl.transform.job import run_transform
-from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import QUARANTINE
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b
@@ -46,7 +46,7 @@ def _failing_on(table: str, column: str, marker: str) -> Callable[[DataFrame], d
     evaluated below the run's selection of objects, where no writer's failure would happen."""
 
     def build(observations_df: DataFrame) -> dict[str, DataFrame]:
-        built = tables.build_tables(observations_df)
+        built = registry.build_tables(observations_df)
         built[table] = built[table].withColumn(
             column,
             F.when(

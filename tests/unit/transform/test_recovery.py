@@ -17,7 +17,7 @@ from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, r
 from spotify_etl.transform.job import run_transform
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b
-from tests.unit.test_write_path import _assert_same_curated, _observation, _table_df
+from tests.unit.transform.test_writer import _assert_same_curated, _observation, _table_df
 
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
 

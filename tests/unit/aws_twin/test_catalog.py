@@ -19,9 +19,9 @@ from pyspark.sql.types import (
 )
 
 from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl_lake, glue_type
-from spotify_etl.config import CURATED_TABLES
 from spotify_etl.lake import LakeLayout
-from spotify_etl.transform.schema import QUARANTINE, TABLE_SCHEMAS
+from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import QUARANTINE
 from tests.catalog_rows import catalog_rows
 from tests.curated_lake import D1, D2, curated_lake_copy, write_manifests
 

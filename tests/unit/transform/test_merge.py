@@ -11,9 +11,9 @@ from chispa import assert_df_equality
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spotify_etl.transform import tables
+from spotify_etl.transform import registry
 from spotify_etl.transform.merge import apply_merge_rule
-from spotify_etl.transform.schema import TABLE_KEYS, TABLE_SCHEMAS
+from spotify_etl.transform.registry import TABLE_KEYS, TABLE_SCHEMAS
 from tests import builders as b
 
 T0 = datetime(2026, 11, 22, 3, 0, 5, tzinfo=UTC)
@@ -158,7 +158,7 @@ def test_unknown_table_is_rejected(spark):
 
 def test_merge_output_has_the_exact_schema_even_from_nullable_rows(spark):
     # Rows read back from Parquet come with every column nullable.
-    loose = tables.TABLE_SCHEMAS["track_artists"]
+    loose = TABLE_SCHEMAS["track_artists"]
     nullable_df = spark.createDataFrame(
         [("t1", "a", 0, T0, "file:///a", DAY1)],
         "track_id string, artist_id string, artist_position int, extracted_at timestamp, "
@@ -182,7 +182,7 @@ def test_build_then_merge_two_observations_of_a_day(spark):
         extracted_at=T0,
     )
     noon = b.envelope(items=[b.playlist_item({**t1, "popularity": 59})], artists=[], extracted_at=T1)
-    built = tables.build_tables(b.observations_df(spark, [noon, morning]))
+    built = registry.build_tables(b.observations_df(spark, [noon, morning]))
 
     merged = {table: apply_merge_rule(table, df) for table, df in built.items()}
 
