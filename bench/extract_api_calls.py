@@ -1,28 +1,34 @@
 """API calls per `make run` day over a simulated week: the extract against the simulator, as make run does.
 
 Usage: .venv/bin/python bench/extract_api_calls.py [--dev]   (--dev: a Development Mode app)
-For the figures "before" (docs/extract.md), run it with PYTHONPATH pointing at extract_lambda/ of 5354b21.
+The run is :func:`spotify_etl.local_extract.extract_into_lake`, the one `make run` and `spotify-etl extract`
+use. The figures of earlier commits are in docs/performance.md.
 """
 
 import functools
-import inspect
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
 
-from extract_lambda.extractor import ExtractSettings, extract_playlists
-from extract_lambda.landing import LocalLander
-from spotify_etl.lake import LakeLayout, local_path
+from extract_lambda.extractor import ExtractSettings
+from spotify_etl.lake import LakeLayout
+from spotify_etl.local_extract import extract_into_lake
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
 
-new = "state" in inspect.signature(extract_playlists).parameters
-lake = Path(tempfile.mkdtemp())
+
+def kind(path: str) -> str:
+    if path == "/api/token":
+        return "token"
+    if path.startswith("/v1/artists"):
+        return "artists"
+    return "playlist" if path.count("/") == 3 else "items"
+
+
+lake = LakeLayout.from_lake(Path(tempfile.mkdtemp()))
 start = date(2026, 11, 1)
 with SimulatorServer(ChartWorld(seed=7, start=start), dev_mode="--dev" in sys.argv) as sim:
     settings = ExtractSettings(
@@ -39,28 +45,10 @@ with SimulatorServer(ChartWorld(seed=7, start=start), dev_mode="--dev" in sys.ar
         sim.set_day(day)
         sim.clear_requests()
         moment = datetime.combine(day, dtime(3, 0), tzinfo=UTC)
-        kwargs: dict[str, Any] = {}
-        if new:
-            from extract_lambda.state import LocalStateStore
-
-            kwargs["state"] = LocalStateStore(LakeLayout.from_lake(lake).extract_state)
-        report = extract_playlists(
-            settings,
-            LocalLander(local_path(LakeLayout.from_lake(lake).raw)),
-            now=functools.partial(lambda at: at, moment),
-            deadline=time.monotonic() + 300,
-            **kwargs,
+        report = extract_into_lake(
+            settings, lake, now=functools.partial(lambda at: at, moment), deadline_seconds=300
         )
-        kinds = Counter(
-            "token"
-            if r.path == "/api/token"
-            else "artists"
-            if r.path.startswith("/v1/artists")
-            else "playlist"
-            if r.path.count("/") == 3
-            else "items"
-            for r in sim.requests
-        )
+        kinds = Counter(kind(r.path) for r in sim.requests)
         totals.append(len(sim.requests))
         print(day, len(sim.requests), dict(kinds), "landed", len(report.landed))
     print("week total", sum(totals), "mean per day", sum(totals) / 7)

@@ -30,7 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from extract_lambda.landing import LocalLander, build_envelope, encode_envelope, format_extracted_at, raw_key
+from extract_lambda.landing import build_envelope, encode_envelope, format_extracted_at, raw_key
+from spotify_etl.local_extract import LocalLander
 from spotify_etl.simulator.world import ChartWorld
 
 GENERATOR_VERSION = 1

@@ -9,6 +9,15 @@ thread ends and the connection is dropped, never returned to the pool) and raise
 :class:`RequestBudgetExceeded`, a ``requests.Timeout``. A server that trickles its *headers* leaves the
 worker (a daemon thread) blocked until its per-read timeout, but the caller is released on time all the
 same.
+
+Every URL the session sends to (the first one, each ``next`` link, each redirect hop) is checked first
+against the one endpoint it serves (:class:`Endpoint`: the API base for the Spotify client, the token URL
+for the auth manager): same scheme, host and port, and a path under its prefix. Spotify's paging links are
+absolute URLs, so a response (or a proxy, or a redirect) could otherwise send the next request, and its
+``Authorization: Bearer`` header, anywhere. A refused URL raises :class:`ForeignLink` and nothing is sent.
+(requests itself drops ``Authorization`` on a redirect to another host, ``Session.rebuild_auth`` /
+``should_strip_auth`` in requests 2.34, but keeps it for ``http`` -> ``https`` on the same host; the check
+here refuses both before any byte goes out.)
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ import contextlib
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,6 +42,46 @@ class Deadline:
 
     def left(self) -> float:
         return float("inf") if self.at is None else self.at - time.monotonic()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ForeignLink(requests.RequestException):
+    """A URL outside the session's endpoint: not requested. The message names its origin, never its query."""
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """(``scheme://host:port`` of ``url``, its path); ValueError for a port that is not one."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}", parts.path
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a session may send requests: one ``scheme://host:port``, paths under ``prefix``."""
+
+    origin: str
+    prefix: str
+
+    @classmethod
+    def of(cls, url: str) -> Endpoint:
+        """The endpoint of a configured base URL (``https://api.spotify.com/v1/``, a token URL)."""
+        return cls(*_origin(url))
+
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be requested, naming its host (None: it may)."""
+        try:
+            origin, path = _origin(url)
+        except ValueError:
+            return f"a malformed link ({len(url)} characters) is not followed"
+        if origin != self.origin:
+            return f"a link to {origin} (host {urlsplit(url).hostname!r}) is outside the configured API {self.origin}{self.prefix}: not followed"
+        if not path.startswith(self.prefix) or {".", ".."} & set(path.split("/")):
+            return f"a link to {origin}{path} is outside the configured API path {self.prefix}: not followed"
+        return None
 
 
 class RequestBudgetExceeded(requests.Timeout):
@@ -57,15 +108,24 @@ class BoundedSession(requests.Session):
     Args:
         deadline: the run's deadline; no request outlives it.
         total_cap: seconds one request may take at most, connect to last byte.
+        endpoint: where requests may go (every URL and redirect hop is checked; None: anywhere).
     """
 
-    def __init__(self, deadline: Deadline, total_cap: float) -> None:
+    def __init__(self, deadline: Deadline, total_cap: float, endpoint: Endpoint | None = None) -> None:
         super().__init__()
         adapter = HTTPAdapter(max_retries=0)  # no sleeping behind our back (Retry-After, backoff)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
         self.deadline = deadline
         self.total_cap = total_cap
+        self.endpoint = endpoint
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send one hop (requests calls this for the first URL and for each redirect) if its URL may go out."""
+        refusal = self.endpoint.refusal(request.url or "") if self.endpoint is not None else None
+        if refusal is not None:
+            raise ForeignLink(refusal)
+        return super().send(request, **kwargs)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         left = self.deadline.left()

@@ -29,7 +29,7 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth
 
-from extract_lambda.bounded_http import Deadline, RequestBudgetExceeded
+from extract_lambda.bounded_http import Deadline, ForeignLink, RequestBudgetExceeded
 from extract_lambda.logs import log_event, quiet_http_debug_logs
 
 __all__ = ["ApiCaller", "Deadline", "ExtractError", "RateGate", "build_auth", "build_client"]
@@ -57,35 +57,55 @@ class ExtractError(Exception):
         self.status = status
 
 
+TOKEN_NOT_STORED = "token_not_stored"
+
+
 class RotationAwareCache(MemoryCacheHandler):
-    """An in-memory token cache that calls ``on_rotated(new)`` when a new refresh token arrives.
+    """An in-memory token cache that stores a rotated refresh token (``on_rotated(new)``) before using it.
 
     spotipy's ``SpotifyOAuth.refresh_access_token`` saves the token response through the cache handler,
     keeping the old refresh token only when the response carries none; so a different ``refresh_token``
-    saved here is a rotation.
+    saved here is a rotation. It is handed to ``on_rotated`` first, and the new access token is cached
+    only once that returned: nothing runs on a token whose successor is not stored. If storing fails, the
+    failure (:data:`TOKEN_NOT_STORED`, permanent) is kept and raised to every later token request of the
+    run, which then sends no further refresh grant.
     """
 
     def __init__(self, token_info: dict[str, Any] | None, on_rotated: Callable[[str], None] | None) -> None:
         super().__init__(token_info=token_info)
         self.refresh_token = (token_info or {}).get("refresh_token")
         self.on_rotated = on_rotated
+        self.failure: ExtractError | None = None
 
     def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
-        super().save_token_to_cache(token_info)
         new = token_info.get("refresh_token")
-        if new and self.refresh_token and new != self.refresh_token:
-            self.refresh_token = new
-            if self.on_rotated is not None:
+        if new and self.refresh_token and new != self.refresh_token and self.on_rotated is not None:
+            try:
                 self.on_rotated(new)
+            except Exception as error:
+                self.failure = (
+                    error
+                    if isinstance(error, ExtractError)
+                    else ExtractError(
+                        TOKEN_NOT_STORED,
+                        f"Spotify issued a new refresh token that could not be stored ({type(error).__name__})",
+                    )
+                )
+                raise self.failure from None
+        self.refresh_token = new or self.refresh_token
+        super().save_token_to_cache(token_info)
 
 
 class _SerializedTokens:
-    """Mixin: one token request at a time, whichever worker thread asks."""
+    """Mixin: one token request at a time, whichever worker thread asks; none after a failed rotation store."""
 
     _token_lock = threading.Lock()
 
     def get_access_token(self, *args: Any, **kwargs: Any) -> Any:
         with self._token_lock:
+            failure = getattr(getattr(self, "cache_handler", None), "failure", None)
+            if failure is not None:
+                raise ExtractError(failure.reason, failure.message)
             return super().get_access_token(*args, **kwargs)  # type: ignore[misc]
 
 
@@ -265,6 +285,8 @@ class ApiCaller:
                     self._backoff(what, failures, f"HTTP {status}")
                     continue
                 raise
+            except ForeignLink as error:
+                raise ExtractError("foreign_link", f"{what}: {error}") from None
             except RequestBudgetExceeded as error:
                 if error.by_deadline:
                     raise ExtractError(

@@ -27,8 +27,7 @@ from typing import Any
 
 from spotipy.oauth2 import SpotifyOauthError
 
-from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS, ArtistCache
-from extract_lambda.bounded_http import BoundedSession
+from extract_lambda.bounded_http import BoundedSession, Endpoint
 from extract_lambda.client import (
     AUTH_CLIENT_CREDENTIALS,
     SPOTIFY_TOKEN_URL,
@@ -40,9 +39,14 @@ from extract_lambda.client import (
     build_auth,
     build_client,
 )
-from extract_lambda.enrichment import ArtistEnricher, Enrichment, track_artist_ids
-from extract_lambda.explain import explain_oauth
-from extract_lambda.fetch import MAX_PAGE_LIMIT, fetch_playlist
+from extract_lambda.enrichment import (
+    DEFAULT_WINDOW_DAYS,
+    ArtistCache,
+    ArtistEnricher,
+    Enrichment,
+    track_artist_ids,
+)
+from extract_lambda.fetch import MAX_PAGE_LIMIT, explain_oauth, fetch_playlist
 from extract_lambda.landing import (
     SPOTIFY_API_BASE_URL,
     Lander,
@@ -54,17 +58,6 @@ from extract_lambda.landing import (
 from extract_lambda.logs import log_event
 from extract_lambda.report import ExtractReport, FailedPlaylist, LandedPlaylist
 from extract_lambda.state import StateStore
-
-__all__ = [
-    "ExtractError",
-    "ExtractReport",
-    "ExtractSettings",
-    "FailedPlaylist",
-    "LandedPlaylist",
-    "extract_playlists",
-    "normalize_playlist_id",
-    "track_artist_ids",
-]
 
 logger = logging.getLogger("extract_lambda.extractor")
 
@@ -119,20 +112,23 @@ class ExtractSettings:
         # Normalized and de-duplicated in order: the same playlist twice would be the same observation.
         ids = tuple(dict.fromkeys(normalize_playlist_id(p) for p in self.playlist_ids))
         object.__setattr__(self, "playlist_ids", ids)
+        if not self.api_base_url.endswith("/"):  # the API's path prefix: /v1/ must not admit /v1foo
+            object.__setattr__(self, "api_base_url", self.api_base_url + "/")
         if not self.client_id or not self.client_secret:
             raise ValueError("the Spotify client id and client secret are both required")
-        if not 1 <= self.page_limit <= MAX_PAGE_LIMIT:
-            raise ValueError(
-                f"page_limit must be 1..{MAX_PAGE_LIMIT} (Get Playlist Items), got {self.page_limit}"
-            )
-        if self.requests_timeout <= 0:
-            raise ValueError(f"requests_timeout must be > 0, got {self.requests_timeout}")
-        if self.request_cap_seconds <= 0:
-            raise ValueError(f"request_cap_seconds must be > 0, got {self.request_cap_seconds}")
-        if not 1 <= self.max_concurrency <= MAX_CONCURRENCY:
-            raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}, got {self.max_concurrency}")
-        if self.artist_cache_days < 0:
-            raise ValueError(f"artist_cache_days must be >= 0, got {self.artist_cache_days}")
+        for name, ok, rule in (
+            (
+                "page_limit",
+                1 <= self.page_limit <= MAX_PAGE_LIMIT,
+                f"1..{MAX_PAGE_LIMIT} (Get Playlist Items)",
+            ),
+            ("requests_timeout", self.requests_timeout > 0, "> 0"),
+            ("request_cap_seconds", self.request_cap_seconds > 0, "> 0"),
+            ("max_concurrency", 1 <= self.max_concurrency <= MAX_CONCURRENCY, f"1..{MAX_CONCURRENCY}"),
+            ("artist_cache_days", self.artist_cache_days >= 0, ">= 0"),
+        ):
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)}")
 
     @property
     def auth_flow(self) -> str:
@@ -144,32 +140,22 @@ class ExtractSettings:
         return tuple(s for s in (self.client_secret, self.refresh_token) if s)
 
 
+@dataclass
 class _Run:
     """What the worker threads of one run share: the auth manager, the rate gate, the enricher."""
 
-    def __init__(
-        self,
-        settings: ExtractSettings,
-        lander: Lander,
-        now: Callable[[], datetime],
-        deadline: Deadline,
-        sleep: Callable[[float], None],
-        auth: Auth,
-        auth_flow: str,
-        enricher: ArtistEnricher,
-    ) -> None:
-        self.settings = settings
-        self.lander = lander
-        self.now = now
-        self.deadline = deadline
-        self.sleep = sleep
-        self.auth = auth
-        self.auth_flow = auth_flow
-        self.enricher = enricher
-        self.gate = RateGate()
-        self.callers: list[ApiCaller] = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
+    settings: ExtractSettings
+    lander: Lander
+    now: Callable[[], datetime]
+    deadline: Deadline
+    sleep: Callable[[float], None]
+    auth: Auth
+    auth_flow: str
+    enricher: ArtistEnricher
+    gate: RateGate = field(default_factory=RateGate)
+    callers: list[ApiCaller] = field(default_factory=list)
+    _local: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def caller(self) -> ApiCaller:
         """This worker thread's caller: its own spotipy client and bounded session, the run's auth."""
@@ -180,7 +166,9 @@ class _Run:
                 self.auth,
                 api_base_url=settings.api_base_url,
                 requests_timeout=settings.requests_timeout,
-                session=BoundedSession(self.deadline, settings.request_cap_seconds),
+                session=BoundedSession(
+                    self.deadline, settings.request_cap_seconds, Endpoint.of(settings.api_base_url)
+                ),
             )
             caller = ApiCaller(
                 client,
@@ -230,7 +218,7 @@ class _Run:
         """Fetch the playlist and its items, enrich them with their artists, land the envelope."""
         extracted_at = self.now()
         settings = self.settings
-        playlist, items, pages = fetch_playlist(
+        playlist, items, pages, reads = fetch_playlist(
             caller,
             playlist_id,
             page_limit=settings.page_limit,
@@ -252,7 +240,7 @@ class _Run:
         )
         key = raw_key(playlist_id, extracted_at, playlist.get("snapshot_id"))
         result = self.lander.land(key, encode_envelope(envelope))
-        return _Landing(playlist_id, playlist, items, pages, enrichment, envelope, result)
+        return _Landing(playlist_id, playlist, items, pages, reads, enrichment, envelope, result)
 
     def _log_landed(self, landing: _Landing, *, api_calls: int, artists_fetched: int, started: float) -> None:
         result = landing.result
@@ -266,6 +254,7 @@ class _Run:
             extracted_at=landing.envelope["extracted_at"],
             items=len(landing.items),
             pages=landing.pages,
+            reads=landing.reads,
             artists=len(landing.enrichment.artists),
             artists_fetched=artists_fetched,
             artists_missing=len(landing.enrichment.missing),
@@ -284,6 +273,7 @@ class _Landing:
     playlist: dict[str, Any]
     items: list[dict[str, Any]]
     pages: int
+    reads: int
     enrichment: Enrichment
     envelope: dict[str, Any]
     result: LandResult
@@ -339,7 +329,7 @@ def _authorize(
         refresh_token=settings.refresh_token,
         token_url=settings.token_url,
         requests_timeout=settings.requests_timeout,
-        session=BoundedSession(deadline, settings.request_cap_seconds),
+        session=BoundedSession(deadline, settings.request_cap_seconds, Endpoint.of(settings.token_url)),
         on_rotated=on_token_rotated,
     )
 

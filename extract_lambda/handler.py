@@ -9,7 +9,7 @@ Every playlist that can be read is landed first. Failure policy (docs/extract.md
 forbidden (permanent) is reported in the result and counted in the ``PermanentFailures`` metric, which has an
 alarm, and does not fail the invocation; any other failure (retryable) makes the handler raise
 :class:`ExtractFailedError` naming each failed playlist, after recording what is settled, so Lambda's retry
-of the same event extracts only what failed (:mod:`extract_lambda.progress`); when the retries are spent,
+of the same event extracts only what failed (:class:`extract_lambda.state.InvocationProgress`); when the retries are spent,
 the event goes once to the on-failure destination. Metrics are printed in CloudWatch's embedded metric
 format. The deadline is the Lambda's remaining time minus a safety margin.
 """
@@ -17,6 +17,7 @@ format. The deadline is the Lambda's remaining time minus a safety margin.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -25,13 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from extract_lambda import settings
+from extract_lambda.client import TOKEN_NOT_STORED, ExtractError
 from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists, normalize_playlist_id
 from extract_lambda.landing import S3Lander
-from extract_lambda.logs import configure_lambda_logging, get_logger, log_event
-from extract_lambda.progress import InvocationProgress, event_key
+from extract_lambda.logs import RedactingFilter, configure_lambda_logging, log_event
 from extract_lambda.report import emit_metrics
-from extract_lambda.rotation import SecretTokenStore
-from extract_lambda.state import S3StateStore
+from extract_lambda.state import InvocationProgress, S3StateStore, event_key
 
 ENV_VARS: tuple[str, ...] = settings.names_read_by(settings.LAMBDA)
 REQUIRED_ENV_VARS: tuple[str, ...] = settings.required_by(settings.LAMBDA)
@@ -39,7 +39,7 @@ DEFAULTS: dict[str, str] = settings.defaults_for(settings.LAMBDA)
 # Seconds kept back from the Lambda's remaining time to land, log and return.
 SAFETY_MARGIN_SECONDS = 5.0
 
-logger = get_logger("extract_lambda.handler")
+logger = logging.getLogger("extract_lambda.handler")
 
 
 class ConfigError(ValueError):
@@ -48,6 +48,41 @@ class ConfigError(ValueError):
 
 class ExtractFailedError(RuntimeError):
     """Raised after landing everything else, when at least one playlist could not be extracted."""
+
+
+class SecretTokenStore:
+    """``on_rotated`` for the Lambda: a rotated refresh token into the secret, the other keys kept.
+
+    Written (``PutSecretValue`` on the function's one secret) before the new access token is used. If the
+    write fails the secret keeps the old token (Spotify may still accept it) and the run stops with a
+    permanent ``token_not_stored`` failure, counted in the ``RefreshTokenNotStored`` metric, which has an
+    alarm (docs/extract.md, "Recovery: a rotated refresh token not stored"). The token is never logged.
+    """
+
+    def __init__(self, secrets_client: Any, secret_arn: str, redactor: RedactingFilter | None = None) -> None:
+        self.client = secrets_client
+        self.secret_arn = secret_arn
+        self.redactor = redactor
+
+    def __call__(self, new_token: str) -> None:
+        if self.redactor is not None:
+            self.redactor.add([new_token])
+        try:
+            current = json.loads(self.client.get_secret_value(SecretId=self.secret_arn)["SecretString"])
+            current["refresh_token"] = new_token
+            self.client.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(current))
+        except Exception as error:
+            cause = f"{type(error).__name__}: {error}"
+            if self.redactor is not None:
+                cause = self.redactor.redact(cause)
+            raise ExtractError(
+                TOKEN_NOT_STORED,
+                f"Spotify issued a new refresh token that could not be stored in secret {self.secret_arn} "
+                f"({cause}): stopped; fix what failed, then if the next run answers invalid_grant authorize the "
+                "app again and put the new refresh token in the secret (docs/extract.md, 'Recovery: a rotated "
+                "refresh token not stored')",
+            ) from None
+        log_event(logger, "refresh_token_rotated", secret=self.secret_arn, stored=True)
 
 
 def playlist_ids_from(event: Mapping[str, Any] | None, env: Mapping[str, str]) -> tuple[str, ...]:
@@ -155,10 +190,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     rotation = SecretTokenStore(secrets_client, env[settings.SECRET_ARN], redactor)
     if todo:
         report = _extract(env, settings_from(env, secret, todo), s3, state, rotation, context)
-    if rotation.error:
-        report.warnings.append(
-            f"a rotated refresh token could not be stored in the secret ({rotation.error})"
-        )
     progress.save(
         [(p.playlist_id, "landed" if p.created else "already_present") for p in report.landed]
         + [(p.playlist_id, f"failed:{p.reason}") for p in report.failed if p.permanent]

@@ -1,9 +1,10 @@
 """The raw landing contract (docs/design.md s.2): the envelope, its deterministic key, atomic writes.
 
 Key: ``playlists/ingest_date=YYYY-MM-DD/playlist_id=<id>/<YYYYMMDDTHHMMSSZ>-<12 hex of sha256(snapshot_id)>.json.gz``
-under the raw root. Content: gzip of exactly one line of JSON. A raw object is never rewritten: a second
-observation at the same instant of the same snapshot has the same key, and landing it again is a no-op
-that reports ``already_exists``.
+under the raw root (S3 here: :class:`S3Lander`; a local lake: ``spotify_etl.local_extract.LocalLander``).
+Content: gzip of exactly one line of JSON. A raw object is never rewritten: a second observation at the same
+instant of the same snapshot has the same key, and landing it again is a no-op that reports
+``already_exists``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 SCHEMA_VERSION = 1
@@ -89,38 +87,6 @@ class LandResult:
 
 class Lander(Protocol):
     def land(self, key: str, body: bytes) -> LandResult: ...
-
-
-def file_uri(path: Path) -> str:
-    """``file://`` URI of a local object, with ``=`` left as is (as Spark/Hadoop print partition paths)."""
-    return path.as_uri().replace("%3D", "=")
-
-
-class LocalLander:
-    """Lands under a local raw root with write-to-temp then rename (atomic on one filesystem)."""
-
-    def __init__(self, raw_root: str | Path) -> None:
-        self.root = Path(str(raw_root).removeprefix("file://")).resolve()
-
-    def land(self, key: str, body: bytes) -> LandResult:
-        target = self.root / key
-        if target.exists():
-            return LandResult(file_uri(target), key, False, target.stat().st_size)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".landing-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            # os.link fails if the target exists: a concurrent landing of the same key never overwrites.
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                return LandResult(file_uri(target), key, False, target.stat().st_size)
-        finally:
-            os.unlink(tmp)
-        return LandResult(file_uri(target), key, True, len(body))
 
 
 class S3Lander:

@@ -23,10 +23,6 @@ _LIBRARY_LOG_FLOORS = {"spotipy": logging.CRITICAL, "urllib3": logging.INFO}
 REDACTED = "[REDACTED]"
 
 
-def get_logger(name: str = LOGGER_NAME) -> logging.Logger:
-    return logging.getLogger(name)
-
-
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log one event as a single JSON object (the message itself is JSON, whatever the handler)."""
     payload = {"event": event, **fields}

@@ -7,7 +7,7 @@ Failure policy (docs/extract.md, "Failure policy"):
   not fail for it, so it does not retry the batch.
 - every other reason is ``retryable`` (rate limit, deadline, stall, 5xx, network, token): the Lambda
   fails the invocation after landing everything else, and its retry extracts only what is still missing
-  (:mod:`extract_lambda.progress`).
+  (:class:`extract_lambda.state.InvocationProgress`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TextIO
 
-PERMANENT_REASONS = frozenset({"not_found", "forbidden"})
+# foreign_link: a response sent the run elsewhere (a human must look); token_not_stored: a retry would use a
+# refresh token that may be revoked (docs/extract.md, "Recovery: a rotated refresh token not stored").
+PERMANENT_REASONS = frozenset({"not_found", "forbidden", "foreign_link", "token_not_stored"})
 # CloudWatch embedded metric format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 DEFAULT_METRICS_NAMESPACE = "SpotifyLake/Extract"
 
@@ -71,9 +73,12 @@ class ExtractReport:
         ]
         if self.failed:
             lines.append(f"{len(self.failed)} failed:")
+            alike: dict[tuple[str, str, bool], list[str]] = {}  # one line for a failure shared by several
+            for p in self.failed:
+                alike.setdefault((p.reason, p.message, p.permanent), []).append(p.playlist_id)
             lines.extend(
-                f"  - {p.playlist_id}: {p.reason} ({'permanent' if p.permanent else 'retryable'}): {p.message}"
-                for p in self.failed
+                f"  - {', '.join(ids)}: {reason} ({'permanent' if permanent else 'retryable'}): {message}"
+                for (reason, message, permanent), ids in alike.items()
             )
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
@@ -134,6 +139,7 @@ def metric_documents(report: ExtractReport, namespace: str, at_ms: int | None = 
         "RetryableFailures": len(report.retryable),
         "ArtistsFetched": report.artists_fetched,
         "ApiCalls": report.api_calls,
+        "RefreshTokenNotStored": int(any(p.reason == "token_not_stored" for p in report.failed)),
     }
     documents = [_emf(namespace, {}, totals, at)]
     for reason, count in sorted(Counter(p.reason for p in report.failed).items()):

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
 from extract_lambda.client import SPOTIFY_TOKEN_URL
+from extract_lambda.enrichment import DEFAULT_WINDOW_DAYS
 from extract_lambda.extractor import ExtractSettings
 from extract_lambda.landing import SPOTIFY_API_BASE_URL
 from extract_lambda.report import DEFAULT_METRICS_NAMESPACE

@@ -1,22 +1,37 @@
-"""Small JSON state objects of the extractor: in S3 next to the lake, or in a local lake folder.
+"""Small JSON state objects of the extractor in S3 next to the lake (locally: ``spotify_etl.local_extract``).
 
-The extractor keeps two: the artist cache (``artists.json.gz``, :mod:`extract_lambda.artist_cache`) and,
-on Lambda, the progress of retried invocations (``retries.json``, :mod:`extract_lambda.progress`). They
-live under ``_state/extract/`` of the data bucket (locally ``LAKE/_state/extract/``): outside ``raw/``
-(which the transform job reads) and ``curated/`` (which the crawler catalogs).
+The extractor keeps two: the artist cache (``artists.json.gz``, :mod:`extract_lambda.enrichment`) and,
+on Lambda, the progress of retried invocations (``retries.json``, :class:`InvocationProgress`). They live
+under ``_state/extract/`` of the data bucket (locally ``LAKE/_state/extract/``): outside ``raw/`` (which the
+transform job reads) and ``curated/`` (which the crawler catalogs).
 
 A missing object reads as ``None``. An unreadable one (corrupt, not JSON) also reads as ``None`` with a
 warning: state is an optimisation or a retry aid, never a reason to stop extracting.
+
+**Retries extract only what failed**: the playlists settled by earlier attempts of the same event.
+
+When the handler fails (a retryable failure), Lambda retries the asynchronous invocation with the same
+event ("If the function returns an error, by default Lambda attempts to run it two more times":
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html; the number is the
+EventInvokeConfig's MaximumRetryAttempts:
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html). This module records, per
+event, which playlists are settled (landed, or failed for good), so that the retry skips them.
+
+The event key is the EventBridge event's ``id`` (unique per scheduled event, and part of the payload that
+is retried) or, for an event without one, the invocation's request id. Records older than
+``KEEP_SECONDS`` (6 hours, the longest an event can wait in Lambda's asynchronous queue) are dropped.
+One object holds them all: the function runs with reserved concurrency 1, so invocations never write it
+at the same time.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
-import os
-import tempfile
-from pathlib import Path
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from extract_lambda.logs import log_event
@@ -31,44 +46,18 @@ class StateStore(Protocol):
     def write(self, name: str, value: Any) -> None: ...
 
 
-def _encode(name: str, value: Any) -> bytes:
+def encode_state(name: str, value: Any) -> bytes:
     data = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return gzip.compress(data, mtime=0) if name.endswith(".gz") else data
 
 
-def _decode(name: str, data: bytes, where: str) -> Any:
+def decode_state(name: str, data: bytes, where: str) -> Any:
     try:
         text = gzip.decompress(data) if name.endswith(".gz") else data
         return json.loads(text)
     except (OSError, ValueError, EOFError) as error:
         log_event(logger, "state_unreadable", logging.WARNING, object=where, error=type(error).__name__)
         return None
-
-
-class LocalStateStore:
-    """``<root>/<name>``, written to a temporary file then renamed (atomic on one filesystem)."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def read(self, name: str) -> Any:
-        path = self.root / name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        return _decode(name, data, str(path))
-
-    def write(self, name: str, value: Any) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(_encode(name, value))
-            os.replace(tmp, self.root / name)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
 
 class S3StateStore:
@@ -98,10 +87,53 @@ class S3StateStore:
                 raise
             log_event(logger, "state_absent_or_denied", object=f"s3://{self.bucket}/{self.key(name)}")
             return None
-        return _decode(name, answer["Body"].read(), f"s3://{self.bucket}/{self.key(name)}")
+        return decode_state(name, answer["Body"].read(), f"s3://{self.bucket}/{self.key(name)}")
 
     def write(self, name: str, value: Any) -> None:
         content_type = "application/gzip" if name.endswith(".gz") else "application/json"
         self.s3.put_object(
-            Bucket=self.bucket, Key=self.key(name), Body=_encode(name, value), ContentType=content_type
+            Bucket=self.bucket, Key=self.key(name), Body=encode_state(name, value), ContentType=content_type
         )
+
+
+PROGRESS_OBJECT = "retries.json"
+KEEP_SECONDS = 6 * 3600
+
+
+def event_key(event: Any, request_id: str | None) -> str:
+    """The key of an event across its retries."""
+    if isinstance(event, Mapping) and isinstance(event.get("id"), str) and event.get("source"):
+        return f"event:{event['id']}"
+    if request_id:
+        return f"request:{request_id}"
+    digest = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"payload:{digest}"
+
+
+class InvocationProgress:
+    """The settled playlists of one event, read at the start of an attempt and written at its end."""
+
+    def __init__(self, store: StateStore, key: str, clock: Any = time.time) -> None:
+        self.store = store
+        self.key = key
+        self.clock = clock
+        raw = store.read(PROGRESS_OBJECT)
+        self._events: dict[str, Any] = raw if isinstance(raw, dict) else {}
+
+    @property
+    def settled(self) -> dict[str, str]:
+        """playlist id -> outcome of an earlier attempt (``landed``, ``already_present``, ``failed:<reason>``)."""
+        entry = self._events.get(self.key) or {}
+        settled = entry.get("settled") if isinstance(entry, dict) else None
+        return dict(settled) if isinstance(settled, dict) else {}
+
+    def save(self, newly_settled: Iterable[tuple[str, str]]) -> None:
+        now = self.clock()
+        events = {
+            key: entry
+            for key, entry in self._events.items()
+            if isinstance(entry, dict) and now - float(entry.get("at", 0)) < KEEP_SECONDS
+        }
+        events[self.key] = {"at": now, "settled": {**self.settled, **dict(newly_settled)}}
+        self.store.write(PROGRESS_OBJECT, events)
+        self._events = events

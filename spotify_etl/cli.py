@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("spotify_etl.commands.query", "Run Athena (Trino) SQL locally on the catalog"),
     "report": ("spotify_etl.commands.report", "Write the HTML report with charts"),
     "run": ("spotify_etl.commands.run", "Run the whole workflow locally (the template's graph)"),
+    "quality": ("spotify_etl.commands.quality", "Judge the curated tables by the DQDL rules of quality/"),
     "audit": (
         "spotify_etl.commands.audit",
         "Account for every raw object: in the tables, quarantined, or not",

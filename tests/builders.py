@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from extract_lambda.landing import LocalLander, build_envelope, encode_envelope, raw_key
+from extract_lambda.landing import build_envelope, encode_envelope, raw_key
+from spotify_etl.local_extract import LocalLander
 
 
 class _Omit:

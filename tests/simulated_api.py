@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from extract_lambda.extractor import ExtractReport, ExtractSettings, extract_playlists
-from extract_lambda.landing import LocalLander
-from extract_lambda.state import StateStore
-from spotify_etl.lake import local_path
+from extract_lambda.extractor import ExtractReport, ExtractSettings
+from spotify_etl.lake import LakeLayout, local_path
+from spotify_etl.local_extract import extract_into_lake
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import ChartWorld
 
@@ -47,22 +46,26 @@ def settings_for(server: SimulatorServer, *playlist_ids: str, **overrides: objec
 
 def extract(
     server: SimulatorServer,
-    raw_root: Path,
+    lake: Path,
     *playlist_ids: str,
     at: datetime = AT,
     deadline_s: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
-    state: StateStore | None = None,
+    keep_state: bool = False,
     **overrides: object,
 ) -> ExtractReport:
-    """One extract run of ``playlist_ids`` from ``server`` as if at ``at``, landing under ``raw_root``."""
-    return extract_playlists(
+    """One extract run of ``playlist_ids`` from ``server`` into the local ``lake`` as if at ``at``.
+
+    It is the run ``spotify-etl extract`` and ``make run`` do (:func:`extract_into_lake`); ``keep_state``:
+    with the artist cache under ``lake/_state/extract/``.
+    """
+    return extract_into_lake(
         settings_for(server, *playlist_ids, **overrides),
-        LocalLander(raw_root),
+        LakeLayout.from_lake(lake),
         now=lambda: at,
-        deadline=time.monotonic() + deadline_s,
+        deadline_seconds=deadline_s,
         sleep=sleep,
-        state=state,
+        keep_state=keep_state,
     )
 
 

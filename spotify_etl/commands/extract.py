@@ -7,7 +7,9 @@ any failed (after landing the others; the summary names each one and why), 2 on 
 
 The artist cache lives in ``LAKE/_state/extract/`` as on AWS (``s3://<bucket>/_state/extract/``). When
 Spotify rotates the refresh token, the new one goes to ``LAKE/_state/extract/spotify_refresh_token``
-(mode 600) and a warning says to update ``SPOTIFY_REFRESH_TOKEN``; the token is never printed.
+(mode 600, on disk before it is used) and a warning says to update ``SPOTIFY_REFRESH_TOKEN``; the token is
+never printed. A folder that cannot take it stops the run before the token is used, in one line
+(:mod:`spotify_etl.local_extract`).
 """
 
 from __future__ import annotations
@@ -15,19 +17,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from extract_lambda import settings
-from extract_lambda.artist_cache import DEFAULT_WINDOW_DAYS
-from extract_lambda.extractor import ExtractSettings, extract_playlists
-from extract_lambda.landing import LocalLander
+from extract_lambda.enrichment import DEFAULT_WINDOW_DAYS
+from extract_lambda.extractor import ExtractSettings
 from extract_lambda.logs import configure_cli_logging
-from extract_lambda.rotation import LocalTokenNotice
-from extract_lambda.state import LocalStateStore
 from spotify_etl.commands.lake_argument import add_lake_argument
-from spotify_etl.lake import local_path
+from spotify_etl.local_extract import extract_into_lake
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -98,21 +96,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"spotify-etl extract: {error}", file=sys.stderr)
         return 2
-    layout = args.lake
-    lander = LocalLander(local_path(layout.raw))
-    deadline = time.monotonic() + args.deadline_seconds
-    state = LocalStateStore(layout.extract_state)
-    rotation = LocalTokenNotice(layout.extract_state / "spotify_refresh_token", redactor)
-    report = extract_playlists(
+    report = extract_into_lake(
         extract,
-        lander,
+        args.lake,  # a LakeLayout (add_lake_argument parses --lake)
         now=lambda: datetime.now(UTC),
-        deadline=deadline,
-        state=state,
-        on_token_rotated=rotation,
+        deadline_seconds=args.deadline_seconds,
+        redactor=redactor,
     )
-    if (warning := rotation.warning()) is not None:
-        report.warnings.append(warning)
     print(report.summary())
     for landed in report.landed:
         outcome = "landed" if landed.created else "already present"

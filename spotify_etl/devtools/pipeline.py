@@ -46,6 +46,7 @@ from spotify_etl.devtools.clock import (
 )
 from spotify_etl.devtools.errors import PipelineError
 from spotify_etl.devtools.extract_step import extract_day
+from spotify_etl.devtools.quality_step import judge_and_record
 from spotify_etl.devtools.real_api import RealApiSettings, real_api_settings
 from spotify_etl.devtools.summary import DayResult, PipelineResult, print_summary
 from spotify_etl.devtools.workflow_step import SparkHolder, run_workflow_day
@@ -110,7 +111,7 @@ def _run_day(
     say = day.say
     say(f"  extract: {len(settings.playlist_ids)} playlists at {moment:%Y-%m-%dT%H:%M:%SZ}")
     t0 = time.monotonic()
-    report = extract_day(settings, day.lake.local_root, moment, say)
+    report = extract_day(settings, day.lake, moment, say)
     t1 = time.monotonic()
     if not report.landed:
         raise PipelineError(
@@ -180,12 +181,23 @@ def _run_pipeline_locked(
             _run_real(real, day, result)
         else:
             _run_simulated(options, day, result)
+        _judge_quality(result, say)
         _analyse(options, result, say)
     finally:
         holder.stop()
     result.seconds = time.monotonic() - started
     print_summary(result, say)
     return result
+
+
+def _judge_quality(result: PipelineResult, say: Say) -> None:
+    """The rules of quality/ on the lake, recorded and crawled (devtools/quality_step.py)."""
+    if not result.days:
+        return
+    t0 = time.monotonic()
+    clock = extract_moment(date.fromisoformat(result.days[-1].day))
+    judge_and_record(result.layout, clock, say)  # last_crawl stays the workflow's crawl
+    result.timings["quality"] = time.monotonic() - t0
 
 
 def _analyse(options: PipelineOptions, result: PipelineResult, say: Say) -> None:

@@ -42,6 +42,7 @@ REPORT_TABLES: tuple[str, ...] = (
     "new_entries_and_dropouts",
     "longest_running_tracks",
     "release_recency",
+    "data_quality_latest",  # the data quality section: the latest evaluation of quality/, failures first
 )
 
 

@@ -14,7 +14,9 @@ uses, including what the 2026 API refuses:
   on (a client-credentials token has no user: 403), and no ``popularity``/``followers``/``available_markets``.
 - Every ``/v1`` call needs ``Authorization: Bearer <token>`` (401 otherwise).
 - Fault injection for tests: :meth:`SimulatorServer.inject_fault` answers 429 (with ``Retry-After``) or
-  5xx for the next N requests whose path matches.
+  5xx for the next N requests whose path matches, :meth:`~SimulatorServer.inject_redirect` a redirect;
+  :meth:`~SimulatorServer.tamper_paging` makes one playlist's item pages misbehave (edited between pages,
+  a chain cut short or running past ``total``, ``next`` links to another host).
 
 The simulated clock (:meth:`SimulatorServer.set_day`) chooses which day of the world is served.
 """
@@ -27,14 +29,14 @@ import re
 import secrets
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from extract_lambda import settings
-from spotify_etl.simulator.server_state import Fault, RecordedRequest, ServerState, StateFlag
+from spotify_etl.simulator.server_state import Fault, PagingTamper, RecordedRequest, ServerState, StateFlag
 from spotify_etl.simulator.web_api import HttpError, Token, WebApi
 from spotify_etl.simulator.world import SIM_USER_ID, ChartWorld
 
@@ -77,8 +79,6 @@ class SimulatorServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
     def start(self) -> SimulatorServer:
         """Bind and serve in a daemon thread; returns self."""
         if self._httpd is not None:
@@ -110,8 +110,6 @@ class SimulatorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    # ------------------------------------------------------------------ knobs (thread-safe)
 
     @property
     def base_url(self) -> str:
@@ -167,9 +165,31 @@ class SimulatorServer:
             self._state.faults.append(fault)
         return fault
 
+    def inject_redirect(self, path: str, location: str, *, status: int = 302, times: int = 1) -> Fault:
+        """Redirect the next ``times`` requests whose path matches the regex ``path`` to ``location``."""
+        fault = Fault(path, status, times, location=location)
+        with self._lock:
+            self._state.faults.append(fault)
+        return fault
+
+    def tamper_paging(self, playlist_id: str, **faults: Any) -> PagingTamper:
+        """Make ``playlist_id``'s item pages misbehave (:class:`PagingTamper`'s fields) until cleared."""
+        tamper = PagingTamper(**faults)
+        with self._lock:
+            self._state.tampers[playlist_id] = tamper
+        return tamper
+
     def clear_faults(self) -> None:
+        """Drop every injected fault and paging tamper (an edited playlist is served as the clock says again)."""
         with self._lock:
             self._state.faults.clear()
+            self._state.tampers.clear()
+
+    def authorize(self) -> str:
+        """The user authorizes the app again (the code flow, done by hand): a new refresh token, the old one revoked."""
+        with self._lock:
+            self.refresh_token = f"simrefresh{secrets.token_hex(16)}"
+            return self.refresh_token
 
     def revoke_tokens(self) -> None:
         """Forget every access token issued so far (API calls with them get 401)."""
@@ -201,8 +221,6 @@ class SimulatorServer:
             settings.CLIENT_SECRET: self.client_secret,
         }
 
-    # ------------------------------------------------------------------ request handling
-
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._state.faults:
@@ -211,9 +229,11 @@ class SimulatorServer:
                     return fault
         return None
 
-    def _record(self, method: str, path: str, query: dict[str, list[str]], status: int) -> None:
+    def _record(
+        self, method: str, path: str, query: dict[str, list[str]], status: int, authorized: bool = False
+    ) -> None:
         with self._lock:
-            self._state.requests.append(RecordedRequest(method, path, query, status))
+            self._state.requests.append(RecordedRequest(method, path, query, status, authorized))
 
     def handle(
         self, method: str, raw_path: str, headers: Any, body: bytes
@@ -221,11 +241,18 @@ class SimulatorServer:
         """Route one request: returns (status, headers, JSON body)."""
         parts = urlsplit(raw_path)
         path, query = parts.path, parse_qs(parts.query)
+
+        def record(status: int) -> None:
+            self._record(method, path, query, status, "Authorization" in headers)
+
         try:
             fault = self._take_fault(path)
             if fault is not None and fault.trickle_seconds is not None:
-                self._record(method, path, query, 200)
+                record(200)
                 return 200, {_TRICKLE_HEADER: str(fault.trickle_seconds)}, {"trickle": "x" * 64}
+            if fault is not None and fault.location is not None:
+                record(fault.status)
+                return fault.status, {"Location": fault.location}, {"moved": fault.location}
             if fault is not None:
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 default = "API rate limit exceeded" if fault.status == 429 else "Service unavailable"
@@ -241,19 +268,28 @@ class SimulatorServer:
                 status, payload = 200, self._answer_api(path.removeprefix("/v1"), query, token)
             else:
                 raise HttpError(404, "Service not found")
-            self._record(method, path, query, status)
+            record(status)
             return status, {}, payload
         except _TokenError as error:
-            self._record(method, path, query, 400)
+            record(400)
             return 400, {}, {"error": error.error, "error_description": error.description}
         except HttpError as error:
-            self._record(method, path, query, error.status)
+            record(error.status)
             return error.status, error.headers, {"error": {"status": error.status, "message": error.message}}
 
     def _answer_api(self, path: str, query: dict[str, list[str]], token: Token) -> Any:
+        segments = path.split("/")  # ["", "playlists", id, "items"]
+        playlist_id = segments[2] if len(segments) > 2 and segments[1] == "playlists" else None
         with self._lock:
             day, dev_mode, legacy = self._state.day, self._state.dev_mode, self._state.legacy_shape
-        return self._api.answer(path, query, token, day, dev_mode, legacy)
+            tamper = self._state.tampers.get(playlist_id or "")
+            if tamper is not None:
+                day += timedelta(days=tamper.days_ahead)
+        answer = self._api.answer(path, query, token, day, dev_mode, legacy)
+        if tamper is not None and len(segments) == 4 and "fields" not in query:
+            with self._lock:
+                answer = tamper.apply(answer, self.api_base_url)
+        return answer
 
     def _token(self, headers: Any, body: bytes) -> dict[str, Any]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}

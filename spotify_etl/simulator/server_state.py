@@ -29,6 +29,39 @@ class Fault:
     retry_after: int | None = None
     message: str | None = None
     trickle_seconds: float | None = None  # 200 with headers at once, then one body byte every N seconds
+    location: str | None = None  # a redirect (3xx) to this URL
+
+
+@dataclass
+class PagingTamper:
+    """How one playlist's item pages misbehave (the faults of a real paged read; all off by default).
+
+    ``edits``: after its first page is served, the playlist moves on to its next version (the world one day
+    further on: a new ``snapshot_id``, items moved, added, gone), at most this many times. ``cut_after``:
+    that page answers ``next: null`` (the chain ends early). ``total_short_by``: every page reports a
+    ``total`` this much smaller (the chain runs past it). ``next_base``: ``next`` links point at this API
+    base instead (another host).
+    """
+
+    edits: int = 0
+    days_ahead: int = 0
+    cut_after: int | None = None
+    total_short_by: int = 0
+    next_base: str | None = None
+
+    def apply(self, page: dict[str, Any], api_base_url: str) -> dict[str, Any]:
+        """The page as this tamper serves it; an edit takes effect after a first page."""
+        page = dict(page)
+        number = page["offset"] // page["limit"] + 1
+        if self.cut_after is not None and number >= self.cut_after:
+            page["next"] = None
+        page["total"] -= self.total_short_by
+        if self.next_base is not None and page["next"]:
+            page["next"] = self.next_base + page["next"].removeprefix(api_base_url)
+        if number == 1 and self.edits > 0:
+            self.edits -= 1
+            self.days_ahead += 1
+        return page
 
 
 @dataclass(frozen=True)
@@ -37,6 +70,7 @@ class RecordedRequest:
     path: str
     query: dict[str, list[str]]
     status: int
+    authorized: bool = False  # the request carried an Authorization header
 
 
 @dataclass
@@ -47,6 +81,7 @@ class ServerState:
     tokens: dict[str, Token] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    tampers: dict[str, PagingTamper] = field(default_factory=dict)  # playlist id -> its paging faults
 
 
 class StateFlag:

@@ -60,7 +60,8 @@ def test_two_days_then_one_more_continues_the_lake(spark: SparkSession, tmp_path
         ).fetchall()
     finally:
         con.close()
-    assert partitions == [(t, [D1, D2]) for t in sorted(CURATED_TABLES)]
+    # ... and data_quality_results holds the evaluation of quality/ made after the last day (on its clock)
+    assert partitions == sorted([(t, [D1, D2]) for t in CURATED_TABLES] + [("data_quality_results", [D2])])
     assert sources == [(D1, len(DEFAULT_PLAYLIST_IDS), True), (D2, len(DEFAULT_PLAYLIST_IDS), True)]
     # analysis and report
     assert sorted(first.queries) == sorted(load_queries())
@@ -85,6 +86,8 @@ def test_two_days_then_one_more_continues_the_lake(spark: SparkSession, tmp_path
     assert "    trigger RawArrivedTrigger (EVENT) fired -> TransformJob" in lines
     assert "    trigger CrawlAfterTransformTrigger (CONDITIONAL) fired -> CuratedCrawler" in lines
     assert f"report: {first.report_index}" in lines
+    assert any(line.startswith("quality: 53 rules, ") and " 0 ERROR failed" in line for line in lines)
+    assert 'id="data_quality_latest"' in page
     assert any(line.startswith(f"catalog: {lake.resolve() / 'catalog.duckdb'}: tables") for line in lines)
     state = load_state(lake)
     assert state is not None

@@ -58,6 +58,20 @@ def test_lambda_zip_holds_the_extractor_and_its_pinned_dependencies_only(artifac
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+def test_lambda_zip_holds_only_what_the_lambda_runs(artifacts):
+    """Every module of the zip's extract_lambda is imported by the handler: no local-only code ships."""
+    names = zipfile.ZipFile(artifacts.lambda_zip).namelist()
+    zipped = {n.removesuffix(".py").replace("/", ".") for n in names if n.startswith("extract_lambda/")}
+    code = "import json, sys, extract_lambda.handler; print(json.dumps(sorted(m for m in sys.modules if 'extract_lambda' in m)))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert sorted(zipped - {"extract_lambda.__init__"} | {"extract_lambda"}) == json.loads(run.stdout)
+    archive = zipfile.ZipFile(artifacts.lambda_zip)
+    sources = [archive.read(n).decode() for n in names if n.startswith("extract_lambda/")]
+    assert not [line for text in sources for line in text.splitlines() if line.startswith("class Local")]
+
+
 def test_lambda_zip_fits_the_lambda_limits(artifacts):
     archive = zipfile.ZipFile(artifacts.lambda_zip)
 

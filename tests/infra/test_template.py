@@ -16,6 +16,7 @@ from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import resources_of_type
 from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
 from spotify_etl.lake import table_symlinks
+from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.glue_types import declared_columns
 from spotify_etl.transform.registry import CURATED, CURATED_TABLES
 from tests.infra.conftest import FAKE_NAMES, fake_sub
@@ -89,7 +90,9 @@ def test_lambda_runs_alone_on_a_schedule_and_each_failed_event_reaches_the_queue
     permissions = resources_of_type({"Resources": resources}, "AWS::Lambda::Permission")
     invoke_config = resources["ExtractInvokeConfig"]["Properties"]
 
-    assert function["ReservedConcurrentExecutions"] == 1  # extract_lambda/progress.py relies on it
+    assert (
+        function["ReservedConcurrentExecutions"] == 1
+    )  # extract_lambda/state.py InvocationProgress relies on it
     assert [t["Arn"] for r in schedules for t in r["Properties"]["Targets"]] == [
         {"Fn::GetAtt": ["ExtractFunction", "Arn"]}
     ]
@@ -155,6 +158,21 @@ def test_permanent_failures_alarm_watches_the_metric_the_handler_emits(resources
     assert alarm["MetricName"] in totals and totals[alarm["MetricName"]] == 1
     assert "Dimensions" not in alarm and totals["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_refresh_token_not_stored_alarm_watches_the_metric_the_handler_emits(resources):
+    from extract_lambda.report import ExtractReport, FailedPlaylist, metric_documents
+
+    variables = _props(resources, "ExtractFunction")["Environment"]["Variables"]
+    alarm = _props(resources, "ExtractRefreshTokenNotStoredAlarm")
+    failed = [FailedPlaylist(p, "token_not_stored", "PutSecretValue failed") for p in ("p", "q")]
+    [totals, _] = metric_documents(ExtractReport(failed=failed), "ns")
+    [quiet, *_] = metric_documents(ExtractReport(failed=[FailedPlaylist("p", "not_found", "gone")]), "ns")
+
+    assert alarm["Namespace"] == variables["METRICS_NAMESPACE"]
+    assert totals[alarm["MetricName"]] == 1 >= alarm["Threshold"] > quiet[alarm["MetricName"]] == 0
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert "Dimensions" not in alarm and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_raw_events_rule_matches_the_keys_the_lambda_lands(resources):
@@ -329,17 +347,21 @@ def test_workflow_graph_check_catches_a_cycle(resources):
 
 def test_crawler_adds_partitions_to_the_six_declared_tables_at_curated_table(resources, template):
     """Judged by AWS's rules (spotify_etl.aws_twin.crawler_spec checks them): catalog targets naming the declared
-    tables, whose partitions' manifests sit at <curated_path>/symlinks/<table>/ (the swap writes them,
-    spotify_etl.lake.table_symlinks), partitioned by snapshot_date; nothing else is created or changed."""
+    tables, partitioned by snapshot_date, whose partitions' manifests sit at <curated_path>/symlinks/<table>/
+    (the swap writes them, spotify_etl.lake.table_symlinks); data_quality_results, a plain Parquet table at
+    <curated_path>/data_quality_results/ by evaluated_date; nothing else is created or changed."""
     spec = crawler_spec(template, "CuratedCrawler")
     curated = fake_sub(_props(resources, "TransformJob")["DefaultArguments"]["--curated_path"], FAKE_NAMES)
 
     assert spec.s3_targets == ()
-    assert sorted(t.name for t in spec.catalog_tables) == sorted(CURATED_TABLES)
+    assert sorted(t.name for t in spec.catalog_tables) == sorted((*CURATED_TABLES, RESULTS_TABLE))
     for table in spec.catalog_tables:
-        assert f"s3://lake-data-bucket/{table.location_key}" == table_symlinks(curated, table.name) + "/"
-        assert table.symlink
-        assert table.partition_keys == (("snapshot_date", "string"),)
+        results = table.name == RESULTS_TABLE
+        location = f"{curated}/{table.name}" if results else table_symlinks(curated, table.name)
+        assert f"s3://lake-data-bucket/{table.location_key}" == location + "/"
+        assert table.symlink is not results
+        key = "evaluated_date" if table.name == RESULTS_TABLE else "snapshot_date"
+        assert table.partition_keys == ((key, "string"),)
     assert (spec.update_behavior, spec.partitions_inherit_from_table) == ("LOG", True)
     assert _props(resources, "CuratedCrawler")["Targets"]["CatalogTargets"][0]["DatabaseName"] == {
         "Ref": "GlueDatabase"
@@ -357,14 +379,27 @@ def test_declared_tables_are_parquet_and_their_columns_are_the_transforms_schema
         r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
         for r in resources_of_type({"Resources": resources}, "AWS::Glue::Table").values()
     }
-    assert sorted(tables) == sorted(CURATED_TABLES)
+    assert sorted(tables) == sorted((*CURATED_TABLES, RESULTS_TABLE))
     for name, table_input in tables.items():
         storage = table_input["StorageDescriptor"]
         assert (
             storage["SerdeInfo"]["SerializationLibrary"]
             == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
         )
-        assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == declared_columns(name)
+        expected = catalog_tables.results_columns() if name == RESULTS_TABLE else declared_columns(name)
+        assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == expected
+    assert catalog_tables.results_columns() == [
+        ("run_id", "string"),
+        ("evaluated_by", "string"),
+        ("table_name", "string"),
+        ("rule", "string"),
+        ("rule_line", "string"),
+        ("severity", "string"),
+        ("outcome", "string"),
+        ("observed", "double"),
+        ("message", "string"),
+        ("evaluated_at", "timestamp"),
+    ]
 
 
 def test_the_table_block_of_the_template_is_what_the_generator_renders(tmp_path, repo_root):

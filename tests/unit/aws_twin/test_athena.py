@@ -36,6 +36,21 @@ def catalog(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
+    # no evaluation recorded in this lake; tests/unit/commands/test_quality.py reads recorded ones
+    "data_quality_latest": (
+        (
+            "table_name",
+            "rule",
+            "severity",
+            "outcome",
+            "observed",
+            "message",
+            "rule_line",
+            "evaluated_by",
+            "evaluated_at",
+        ),
+        [],
+    ),
     "daily_chart_rank_change": (
         (
             "playlist_id",

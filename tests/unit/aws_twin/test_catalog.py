@@ -20,6 +20,7 @@ from pyspark.sql.types import (
 
 from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl_lake, glue_type
 from spotify_etl.lake import LakeLayout
+from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
 from tests.catalog_rows import catalog_rows
@@ -36,6 +37,10 @@ SPARK_TO_GLUE = {
 }
 
 
+# the template declares the six tables and data_quality_results (always registered, even empty)
+DECLARED_TABLES = (*CURATED_TABLES, RESULTS_TABLE)
+
+
 @pytest.fixture(scope="module")
 def two_day_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return curated_lake_copy(spark, tmp_path_factory.mktemp("catalog_lake"))
@@ -44,7 +49,7 @@ def two_day_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
 def test_registers_the_six_tables_with_glue_types_and_the_partition_key(two_day_lake: Path) -> None:
     result = crawl_lake(two_day_lake)
 
-    assert sorted(result.tables) == sorted(CURATED_TABLES)
+    assert sorted(result.tables) == sorted(DECLARED_TABLES)
     for table in CURATED_TABLES:
         expected = [
             (f.name, SPARK_TO_GLUE[f.dataType], f.name == "snapshot_date")
@@ -132,7 +137,7 @@ def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
     second = crawl_lake(lake)
 
     assert first.partitions_added["tracks"] == [D1]
-    assert sorted(first.tables_created) == sorted(CURATED_TABLES)
+    assert sorted(first.tables_created) == sorted(DECLARED_TABLES)
     assert before_recrawl == [(D1,)]  # like Athena: a partition is read once the crawler registered it
     assert second.tables_created == []
     assert second.partitions_added == {"tracks": [D2]}
@@ -180,9 +185,9 @@ def test_quarantine_and_underscore_folders_are_never_tables(spark: SparkSession,
 
     result = crawl_lake(lake)
 
-    assert sorted(result.tables) == sorted(CURATED_TABLES)
+    assert sorted(result.tables) == sorted(DECLARED_TABLES)
     assert catalog_rows(lake, "SELECT table_name FROM lake_catalog.tables ORDER BY 1") == [
-        (t,) for t in sorted(CURATED_TABLES)
+        (t,) for t in sorted(DECLARED_TABLES)
     ]
 
 

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -266,3 +267,53 @@ def test_s3_lander_never_overwrites(aws):
         f"s3://{BUCKET}/raw/playlists/x.json.gz",
     )
     assert aws["s3"].get_object(Bucket=BUCKET, Key="raw/playlists/x.json.gz")["Body"].read() == b"first"
+
+
+def test_a_rotated_token_the_secret_cannot_take_stops_the_run_alarms_and_the_documented_recovery_works(
+    aws, server, capsys
+):
+    """PutSecretValue refused (AccessDeniedException, as AWS answers a role without the permission)."""
+    secrets = boto3.client("secretsmanager")
+    first = server.refresh_token
+    secret = {"client_id": server.client_id, "client_secret": server.client_secret, "refresh_token": first}
+    secrets.put_secret_value(SecretId=aws["arn"], SecretString=json.dumps(secret))
+    events = boto3._get_default_session().events  # the session the handler's clients come from
+
+    def deny(**_: object) -> tuple[object, dict]:
+        error = {
+            "Code": "AccessDeniedException",
+            "Message": "not authorized to perform: secretsmanager:PutSecretValue",
+        }
+        return SimpleNamespace(status_code=400, headers={}), {"Error": error, "ResponseMetadata": {}}
+
+    events.register("before-call.secrets-manager.PutSecretValue", deny)
+    server.clear_requests()
+    server.rotate_refresh_tokens = True
+    try:
+        answer = handler({"playlist_ids": [OWN, SECOND]}, FakeContext(request_id="day-1"))
+    finally:
+        events.unregister("before-call.secrets-manager.PutSecretValue", deny)
+    out = capsys.readouterr().out
+    # permanent: the invocation succeeds (no Lambda retry with a token that may be revoked), nothing landed
+    assert answer["ok"] is False and answer["landed"] == []
+    assert {(f["reason"], f["permanent"]) for f in answer["failed"]} == {("token_not_stored", True)}
+    [message] = {f["message"] for f in answer["failed"]}
+    assert "AccessDeniedException" in message and "Recovery: a rotated refresh token not stored" in message
+    [totals] = [json.loads(line) for line in out.splitlines() if '"RefreshTokenNotStored"' in line]
+    assert totals["RefreshTokenNotStored"] == 1
+    assert json.loads(secrets.get_secret_value(SecretId=aws["arn"])["SecretString"]) == secret  # old kept
+    assert [r.path for r in server.requests].count("/api/token") == 1  # no second grant after the failure
+    assert raw_objects(aws["s3"]) == {}
+    # the simulator revoked the old token on rotation: the next run answers invalid_grant
+    with pytest.raises(ExtractFailedError, match="invalid_grant"):
+        handler({"playlist_ids": [OWN]}, FakeContext(request_id="day-2"))
+    # docs/extract.md's recovery: authorize the app again, put the new refresh token in the secret, run
+    try:
+        renewed = {**secret, "refresh_token": server.authorize()}
+        secrets.put_secret_value(SecretId=aws["arn"], SecretString=json.dumps(renewed))
+        recovered = handler({"playlist_ids": [OWN, SECOND]}, FakeContext(request_id="day-3"))
+    finally:
+        server.rotate_refresh_tokens = False
+    assert recovered["ok"] is True and len(recovered["landed"]) == 2
+    stored = json.loads(secrets.get_secret_value(SecretId=aws["arn"])["SecretString"])
+    assert stored["refresh_token"] == server.refresh_token  # this run's rotation was stored

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from extract_lambda.extractor import ExtractReport
-from extract_lambda.state import LocalStateStore
 from spotify_etl.cli import main as cli_main
-from spotify_etl.lake import LakeLayout
 from spotify_etl.simulator.fields import FieldsSyntaxError, apply_fields
 from spotify_etl.simulator.server import SimulatorServer
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS, ChartWorld
@@ -46,8 +44,7 @@ def _reset(server: SimulatorServer) -> Iterator[None]:
 
 
 def run(server, lake: Path, *ids: str, state=True, **options) -> ExtractReport:
-    store = LocalStateStore(LakeLayout.from_lake(lake).extract_state) if state else None
-    return extract(server, lake / "raw", *ids, state=store, **options)
+    return extract(server, lake, *ids, keep_state=state, **options)
 
 
 def artist_requests(server: SimulatorServer) -> list[str]:
@@ -196,6 +193,66 @@ def test_rotated_refresh_token_locally_goes_to_a_private_file_and_a_warning_name
     assert f"update SPOTIFY_REFRESH_TOKEN with the new value stored in {stored}" in out
     for token in (first, server.refresh_token):
         assert token not in out and token not in err and token not in caplog.text
+    # the variable not updated: the old token is revoked, and the summary points at the stored one
+    server.rotate_refresh_tokens = False
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN]) == 1
+    out = capsys.readouterr().out
+    assert "invalid_grant" in out
+    assert f"an earlier run stored a newer refresh token in {stored}: set SPOTIFY_REFRESH_TOKEN to it" in out
+
+
+def _cli_env(server, monkeypatch, refresh_token: str) -> None:
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SPOTIFY_REFRESH_TOKEN", refresh_token)
+
+
+def test_a_store_that_cannot_take_a_rotated_token_stops_before_the_token_is_used_and_recovery_works(
+    server, tmp_path, monkeypatch, capsys
+):
+    """docs/extract.md: 'make LAKE/_state/extract a writable folder and run again' (the token still works)."""
+    state = tmp_path / "_state" / "extract"
+    state.parent.mkdir()
+    state.write_text("not a folder")  # unwritable even for root (a read-only folder is not, for root)
+    first = server.refresh_token
+    _cli_env(server, monkeypatch, first)
+    server.rotate_refresh_tokens = True
+    code = cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY])
+    out = capsys.readouterr().out
+    assert code == 1
+    [line] = [line for line in out.splitlines() if "token_not_stored" in line]  # one line for both
+    assert line.startswith(f"  - {OWN}, {HEALTHY}: token_not_stored (permanent): a rotated refresh token")
+    assert f"make {state} a writable folder and run again; SPOTIFY_REFRESH_TOKEN was not used" in line
+    assert server.requests == []  # nothing sent: the refresh token was not used, so it was not rotated
+    assert not (tmp_path / "raw").exists()
+    # the recovery, as documented
+    state.unlink()
+    state.mkdir()
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY]) == 0
+    assert (state / "spotify_refresh_token").read_text().strip() == server.refresh_token != first
+
+
+def test_a_rotated_token_that_cannot_be_written_stops_the_run_in_one_line_and_reauthorizing_recovers(
+    server, tmp_path, monkeypatch, capsys
+):
+    """The write fails after Spotify issued the new token (here: a folder where the file goes)."""
+    state = tmp_path / "_state" / "extract"
+    (state / "spotify_refresh_token").mkdir(parents=True)  # the probe passes, the token's write does not
+    _cli_env(server, monkeypatch, server.refresh_token)
+    server.rotate_refresh_tokens = True
+    code = cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN, "--playlist", HEALTHY])
+    out = capsys.readouterr().out
+    assert code == 1
+    [line] = [line for line in out.splitlines() if "token_not_stored" in line]
+    assert "(permanent): Spotify issued a new refresh token that could not be written to" in line
+    assert "authorize the app again and set it to the new token" in line
+    assert [r.path for r in server.requests] == ["/api/token"]  # no API call, no second grant
+    assert not (tmp_path / "raw").exists()
+    # the recovery, as documented: authorize again, set SPOTIFY_REFRESH_TOKEN, fix the folder, run again
+    (state / "spotify_refresh_token").rmdir()
+    _cli_env(server, monkeypatch, server.authorize())
+    assert cli_main(["extract", "--lake", str(tmp_path), "--playlist", OWN]) == 0
+    assert (state / "spotify_refresh_token").read_text().strip() == server.refresh_token
 
 
 # ------------------------------------------------------------------------------ the fields filter

@@ -250,6 +250,32 @@ def test_artists_batch_and_single(server):
     assert _get(server, "artists/0000000000000000000000", token).status_code == 404
 
 
+def test_paging_tampers_and_redirects(server):
+    token = _token(server)
+    pid = DEFAULT_PLAYLIST_IDS[2]  # 120 items
+    day0, day1 = (server.world.observe(pid, DAY0 + timedelta(days=d)) for d in (0, 1))
+    server.tamper_paging(pid, edits=1)
+    first = _get(server, f"playlists/{pid}/items", token, limit=50).json()
+    second = _get(server, f"playlists/{pid}/items", token, limit=50, offset=50).json()
+    again = _get(server, f"playlists/{pid}/items", token, limit=50).json()  # edits=1: spent
+    assert (first["items"], second["items"]) == (day0[1][:50], day1[1][50:100])  # a torn read
+    assert again["items"] == day1[1][:50]
+    assert _get(server, f"playlists/{pid}", token).json()["snapshot_id"] == day1[0]["snapshot_id"]
+    server.tamper_paging(pid, cut_after=1, total_short_by=5, next_base="http://127.0.0.2:9/v1/")
+    cut = _get(server, f"playlists/{pid}/items", token, limit=50).json()
+    assert (cut["next"], cut["total"], len(cut["items"])) == (None, 115, 50)
+    server.tamper_paging(pid, next_base="http://127.0.0.2:9/v1/")
+    assert _get(server, f"playlists/{pid}/items", token, limit=50).json()["next"] == (
+        f"http://127.0.0.2:9/v1/playlists/{pid}/items?offset=50&limit=50"
+    )
+    server.clear_faults()  # the playlist is served as the clock says again
+    assert _get(server, f"playlists/{pid}", token).json()["snapshot_id"] == day0[0]["snapshot_id"]
+    server.inject_redirect(r"/v1/me", "http://127.0.0.2:9/elsewhere")
+    moved = requests.get(server.api_base_url + "me", allow_redirects=False, timeout=5)
+    assert (moved.status_code, moved.headers["Location"]) == (302, "http://127.0.0.2:9/elsewhere")
+    assert [(r.path, r.status, r.authorized) for r in server.requests][-1] == ("/v1/me", 302, False)
+
+
 def test_fault_injection_and_the_simulated_clock(server):
     token = _token(server)
     pid = DEFAULT_PLAYLIST_IDS[3]

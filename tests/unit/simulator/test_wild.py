@@ -31,7 +31,7 @@ def server() -> Iterator[SimulatorServer]:
 
 
 def _extract(server: SimulatorServer, tmp_path: Path, playlist_id: str) -> tuple[dict, int, int]:
-    report = extract(server, tmp_path / "raw", playlist_id, deadline_s=300, requests_timeout=10.0)
+    report = extract(server, tmp_path, playlist_id, deadline_s=300, requests_timeout=10.0)
     [landed] = report.landed
     return read_envelope(landed.uri), landed.items, landed.pages
 

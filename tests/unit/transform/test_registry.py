@@ -14,6 +14,7 @@ from infra.scripts import catalog_tables
 from infra.scripts.cfn import SOURCE_TEMPLATE
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import load_template, resources_of_type
+from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform import registry, tables
 from spotify_etl.transform.glue_types import PARTITION_KEY, declared_columns, glue_type_of
 from spotify_etl.transform.registry import CURATED, CURATED_TABLES, TABLE_KEYS, TABLE_SCHEMAS
@@ -63,7 +64,11 @@ def test_the_templates_declared_tables_are_the_registrys(template):
         for logical_id, r in resources_of_type(template, "AWS::Glue::Table").items()
     }
 
-    assert {t.catalog.logical_id: t.name for t in CURATED} == {i: d["Name"] for i, d in declared.items()}
+    # besides the registry's tables: data_quality_results, appended by the quality evaluations (not a CuratedTable)
+    expected = {t.catalog.logical_id: t.name for t in CURATED} | {
+        catalog_tables.RESULTS_LOGICAL_ID: RESULTS_TABLE
+    }
+    assert {i: d["Name"] for i, d in declared.items()} == expected
     for table in CURATED:
         columns = declared[table.catalog.logical_id]["StorageDescriptor"]["Columns"]
         assert [(c["Name"], c["Type"]) for c in columns] == declared_columns(table.name)
@@ -76,8 +81,11 @@ def test_the_crawlers_catalog_targets_are_the_registrys_tables_in_order(template
     targets = template["Resources"]["CuratedCrawler"]["Properties"]["Targets"]["CatalogTargets"]
     refs = [ref["Ref"] for target in targets for ref in target["Tables"]]
 
-    assert refs == [t.catalog.logical_id for t in CURATED]
-    assert [t.name for t in crawler_spec(template, "CuratedCrawler").catalog_tables] == list(CURATED_TABLES)
+    assert refs == [t.catalog.logical_id for t in CURATED] + [catalog_tables.RESULTS_LOGICAL_ID]
+    assert [t.name for t in crawler_spec(template, "CuratedCrawler").catalog_tables] == [
+        *CURATED_TABLES,
+        RESULTS_TABLE,
+    ]
 
 
 def test_the_template_is_what_the_registry_renders():
