@@ -44,7 +44,7 @@ DRY_RUN ?=
 VIEWS_ONLY ?=
 PARAMS ?=
 
-.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy destroy test-glue clean
+.PHONY: docker-check help install install-test python-check java-check lock lint typecheck test test-fast run bench package deploy destroy smoke test-glue clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -96,9 +96,12 @@ lint: install-test ## ruff (lint + format check)
 typecheck: install-test ## mypy on the source
 	$(BIN)/mypy
 
-test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite
+# The suite in TEST_WORKERS processes (pytest-xdist), each with its one SparkSession; a module's tests stay in one
+# process (--dist loadfile), so its module-scoped lakes are built once. The slowest tests are listed at the end.
+TEST_WORKERS ?= 2
+test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite (TEST_WORKERS=2)
 	$(UV) lock --check --offline
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: install-test ## pytest only, no lint/type check
 	$(BIN)/pytest -x -q
@@ -121,6 +124,10 @@ destroy: install ## Delete a stack: make destroy STACK=name [REGION=..] (empties
 	@test -n "$(STACK)" || { echo "ERROR: usage: make destroy STACK=<stack name> [REGION=<region>]" >&2; exit 2; }
 	$(BIN)/python -m infra.scripts.destroy --stack "$(STACK)" $(if $(REGION),--region "$(REGION)")
 
+smoke: install ## Prove the Glue path on a deployed stack with crafted raw objects: make smoke STACK=name [REGION=..] [DRY_RUN=1] (exit 0: all checks PASS)
+	@test -n "$(STACK)" || { echo "ERROR: usage: make smoke STACK=<deployed stack name> [REGION=<region>] [DRY_RUN=1]" >&2; exit 2; }
+	$(BIN)/python -m infra.scripts.smoke --stack "$(STACK)" $(if $(REGION),--region "$(REGION)") $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
+
 test-glue: docker-check install ## Build Dockerfile.glue (FROM aws-glue-libs:5) and run the whole suite in it, incl. tests marked glue
 	$(BIN)/python -m infra.scripts.locked glue-image-requirements --out build/glue-image-requirements.txt
 	docker build -f Dockerfile.glue -t $(GLUE_IMAGE) .
@@ -131,8 +138,9 @@ docker-check:
 	@docker info >/dev/null 2>&1 || { echo "ERROR: make test-glue needs a running Docker engine, and none is reachable ('docker info' failed). Start the Docker daemon (or point DOCKER_HOST at one) and retry." >&2; exit 1; }
 
 TIER ?= S
-bench: install $(VENV)/.synced-bench ## Benchmark the transform against the DuckDB yardstick: make bench [TIER=S|M|L|S,M] -> bench/results.{json,md}
-	$(BIN)/python -m bench.run --tier $(TIER)
+UPDATE_BASELINE ?=
+bench: install $(VENV)/.synced-bench ## Benchmark against DuckDB and bench/baseline.json (fails on a >20% regression): make bench [TIER=S|M|L|S,M] [UPDATE_BASELINE=1]
+	$(BIN)/python -m bench.run --tier $(TIER) $(if $(filter 1 true yes,$(UPDATE_BASELINE)),--update-baseline)
 
 clean: ## Remove the venvs, the local lake, build output and generated benchmark data
 	rm -rf .venv .venv-glue6 $(TOOLS_VENV) $(UV_VENV) $(LAMBDA_SITES) $(LAKE) build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse metastore_db bench/data bench/results.json bench/results.md bench/results-glue6.json bench/results-glue6.md

@@ -24,6 +24,25 @@ import psutil
 SMALL_FILE_BYTES = 128 * 1024 * 1024
 
 
+def tree_cpu(process: psutil.Process, seen: dict[int, float]) -> None:
+    """Record in ``seen`` the CPU seconds (user + system) each process of the tree has used so far.
+
+    A process's CPU time only grows, so the last sample of each pid is its total, less what it used in its
+    last sampling interval: CPU time is what a loaded machine inflates least (wall time waits for the
+    other work; CPU time is only this run's own work).
+    """
+    try:
+        procs = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        seen[proc.pid] = max(seen.get(proc.pid, 0.0), times.user + times.system)
+
+
 def tree_rss(process: psutil.Process) -> int:
     """Resident bytes of a process and all its descendants (0 for those that already exited)."""
     total = 0
@@ -50,14 +69,16 @@ class ProcessRun:
     stdout: str
     stderr: str
     load_before: tuple[float, float, float]
+    cpu_seconds: float = 0.0  # user + system of the process tree (tree_cpu)
 
 
 def run_measured(
     argv: Sequence[str], env: dict[str, str] | None = None, interval: float = 0.05
 ) -> ProcessRun:
-    """Run ``argv``; wall time by perf_counter, peak RSS of its process tree by psutil sampling."""
+    """Run ``argv``; wall time by perf_counter, peak RSS and CPU time of its process tree by psutil sampling."""
     load = os.getloadavg()
     peak = 0
+    cpu: dict[int, float] = {}
     done = threading.Event()
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -73,6 +94,7 @@ def run_measured(
         nonlocal peak
         while not done.is_set():
             peak = max(peak, tree_rss(handle))
+            tree_cpu(handle, cpu)
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -81,7 +103,7 @@ def run_measured(
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    return ProcessRun(list(argv), proc.returncode, wall, peak, stdout, stderr, load)
+    return ProcessRun(list(argv), proc.returncode, wall, peak, stdout, stderr, load, sum(cpu.values()))
 
 
 @dataclass
@@ -98,6 +120,7 @@ class SparkCounts:
     input_bytes: int = 0
     shuffle_write_bytes: int = 0
     executor_run_seconds: float = 0.0
+    executor_cpu_seconds: float = 0.0
     stage_tasks: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,6 +135,7 @@ class SparkCounts:
             "input_mb": round(self.input_bytes / 1e6, 1),
             "shuffle_write_mb": round(self.shuffle_write_bytes / 1e6, 1),
             "executor_run_seconds": round(self.executor_run_seconds, 1),
+            "executor_cpu_seconds": round(self.executor_cpu_seconds, 1),
         }
 
 
@@ -160,6 +184,7 @@ def read_event_logs(directory: Path) -> SparkCounts:
                     shuffle = metrics.get("Shuffle Write Metrics") or {}
                     counts.shuffle_write_bytes += shuffle.get("Shuffle Bytes Written", 0)
                     counts.executor_run_seconds += metrics.get("Executor Run Time", 0) / 1000
+                    counts.executor_cpu_seconds += metrics.get("Executor CPU Time", 0) / 1e9
     counts.stages = len(completed)
     counts.stages_skipped = len(submitted - completed)
     return counts

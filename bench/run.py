@@ -36,9 +36,11 @@ from typing import Any
 
 import pyspark
 
+from bench import guard
 from bench.compare import compare_outputs
 from bench.generate import DATA_DIR, TierData, generate_tier
 from bench.measure import ProcessRun, event_log_env, layout, read_event_logs, run_measured
+from bench.report import MB, markdown
 from spotify_etl.lake import LakeLayout, local_path
 from spotify_etl.sparkutil import glue_version
 from spotify_etl.transform.registry import CURATED_TABLES
@@ -48,7 +50,6 @@ BENCH_DIR = Path(__file__).resolve().parent
 _RESULTS_SUFFIX = "" if glue_version() == "5.0" else "-glue6"
 RESULTS_JSON = BENCH_DIR / f"results{_RESULTS_SUFFIX}.json"
 RESULTS_MD = BENCH_DIR / f"results{_RESULTS_SUFFIX}.md"
-MB = 1_000_000
 
 
 def _copy_raw(source: Path, lake: Path) -> None:
@@ -73,6 +74,7 @@ def _spark_run(lake: Path, logs: Path, label: str) -> dict[str, Any]:
     counts = read_event_logs(log_dir)
     return {
         "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
         "peak_rss_mb": round(run.peak_rss_bytes / MB),
         "spark": counts.as_dict(),
         "summary": run.stdout.strip().splitlines()[-12:],
@@ -84,7 +86,11 @@ def _jvm_start() -> dict[str, Any]:
     """The cost of starting Python + pyspark + the JVM and a local session, doing nothing."""
     code = "from spotify_etl.sparkutil import local_spark_session as s; s().stop()"
     run = run_measured([sys.executable, "-c", code])
-    return {"wall_seconds": round(run.wall_seconds, 2), "load_1m": round(run.load_before[0], 2)}
+    return {
+        "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
+        "load_1m": round(run.load_before[0], 2),
+    }
 
 
 def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
@@ -103,6 +109,7 @@ def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
         raise RuntimeError(f"DuckDB baseline exited {run.returncode}:\n{run.stderr[-4000:]}")
     return {
         "wall_seconds": round(run.wall_seconds, 2),
+        "cpu_seconds": round(run.cpu_seconds, 1),
         "peak_rss_mb": round(run.peak_rss_bytes / MB),
         "summary": json.loads(run.stdout.strip().splitlines()[-1]),
         "load_1m": round(run.load_before[0], 2),
@@ -253,106 +260,6 @@ def _incremental(
     }
 
 
-def _fmt_ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
-
-
-def markdown(results: dict[str, Any]) -> str:
-    """The results as markdown tables (one row per tier)."""
-    tiers = [results["tiers"][t] for t in sorted(results["tiers"], key="SML".index)]
-    lines = [
-        *_full_rows(results, tiers),
-        *_incremental_rows(tiers),
-        *_layout_rows(tiers),
-        *_crosscheck_rows(tiers),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _full_rows(results: dict[str, Any], tiers: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        f"Measured {results['measured_at']} on {results['machine']}, Glue {results.get('glue_version', '5.0')} "
-        f"(Spark {results.get('spark', '3.5.4')}).",
-        "",
-        "### Full transform (JVM start included unless noted)",
-        "",
-        "| tier | obs x items | raw MB gz / json | Spark cold s | Spark warm s | items/s cold | items/s warm "
-        "| MB/s gz / json | peak RSS MB | jobs / stages / tasks | spill MB | DuckDB s | Spark/DuckDB | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in tiers:
-        d, f, w, k = r["data"], r["full_cold"], r.get("full_warm") or {}, r["full_cold"]["spark"]
-        spill = (k["memory_bytes_spilled"] + k["disk_bytes_spilled"]) / MB
-        lines.append(
-            f"| {r['tier']} | {d['observations']} x {d['items'] // max(d['observations'], 1)} "
-            f"| {d['raw_mb_gz']} / {d['raw_mb_json']} | {f['wall_seconds']} | {w.get('wall_seconds', '-')} "
-            f"| {f['items_per_second']} | {w.get('items_per_second', '-')} "
-            f"| {f['raw_mb_per_second_gz']} / {f['raw_mb_per_second_json']} | {f['peak_rss_mb']} "
-            f"| {k['jobs']} / {k['stages']} / {k['tasks']} | {spill:.0f} | {r['duckdb']['wall_seconds']} "
-            f"| {_fmt_ratio(r['spark_over_duckdb'])} | {f['load_1m']} / {r['duckdb']['load_1m']} |"
-        )
-    return lines
-
-
-def _incremental_rows(tiers: list[dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
-    lines += [
-        "",
-        "### Incremental runs (fresh process each, JVM start included)",
-        "",
-        "| tier | JVM start s | +1 obs s | +1 alone on empty lake s | ratio (target <= 1.1x) | +50 obs s "
-        "| nothing new s | nothing new - JVM s (target < 10) | load |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in tiers:
-        if "incremental" not in r:
-            lines.append(
-                f"| {r['tier']} | {r['jvm_start']['wall_seconds']} | not measured (--full-only) |||||||"
-            )
-            continue
-        i = r["incremental"]
-        lines.append(
-            f"| {r['tier']} | {r['jvm_start']['wall_seconds']} | {i['plus_1']['wall_seconds']} "
-            f"| {i['plus_1_alone_on_empty_lake']['wall_seconds']} | {_fmt_ratio(i['plus_1_ratio'])} "
-            f"| {i['plus_50']['wall_seconds']} | {i['nothing_new']['wall_seconds']} "
-            f"| {i['nothing_new_minus_jvm_start']} "
-            f"| {i['plus_1']['load_1m']} / {i['plus_1_alone_on_empty_lake']['load_1m']} |"
-        )
-    return lines
-
-
-def _layout_rows(tiers: list[dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
-    lines += [
-        "",
-        "### Output layout after all runs (I4: one file per partition under 128 MB)",
-        "",
-        "| tier | table | partitions | files | max files/partition | flagged | file KB min / median / max |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in tiers:
-        for t in r["layout"]:
-            lines.append(
-                f"| {r['tier']} | {t['table']} | {t['partitions']} | {t['files']} | {t['max_files_per_partition']} "
-                f"| {len(t['flagged_partitions']) or '-'} | {t['file_bytes_min'] // 1000} / "
-                f"{t['file_bytes_median'] // 1000} / {t['file_bytes_max'] // 1000} |"
-            )
-    return lines
-
-
-def _crosscheck_rows(tiers: list[dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
-    crosschecks: list[tuple[str, dict[str, Any]]] = [
-        (r["tier"], r["crosscheck"]) for r in tiers if r.get("crosscheck")
-    ]
-    if crosschecks:
-        lines += ["", "### Cross-check: rows that differ between the transform and the DuckDB yardstick", ""]
-        for tier, check in crosschecks:
-            diffs = ", ".join(f"{t} {v['only_spark']}/{v['only_duckdb']}" for t, v in check.items())
-            lines.append(f"- {tier}: (only in Spark / only in DuckDB) {diffs}")
-    return lines
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the transform per tier (make bench).")
     parser.add_argument("--tier", default="S", help="comma-separated tiers: S, M, L (default S)")
@@ -362,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--full-only", action="store_true", help="only the cold full run and the yardstick (for the L tier)"
     )
     parser.add_argument("--work", type=Path, default=DATA_DIR / "work", help="scratch lakes")
+    parser.add_argument("--baseline", type=Path, default=guard.BASELINE_JSON, help="the committed figures")
+    parser.add_argument(
+        "--update-baseline", action="store_true", help="record this run's tiers as the new baseline"
+    )
     args = parser.parse_args(argv)
     tiers = [t.strip().upper() for t in args.tier.split(",") if t.strip()]
     unknown = [t for t in tiers if t not in ("S", "M", "L")]
@@ -379,10 +290,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["tiers"][tier] = run_tier(tier, args.seed, not args.no_warm, args.work, args.full_only)
         results["tiers"][tier]["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         RESULTS_JSON.write_text(json.dumps(results, indent=2, sort_keys=True))
-    table = markdown(results)
+    return _report(results, tiers, args.baseline, args.update_baseline)
+
+
+def _report(results: dict[str, Any], tiers: list[str], baseline_path: Path, update: bool) -> int:
+    """Print and write the tables and the comparison with the baseline; 1 on a regression (guard.py)."""
+    baseline = guard.load_baseline(baseline_path, results["glue_version"])
+    measured = {tier: results["tiers"][tier] for tier in tiers}
+    verdicts = guard.compare(
+        {tier: entry["figures"] for tier, entry in baseline.items()},
+        {tier: guard.figures_of(result) for tier, result in measured.items()},
+    )
+    table = markdown(results) + guard.markdown(verdicts, baseline)
     RESULTS_MD.write_text(table)
     print(table)
-    return 0
+    if update:
+        guard.update_baseline(baseline_path, results["glue_version"], measured)
+        print(f"baseline updated: {baseline_path} ({', '.join(tiers)})")
+        return 0
+    failed = guard.regressions(verdicts)
+    for v in failed:
+        print(
+            f"REGRESSION at {v.tier}: {v.figure} {v.baseline:g} -> {v.current:g} ({v.change:+.0%})",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ event, which playlists are settled (landed, or failed for good), so that the ret
 The event key is the EventBridge event's ``id`` (unique per scheduled event, and part of the payload that
 is retried) or, for an event without one, the invocation's request id. Records older than
 ``KEEP_SECONDS`` (6 hours, the longest an event can wait in Lambda's asynchronous queue) are dropped.
-One object holds them all: the function runs with reserved concurrency 1, so invocations never write it
-at the same time.
+One object holds them all. With the template's ``ExtractReservedConcurrency=1`` invocations never write it at
+the same time; without (the default, docs/deploy.md "Account preconditions") two overlapping invocations may, and
+the later write wins: a retry may then fetch a playlist again, one more observation of the same day that the
+merge rule reduces to the same rows.
 """
 
 from __future__ import annotations

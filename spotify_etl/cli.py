@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spotify_etl.commands.audit",
         "Account for every raw object: in the tables, quarantined, or not",
     ),
+    "quarantine-raw": (
+        "spotify_etl.commands.quarantine_raw",
+        "Move raw objects Glue cannot decode to the quarantine (S3 lake; after a failed raw read)",
+    ),
 }
 
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 # Required arguments of glue_jobs/transform_playlists.py (getResolvedOptions makes every listed one required).
 JOB_ARGS: tuple[str, ...] = ("JOB_NAME", "raw_path", "curated_path", "quarantine_path", "staging_path")
 # Optional tuning arguments: read only when present on the command line.
-OPTIONAL_JOB_ARGS: tuple[str, ...] = ("target_file_mb", "shuffle_partitions", "metrics_namespace")
+OPTIONAL_JOB_ARGS: tuple[str, ...] = (
+    "target_file_mb",
+    "shuffle_partitions",
+    "metrics_namespace",
+    "metrics_region",
+)
 
 BOOKMARK_ENABLE = "job-bookmark-enable"  # the one option under which a commit advances the bookmark
 BOOKMARK_OPTIONS = (BOOKMARK_ENABLE, "job-bookmark-disable", "job-bookmark-pause")
@@ -36,6 +41,8 @@ class TransformConfig:
         target_file_mb: a partition is split into several files only when one would exceed this.
         shuffle_partitions: explicit shuffle width; None sizes it to the data.
         metrics_namespace: CloudWatch namespace of the run's metrics (Glue only); None publishes none.
+        metrics_region: the region whose CloudWatch gets them: the job's own (the template passes
+            ``AWS::Region``), never boto3's default, which a Glue worker does not promise to set.
     """
 
     job_name: str
@@ -47,6 +54,7 @@ class TransformConfig:
     target_file_mb: int = DEFAULT_TARGET_FILE_MB
     shuffle_partitions: int | None = None
     metrics_namespace: str | None = None
+    metrics_region: str | None = None
 
     @property
     def bookmark_advances(self) -> bool:
@@ -58,5 +66,7 @@ class TransformConfig:
             raise ValueError(
                 f"bookmark option {self.bookmark_option!r} is not one of {', '.join(BOOKMARK_OPTIONS)}"
             )
+        if self.metrics_namespace and not self.metrics_region:
+            raise ValueError("metrics_namespace needs metrics_region (the job's own region)")
         if self.target_file_mb <= 0:
             raise ValueError(f"target_file_mb must be positive, got {self.target_file_mb}")

@@ -85,6 +85,11 @@ def table_symlinks(curated_path: str, table: str) -> str:
     return f"{curated_path.rstrip('/')}/{SYMLINKS_FOLDER}/{table}"
 
 
+def manifest_entries(data: bytes) -> list[str]:
+    """The file URIs a partition's manifest lists, one per line (Hive's SymlinkTextInputFormat)."""
+    return [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
 def raw_objects_root(raw_path: str) -> str:
     """The prefix holding the raw observations: ``<raw_path>/playlists``."""
     return f"{raw_path.rstrip('/')}/{RAW_OBJECTS_FOLDER}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyspark
@@ -43,11 +44,14 @@ def glue_version() -> str:
     return "6.0" if int(pyspark.__version__.split(".")[0]) >= 4 else "5.0"
 
 
-def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int = 4) -> SparkSession:
+def local_spark_session(
+    app_name: str = "spotify-etl", shuffle_partitions: int = 4, jvm_options: Sequence[str] = ()
+) -> SparkSession:
     """A local-mode session for a small machine: no UI, few shuffle partitions, UTC everywhere.
 
     Glue sets the session time zone to UTC; so do we, so that ``extracted_at`` and ``snapshot_date``
-    agree between the two runtimes.
+    agree between the two runtimes. ``jvm_options`` are added to the driver JVM's options when this call
+    starts the JVM (``spotify_etl.runtime.local.jvm``: the quick-start options of a small run).
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -60,7 +64,13 @@ def local_spark_session(app_name: str = "spotify-etl", shuffle_partitions: int =
         .config("spark.default.parallelism", "2")
         .config(
             "spark.driver.extraJavaOptions",
-            f"-Duser.timezone=UTC -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J2.as_uri()}",
+            " ".join(
+                (
+                    "-Duser.timezone=UTC -XX:+UseParallelGC",
+                    f"-Dlog4j2.configurationFile={_LOG4J2.as_uri()}",
+                    *jvm_options,
+                )
+            ),
         )
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.parquet.compression.codec", "snappy")

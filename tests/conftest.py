@@ -16,9 +16,13 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
+    from spotify_etl.runtime.local.jvm import driver_options
     from spotify_etl.sparkutil import local_spark_session
 
-    session = local_spark_session(app_name="spotify-etl-tests", shuffle_partitions=2)
+    # Tests read tiny data: the JVM options of a small batch (C1 only).
+    session = local_spark_session(
+        app_name="spotify-etl-tests", shuffle_partitions=2, jvm_options=driver_options(raw_bytes=0)
+    )
     yield session
     session.stop()
     # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has

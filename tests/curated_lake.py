@@ -3,13 +3,14 @@
 Used by the catalog, Athena SQL and report tests. The data is small enough to compute every query's
 answer by hand; the story it tells:
 
-playlist p1 "Top A"
+playlist p1 "Old A" on 2026-11-01, renamed "Top A" on 2026-11-02 (analysis groups by id, shows "Top A")
     2026-11-01: 1 t1 "One", 2 t2 "Two", 3 t3 "Three"
     2026-11-02: 1 t2, 2 t1, (a local file, unranked), 3 t4 "Four"
 playlist p2 "Top B" (one snapshot)
     2026-11-02: 1 t1, 2 t5 "Five", 3 t1 again (listed twice: one chart track, best rank 1)
 
-tracks      t1 album a1, artists [ar1], explicit       t2 album a1, artists [ar1, ar2], not explicit
+tracks      t1 album a1, artists [ar1], explicit ("Uno" on 11-01, renamed "One" on 11-02)
+            t2 album a1, artists [ar1, ar2], not explicit
             t3 album a2, artists [ar2], not explicit   t4 album a3, artists [ar3], explicit
             t5 album a3, artists [ar3], explicit unknown (None)
 albums      a1 "Fresh" 2026-10-20 (day)   a2 "Classic" 1981 (year -> 1981-01-01)   a3 "Mid" 2025-06 (month)
@@ -51,6 +52,7 @@ CHARTS = {
     ("p2", D2): ["t1", "t5", "t1"],  # t1 listed twice
 }
 PLAYLIST_NAMES = {"p1": "Top A", "p2": "Top B"}
+OLD_NAMES = {("p1", D1): "Old A", ("t1", D1): "Uno"}  # names before a rename
 TRACKS = {
     # track_id: (name, album, artists, explicit)
     "t1": ("One", "a1", ["ar1"], True),
@@ -77,7 +79,7 @@ def table_rows() -> dict[str, list[dict[str, Any]]]:
                 playlist,
                 playlist_id=playlist,
                 snapshot_id=f"snap-{playlist}-{day}",
-                playlist_name=PLAYLIST_NAMES[playlist],
+                playlist_name=OLD_NAMES.get((playlist, day), PLAYLIST_NAMES[playlist]),
                 description=None,
                 owner_id="spotify",
                 owner_display_name="Spotify",
@@ -117,7 +119,7 @@ def table_rows() -> dict[str, list[dict[str, Any]]]:
                     "tracks",
                     day,
                     track_id=track_id,
-                    track_name=name,
+                    track_name=OLD_NAMES.get((track_id, day), name),
                     album_id=album,
                     artist_ids=artist_ids,
                     duration_ms=200000,

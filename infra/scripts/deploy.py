@@ -3,6 +3,8 @@
 ``make deploy STACK=... ASSETS_BUCKET=... [PLAYLIST_IDS=... ALARM_EMAIL=...] [DRY_RUN=1] [VIEWS_ONLY=1]``
 runs ``python -m infra.scripts.deploy`` after ``make package``. Steps:
 
+0. The account's preconditions (:mod:`infra.scripts.preflight`), before anything is uploaded or created: a
+   failing one stops the deploy with one line.
 1. ``aws s3 cp`` the content-hashed Glue library zip to ``s3://ASSETS_BUCKET/STACK/glue/``
    (``--extra-py-files`` is a job argument, which ``cloudformation package`` does not upload).
 2. ``aws cloudformation package``: uploads the Lambda zip and the Glue script under content hashes and
@@ -29,6 +31,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from infra.scripts.cfn import REPO_ROOT
 from spotify_etl.athena_sql import AthenaSqlError, SqlFile, read_sql_files, views_in_dependency_order
@@ -160,10 +163,36 @@ def create_views(config: DeployConfig, *, dry_run: bool) -> int:
     return 0
 
 
-def deploy(config: DeployConfig, *, dry_run: bool, views_only: bool) -> int:
+def preflight(config: DeployConfig, *, dry_run: bool, session: Any = None) -> None:
+    """Step 0: the account's preconditions (one line each); a DeployError names the first that fails."""
+    from infra.scripts.preflight import CHECKS, Preflight, PreflightError, run_preflight
+
+    if dry_run:
+        for check in CHECKS:
+            print(f"# preflight: {check.__name__.removeprefix('check_').replace('_', ' ')}")
+        return
+    if session is None:
+        import boto3
+
+        session = boto3.session.Session(region_name=config.region)
+    plan = Preflight(
+        stack=config.stack,
+        assets_bucket=config.assets_bucket,
+        database=config.database,
+        reserved_concurrency=int(config.parameters.get("ExtractReservedConcurrency") or 0),
+    )
+    try:
+        for line in run_preflight(session, plan):
+            print(f"preflight: {line}", flush=True)
+    except PreflightError as error:
+        raise DeployError(f"preflight: {error}") from error
+
+
+def deploy(config: DeployConfig, *, dry_run: bool, views_only: bool, session: Any = None) -> int:
     if not dry_run and shutil.which("aws") is None:
         raise DeployError("the AWS CLI (`aws`) is not on PATH: install it (docs/deploy.md) or use DRY_RUN=1")
     if not views_only:
+        preflight(config, dry_run=dry_run, session=session)
         for command in stack_commands(config):
             if dry_run:
                 print(shlex.join(command))

@@ -37,6 +37,11 @@ class LakeStore(Protocol):
 
     def read_bytes(self, uri: str) -> bytes: ...
 
+    def files(self, folder: str, suffix: str) -> dict[str, str]:
+        """Every visible file under ``folder`` ending in ``suffix``: key relative to ``folder`` -> local path
+        (downloaded first when the lake is remote); {} when the folder is absent."""
+        ...
+
 
 @dataclass
 class LocalLakeStore:
@@ -57,15 +62,17 @@ class LocalLakeStore:
         return list_raw_objects(self.layout.raw)
 
     def parquet_files(self, folder: str) -> list[str]:
+        return list(self.files(folder, ".parquet").values())
+
+    def files(self, folder: str, suffix: str) -> dict[str, str]:
         root = local_path(folder)
-        found = []
+        found = {}
         for directory, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-            found += [
-                str(Path(directory) / n)
-                for n in sorted(filenames)
-                if n.endswith(".parquet") and n[0] not in "._"
-            ]
+            for name in sorted(filenames):
+                if name.endswith(suffix) and name[0] not in "._":
+                    path = Path(directory) / name
+                    found[str(path.relative_to(root))] = str(path)
         return found
 
     def read_bytes(self, uri: str) -> bytes:
@@ -89,6 +96,7 @@ class S3LakeStore:
         self.prefix = prefix.strip("/")
         self.client = self.client or boto3.client("s3")
         self._downloads = tempfile.TemporaryDirectory(prefix="spotify-etl-audit-")
+        self._copies: dict[str, str] = {}  # key -> its downloaded copy
         self.layout = LakeLayout.from_lake(f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else ""))
 
     def _key(self, uri: str) -> str:
@@ -125,17 +133,23 @@ class S3LakeStore:
         )
 
     def parquet_files(self, folder: str) -> list[str]:
+        return list(self.files(folder, ".parquet").values())
+
+    def files(self, folder: str, suffix: str) -> dict[str, str]:
+        prefix = self._key(folder).rstrip("/") + "/"
         keys = sorted(
             item["Key"]
             for item in self._list(folder)
-            if item["Key"].endswith(".parquet") and self._visible(item["Key"], folder)
+            if item["Key"].endswith(suffix) and self._visible(item["Key"], folder)
         )
-        paths = []
-        for n, key in enumerate(keys):
-            path = Path(self._downloads.name) / f"{len(os.listdir(self._downloads.name))}-{n}.parquet"
-            self.client.download_file(self.bucket, key, str(path))
-            paths.append(str(path))
-        return paths
+        found = {}
+        for key in keys:
+            if key not in self._copies:
+                path = Path(self._downloads.name) / f"{len(self._copies)}{suffix}"
+                self.client.download_file(self.bucket, key, str(path))
+                self._copies[key] = str(path)
+            found[key.removeprefix(prefix)] = self._copies[key]
+        return found
 
     def read_bytes(self, uri: str) -> bytes:
         body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(uri))["Body"].read()

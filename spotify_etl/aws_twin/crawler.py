@@ -186,16 +186,36 @@ def connect(catalog_path: str | Path, read_only: bool = True) -> duckdb.DuckDBPy
     temporary objects (the Athena views) can be created without writing to the crawler's catalog.
     """
     path = Path(catalog_path)
-    if not read_only:
-        con = duckdb.connect(str(path))
-    else:
-        if not path.is_file():
-            raise CatalogError(f"no catalog at {path}: run the crawler first (spotify-etl crawl --lake DIR)")
-        con = duckdb.connect(":memory:")
-        con.execute(f"ATTACH {quote_str(str(path))} AS lake (READ_ONLY)")
-        con.execute("USE lake")
+    if read_only and not path.is_file():
+        raise CatalogError(f"no catalog at {path}: run the crawler first (spotify-etl crawl --lake DIR)")
+    try:
+        if not read_only:
+            con = duckdb.connect(str(path))
+        else:
+            con = duckdb.connect(":memory:")
+            con.execute(f"ATTACH {quote_str(str(path))} AS lake (READ_ONLY)")
+            con.execute("USE lake")
+    except duckdb.Error as error:
+        raise CatalogError(_open_failure(path, error)) from error
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _open_failure(path: Path, error: duckdb.Error) -> str:
+    """One line on why the catalog would not open: held by another process, not a catalog, or else."""
+    text = " ".join(str(error).split())
+    if "Could not set lock" in text:  # DuckDB: one writing process, or any number of reading ones
+        # https://duckdb.org/docs/stable/connect/concurrency
+        return (
+            f"the catalog {path} is open in another process (a query, the report or a crawl); "
+            f"close it and run again ({text[:160]})"
+        )
+    if "not a valid DuckDB database" in text:
+        return (
+            f"the catalog {path} is not a DuckDB database (corrupt?); it holds nothing the lake does not: "
+            "delete it and run 'spotify-etl crawl --lake DIR', which rebuilds it"
+        )
+    return f"the catalog {path} cannot be opened: {text[:200]}"
 
 
 def _ensure_meta(con: duckdb.DuckDBPyConnection) -> None:

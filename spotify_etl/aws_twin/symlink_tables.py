@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type, quote_ident, quote_str
-from spotify_etl.lake import local_path
+from spotify_etl.lake import local_path, manifest_entries
 
 SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 _META = "lake_catalog"
@@ -41,8 +41,7 @@ def listed_files(directory: Path) -> tuple[str, ...]:
         return ()
     found: list[str] = []
     for manifest in sorted(p for p in directory.iterdir() if p.is_file()):
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-        found += [str(local_path(line.strip())) for line in lines if line.strip()]
+        found += [str(local_path(uri)) for uri in manifest_entries(manifest.read_bytes())]
     return tuple(found)
 
 

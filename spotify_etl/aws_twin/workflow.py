@@ -251,7 +251,7 @@ def _run_step(
     result = StepResult(node, kind, via, state, time.monotonic() - started, output, detail)
     say(
         f"{kind} {node} {result.state} in {result.seconds:.1f}s"
-        + (f": {result.error}" if result.error else "")
+        + (f": {result.error.splitlines()[0]}" if result.error else "")  # the run keeps the rest
     )
     return result
 

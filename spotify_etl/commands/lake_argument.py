@@ -29,3 +29,30 @@ def add_lake_argument(parser: argparse.ArgumentParser, what: str, s3_allowed: bo
         default=DEFAULT_LOCAL_LAKE,
         help=f"{where}: {what} (default: ./{DEFAULT_LOCAL_LAKE})",
     )
+
+
+def wait_seconds(text: str) -> float:
+    """A ``--wait`` figure: seconds, not negative."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"--wait takes a number of seconds, not {text!r}")
+    return seconds
+
+
+def add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--wait [SECONDS]`` to a command that writes a lake (docs/design.md s.5, the writer lock)."""
+    from spotify_etl.runtime.local.lock import DEFAULT_WAIT_SECONDS
+
+    parser.add_argument(
+        "--wait",
+        nargs="?",
+        type=wait_seconds,
+        const=DEFAULT_WAIT_SECONDS,
+        default=None,
+        metavar="SECONDS",
+        help="when another writer holds the lake, wait for it at most SECONDS "
+        f"(default {DEFAULT_WAIT_SECONDS:g}) instead of refusing",
+    )

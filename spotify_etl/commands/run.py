@@ -2,24 +2,25 @@
 
 Exit 0 when every day completed, 1 when a step failed (the message names it; what landed is kept and a
 re-run retries), 2 on bad configuration (a broken template, half-set real-API variables, a corrupt
-bookmark), 3 when another writer holds the lake's lock (``--wait`` waits for it instead).
+bookmark), 3 when another writer holds the lake's lock (``--wait`` waits for it instead), 4 on an environment
+fault (a full disk, a read-only lake: nothing quarantined for it, the bookmark unmoved; re-run once it clears).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
 from spotify_etl.aws_twin.workflow import DEFAULT_TEMPLATE, WorkflowError
-from spotify_etl.commands.lake_argument import add_lake_argument
+from spotify_etl.commands.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LOCKED, environment_exit, fail
+from spotify_etl.commands.lake_argument import add_lake_argument, add_wait_argument
 from spotify_etl.devtools.errors import PipelineError
 from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline
 from spotify_etl.devtools.real_api import REAL_API_VARS
 from spotify_etl.runtime.local.bookmarks import BookmarkError
-from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
+from spotify_etl.runtime.local.lock import LakeLocked
 from spotify_etl.simulator.wild import WORLDS
 
 
@@ -43,11 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--offline", action="store_true", help="use the simulator even when real-API variables are set"
     )
     parser.add_argument("--no-report", action="store_true", help="skip the analysis and the report")
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help="wait for another writer of the lake to finish instead of refusing",
-    )
+    add_wait_argument(parser)
     parser.add_argument(
         "--world",
         choices=WORLDS,
@@ -72,12 +69,11 @@ def run(args: argparse.Namespace) -> int:
         )
         run_pipeline(options, env, say=lambda line: print(line, flush=True))
     except LakeLocked as error:
-        print(f"spotify-etl run: {error}", file=sys.stderr)
-        return EXIT_LOCKED
+        return fail("run", error, EXIT_LOCKED)
     except (WorkflowError, ValueError, BookmarkError) as error:
-        print(f"spotify-etl run: {error}", file=sys.stderr)
-        return 2
+        return fail("run", error, EXIT_BAD_INPUT)
     except PipelineError as error:
-        print(f"spotify-etl run: FAILED: {error}", file=sys.stderr)
-        return 1
+        return fail("run", f"FAILED: {error}", EXIT_FAILED)
+    except Exception as error:
+        return environment_exit("run", error)
     return 0

@@ -2,7 +2,8 @@
 
 Exit codes: 0 the run succeeded (objects may have been quarantined: see the summary); 2 bad input (a
 missing raw folder, a non-local root, a corrupt bookmark, a ``--reprocess`` URI that names no raw object);
-3 another writer holds the lake's lock (``--wait`` waits for it instead). Every one prints one line.
+3 another writer holds a lake the run writes (``--wait`` waits for it instead); 4 an environment fault (a
+full disk, a read-only lake, permissions: nothing quarantined, bookmark unmoved). Every one prints one line.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 import sys
 
-from spotify_etl.commands.lake_argument import add_lake_argument
+from spotify_etl.commands.lake_argument import add_lake_argument, add_wait_argument
 from spotify_etl.config import BOOKMARK_OPTIONS, DEFAULT_BOOKMARK_OPTION, DEFAULT_TARGET_FILE_MB
 
 
@@ -38,16 +39,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=(),
         help="process exactly these raw objects (URIs as 'spotify-etl audit' prints them); bookmark untouched",
     )
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help="wait for another writer of the lake to finish instead of refusing",
-    )
+    add_wait_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from spotify_etl.commands.exits import EXIT_BAD_INPUT, EXIT_LOCKED, environment_exit, fail
     from spotify_etl.runtime.local.bookmarks import BookmarkError
-    from spotify_etl.runtime.local.lock import EXIT_LOCKED, LakeLocked
+    from spotify_etl.runtime.local.lock import LakeLocked
     from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 
     try:
@@ -68,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
             on_wait=lambda line: print(f"spotify-etl transform: {line}", file=sys.stderr, flush=True),
         )
     except LakeLocked as error:
-        print(f"spotify-etl transform: {error}", file=sys.stderr)
-        return EXIT_LOCKED
+        return fail("transform", error, EXIT_LOCKED)
     except (FileNotFoundError, ValueError, BookmarkError) as error:
-        print(f"spotify-etl transform: {error}", file=sys.stderr)
-        return 2
+        return fail("transform", error, EXIT_BAD_INPUT)
+    except Exception as error:
+        return environment_exit("transform", error)
     print(json.dumps(summary.to_dict(), indent=1, sort_keys=True) if args.json else summary.format())
     return 0

@@ -69,7 +69,8 @@ class PipelineOptions:
         start: the first simulated day of a new lake.
         report: write the report at the end.
         print_analysis: print a few analysis queries at the end.
-        wait: when another writer holds the lake's lock, wait for it instead of refusing.
+        wait: when another writer holds the lake's lock, wait for it at most this many seconds (None:
+            refuse at once).
         world: the simulator's world of a new lake (``chart`` or ``wild``: spotify_etl/simulator/wild.py);
             an existing lake keeps its own.
     """
@@ -81,7 +82,7 @@ class PipelineOptions:
     start: date = date(2026, 11, 1)
     report: bool = True
     print_analysis: bool = True
-    wait: bool = False
+    wait: float | None = None
     world: str = "chart"
 
     def __post_init__(self) -> None:

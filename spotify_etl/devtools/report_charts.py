@@ -33,11 +33,19 @@ def _rows(result: QueryResult) -> list[dict[str, Any]]:
     return result.as_dicts()
 
 
-def _group(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+def _group(rows: list[dict[str, Any]], kind: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by ``<kind>_id``, each group labelled by its ``<kind>_name`` (the latest name: the
+    queries join the ``current_*`` views), or by the id when it has none; two ids sharing a name get the id
+    after it. Grouping by name would show a renamed playlist as two, and two playlists of one name as one.
+    """
     groups: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}
     for row in rows:
-        groups.setdefault(str(row[key]), []).append(row)
-    return groups
+        key = str(row[f"{kind}_id"])
+        groups.setdefault(key, []).append(row)
+        names.setdefault(key, str(row[f"{kind}_name"] or key))
+    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+    return {(f"{names[k]} ({k})" if names[k] in shared else names[k]): g for k, g in groups.items()}
 
 
 def legend_label(text: str) -> str:
@@ -49,14 +57,13 @@ def legend_label(text: str) -> str:
 
 
 def rank_series(result: QueryResult) -> dict[str, Series]:
-    """playlist -> track -> [(snapshot_date, rank)] (rank_over_time)."""
+    """playlist -> track -> [(snapshot_date, rank)], both by id under their latest names (rank_over_time)."""
     out: dict[str, Series] = {}
-    for playlist, rows in _group(_rows(result), "playlist_name").items():
-        tracks: Series = {}
-        for row in rows:
-            label = f"{row['track_name'] or row['track_id']}"
-            tracks.setdefault(label, []).append((row["snapshot_date"], row["chart_rank"]))
-        out[playlist] = {k: sorted(v) for k, v in tracks.items()}
+    for playlist, rows in _group(_rows(result), "playlist").items():
+        tracks = _group(rows, "track")
+        out[playlist] = {
+            k: sorted((r["snapshot_date"], r["chart_rank"]) for r in v) for k, v in tracks.items()
+        }
     return out
 
 
@@ -75,7 +82,7 @@ def new_entries_series(result: QueryResult) -> Series:
     """playlist -> [(snapshot_date, new_entries)] (new_entries_per_day)."""
     return {
         p: [(r["snapshot_date"], int(r["new_entries"])) for r in rows]
-        for p, rows in _group(_rows(result), "playlist_name").items()
+        for p, rows in _group(_rows(result), "playlist").items()
     }
 
 
@@ -92,7 +99,7 @@ def explicit_series(result: QueryResult) -> Series:
     """playlist -> [(snapshot_date, explicit_share)], days with an unknown share left out (explicit_share_over_time)."""
     return {
         p: [(r["snapshot_date"], float(r["explicit_share"])) for r in rows if r["explicit_share"] is not None]
-        for p, rows in _group(_rows(result), "playlist_name").items()
+        for p, rows in _group(_rows(result), "playlist").items()
     }
 
 

@@ -60,8 +60,16 @@ def _print_lines(text: str, say: Say) -> None:
 def run_workflow_day(
     graph: WorkflowGraph, lake: LakeLayout, spark: SparkHolder, say: Say, moment: datetime
 ) -> tuple[WorkflowRun, Any, CrawlResult | None]:
-    """Run the workflow once: (the run, the transform's summary or None, the crawl's result or None)."""
+    """Run the workflow once: (the run, the transform's summary or None, the crawl's result or None).
+
+    Raises:
+        BookmarkError: the bookmark is corrupt; EnvironmentFault: the disk, permissions or network failed.
+            The job is FAILED in the workflow run as on Glue, and these stop ``make run`` with their own
+            exit code (docs/design.md s.7) instead of "a step failed, re-run to retry".
+    """
+    from spotify_etl.runtime.local.bookmarks import BookmarkError
     from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
+    from spotify_etl.transform.faults import EnvironmentFault
 
     outputs: dict[str, Any] = {}
 
@@ -69,9 +77,13 @@ def run_workflow_day(
         config, bookmarks = config_for_lake(lake, bookmark_option=bookmark_option(job))
         # The run's clock: the simulated day's when the simulation runs ahead of the real clock, so that
         # its observations are plausible (transform/plausibility.py); the real clock otherwise.
-        summary = run_local_transform(
-            config, spark.get(), bookmarks_root=bookmarks, now=lambda: max(datetime.now(UTC), moment)
-        )
+        try:
+            summary = run_local_transform(
+                config, spark.get(), bookmarks_root=bookmarks, now=lambda: max(datetime.now(UTC), moment)
+            )
+        except (BookmarkError, EnvironmentFault) as error:
+            outputs["stop"] = error
+            raise
         outputs["transform"] = summary
         _print_lines(summary.format(), say)
         return summary
@@ -83,4 +95,6 @@ def run_workflow_day(
         return result
 
     run = run_workflow(graph, transform, crawler, say=lambda line: say(f"    {line}"))
+    if "stop" in outputs:
+        raise outputs["stop"]
     return run, outputs.get("transform"), outputs.get("crawl")

@@ -10,17 +10,17 @@ malformed object becomes a quarantine row instead of a failed read. Glue groups 
 larger tasks (``groupFiles``/``groupSize``).
 
 Which objects are read is the one raw-object rule (:mod:`spotify_etl.transform.raw_objects`): the prefix as the
-read's path, hidden objects as its ``exclusions``, the name rule applied to ``source_file`` after the read. An
-object Glue's reader cannot decode is quarantined, not fatal (:class:`GlueRuntime`).
+read's path, hidden objects as its ``exclusions``, the name rule applied to ``source_file`` after the read. A read
+that Glue's reader fails stops the run in one line (:class:`GlueRuntime`, :class:`RawReadError`).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pyspark import StorageLevel
@@ -39,16 +39,7 @@ from spotify_etl.lake import raw_objects_root
 from spotify_etl.runtime import run_metrics
 from spotify_etl.sparkutil import apply_parquet_write_conf
 from spotify_etl.transform.job import RawBatch, run_transform
-from spotify_etl.transform.raw_objects import (
-    GLUE_EXCLUSIONS,
-    RAW_SUFFIX,
-    Rejection,
-    exclusion_for,
-    is_hidden,
-    name_rejection,
-    unreadable_object,
-)
-from spotify_etl.transform.storage import HadoopFileSystem
+from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, RAW_SUFFIX, Rejection, name_rejection
 from spotify_etl.transform.summary import RunSummary
 
 GROUP_SIZE_BYTES = 64 * 1024 * 1024
@@ -72,6 +63,7 @@ def config_from_args(args: dict[str, Any]) -> TransformConfig:
         target_file_mb=optional_int("target_file_mb") or DEFAULT_TARGET_FILE_MB,
         shuffle_partitions=optional_int("shuffle_partitions"),
         metrics_namespace=args.get("metrics_namespace") or None,
+        metrics_region=args.get("metrics_region") or None,
     )
 
 
@@ -117,26 +109,31 @@ def resolve_args(argv: Sequence[str]) -> dict[str, Any]:
     return resolved
 
 
+class RawReadError(RuntimeError):
+    """Glue's bookmarked read of raw/ failed: the run stops before any write; the message is one line."""
+
+
 @dataclass
 class GlueRuntime:
     """Glue's bookmarked read of raw/ and ``job.commit()``.
 
-    No poison pill: Glue's reader decompresses by file name, so an object named ``.json.gz`` that is not gzip
-    (or is truncated) fails the read before any code of ours sees a row. The read is therefore materialized
-    here, inside a ``try``; when it fails, every raw object under the prefix is probed (its bytes decompressed in
-    the driver), the undecodable ones become quarantine rows, and the bookmarked read is done again with those
-    objects added to its ``exclusions``. The bookmark still moves only at ``job.commit()``, after every write.
+    One bookmarked read per run, with one ``transformation_ctx``: AWS documents the bookmark of a source read
+    once per run and nothing about a second read of it with other options, so there is no retry with more
+    ``exclusions``. Objects Glue's reader cannot decode are kept out of raw/ instead (only the extract Lambda
+    writes there, and it lands only validated gzip: docs/design.md s.8). If the read fails anyway, the run stops
+    here, before any write and with the bookmark unmoved, with one line naming the objects the error names and the
+    operator command that moves undecodable objects to the quarantine (:func:`read_failure_message`).
     """
 
     glue_context: Any
     job: Any
     config: TransformConfig
 
-    def _read(self, spark: SparkSession, exclusions: Sequence[str]) -> DataFrame:
+    def _read(self, spark: SparkSession) -> DataFrame:
         """The bookmarked read, materialized (one row per line), so that a failure of Glue's reader is raised
         here."""
         dynamic_frame = self.glue_context.create_dynamic_frame.from_options(
-            **raw_read_options(self.config.raw_path, exclusions)
+            **raw_read_options(self.config.raw_path, GLUE_EXCLUSIONS)
         )
         frame_df = dynamic_frame.toDF()
         value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
@@ -149,20 +146,11 @@ class GlueRuntime:
         return lines_df
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
-        undecodable: list[Rejection] = []
         try:
-            lines_df = self._read(spark, GLUE_EXCLUSIONS)
-        except Exception as error:  # Glue's reader failed inside the JVM: find the objects it cannot decode
-            fs = HadoopFileSystem(spark)
-            root = raw_objects_root(self.config.raw_path)
-            undecodable = find_undecodable(fs, root)
-            if not undecodable:
-                raise
-            print(
-                f"raw read failed ({type(error).__name__}); {len(undecodable)} undecodable object(s) quarantined"
-            )
-            excluded = [exclusion_for(uri[len(root) + 1 :]) for uri, _, _ in undecodable]
-            lines_df = self._read(spark, [*GLUE_EXCLUSIONS, *excluded])
+            lines_df = self._read(spark)
+        except Exception as error:  # Glue's reader failed inside the JVM: stop, name what can be named
+            message = read_failure_message(error, self.config.raw_path, datetime.now(UTC).date())
+            raise RawReadError(message) from error
         misnamed = [
             row.source_file
             for row in lines_df.filter(~F.col("source_file").endswith(RAW_SUFFIX))
@@ -172,11 +160,11 @@ class GlueRuntime:
         ]
         return RawBatch(
             raw_df=lines_df.filter(F.col("source_file").endswith(RAW_SUFFIX)),
-            rejected_before_read=[*undecodable, *(r for r in map(name_rejection, misnamed) if r is not None)],
+            rejected_before_read=[r for r in map(name_rejection, misnamed) if r is not None],
         )
 
     def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
-        """None: Glue's reader fails on an object it cannot read (``read_new_raw`` quarantines those)."""
+        """None: Glue's reader either gives an object's lines or fails the read (``read_new_raw`` stops)."""
         return []
 
     def commit(self) -> bool:
@@ -206,24 +194,31 @@ def raw_read_options(raw_path: str, exclusions: Sequence[str]) -> dict[str, Any]
     }
 
 
-def find_undecodable(fs: HadoopFileSystem, root: str) -> list[Rejection]:
-    """Quarantine rows for the raw objects under ``root`` that Glue's reader cannot decode.
+def named_objects(error_text: str, raw_path: str) -> list[str]:
+    """The raw objects (``<root>/...gz``) that an error's text names, in order of first mention."""
+    root = raw_objects_root(raw_path)
+    found = re.findall(re.escape(root) + r"/[^\n\r'\"]*?\.gz", error_text)
+    return list(dict.fromkeys(found))
 
-    Every visible object is probed (the bookmark's selection is not exposed), so this costs one read of the
-    prefix; it runs only when the bookmarked read failed.
+
+def read_failure_message(error: BaseException, raw_path: str, today: date) -> str:
+    """One line: what failed, the objects the error names, and the operator command (docs/transform.md).
+
+    The command probes only the objects landed since ``--since`` (the day before the run by default), never the
+    whole raw history; an older undecodable object is found with an earlier ``--since`` or named by URI.
     """
-    rows = []
-    for relative in fs.list_tree(root):
-        uri = f"{root}/{relative}"
-        if is_hidden(relative) or not relative.endswith(".gz"):
-            continue  # hidden: never read; not .gz: read as plain text, never a decode failure
-        try:
-            gzip.decompress(fs.read_bytes(uri))
-        except (OSError, EOFError, zlib.error):
-            row = unreadable_object(fs, uri)
-            if row is not None:
-                rows.append(row)
-    return rows
+    text = str(error)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    named = named_objects(text, raw_path)
+    lake = raw_path.rstrip("/").rsplit("/", 1)[0]
+    since = (today - timedelta(days=1)).isoformat()
+    return (
+        f"the bookmarked read of raw/ failed ({type(error).__name__}: {first_line[:300]}); "
+        f"objects named by the error: {', '.join(named) if named else 'none'}; nothing was written and the "
+        f"bookmark did not move. Move the objects Glue cannot read to the quarantine, then run the job again: "
+        f"spotify-etl quarantine-raw --lake {lake} --since {since} (docs/transform.md, 'A raw object Glue "
+        "cannot read')"
+    )
 
 
 def _default_glue_factories() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
@@ -253,6 +248,8 @@ def run_glue_job(
     summary: RunSummary = run_transform(spark, GlueRuntime(glue_context, job, config), config)
     print(summary.format())
     print(json.dumps({"event": "transform_summary", **summary.to_dict()}, sort_keys=True))
-    if config.metrics_namespace:
-        run_metrics.publish(summary, args["JOB_NAME"], config.metrics_namespace, metrics_client)
+    if config.metrics_namespace and config.metrics_region:
+        run_metrics.publish(
+            summary, args["JOB_NAME"], config.metrics_namespace, config.metrics_region, metrics_client
+        )
     return 0

@@ -8,9 +8,12 @@ single objects. Those objects are quarantined with reason ``unwritable`` and the
 rest are staged again, and land.
 
 A failure is blamed on objects only when the bisection finds a strict subset of the batch to blame. When
-every object fails on its own (a permission error, a full disk, a bug that fails every row), or no subset
-fails alone (two objects that only fail together), the original error is raised and the run fails, with
-the bookmark unmoved: a failure that is not one object's must never quarantine the whole batch.
+every object fails on its own (a bug that fails every row), more than ``MAX_UNWRITABLE`` objects fail
+alone, or no subset fails alone (two objects that only fail together), the original error is raised and
+the run fails, with the bookmark unmoved: a failure that is not one object's must never quarantine the
+whole batch. An environment fault (a full disk, a read-only file system, permissions, S3 throttling or the
+network; ``faults.py``) is never bisected: the first one, of the batch or of any probe, stops the run at
+once as an ``EnvironmentFault``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spotify_etl.lake import table_symlinks
+from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
 
@@ -33,6 +37,9 @@ UNWRITABLE = "unwritable"
 _PROBE_AREA = "probe"
 _OUT_AREA = "out"
 _DETAIL_CHARS = 300
+# More objects than this failing alone is not "one object's data": the run fails instead (and bisection,
+# which costs about log2(batch) staging probes per object found, stays bounded).
+MAX_UNWRITABLE = 10
 
 TableBuilder = Callable[[DataFrame], dict[str, DataFrame]]
 
@@ -88,6 +95,9 @@ def stage_curated(
         return CuratedStage(stage_all(observations_df, _OUT_AREA), [])
     except WRITE_ERRORS as error:
         writer.discard(_OUT_AREA)
+        fault = as_environment_fault(error)
+        if fault is not None:
+            raise fault from None
         sources = sorted(row.source_file for row in observations_df.select("source_file").collect())
         spark = observations_df.sparkSession
 
@@ -100,12 +110,15 @@ def stage_curated(
                 stage_all(only(subset), _PROBE_AREA)
                 return None
             except WRITE_ERRORS as failure:
+                fault = as_environment_fault(failure)
+                if fault is not None:
+                    raise fault from None
                 return failure
             finally:
                 writer.discard(_PROBE_AREA)
 
         culprits = _bisect(sources, error, probe)
-        if not culprits or len(culprits) == len(sources):
+        if not culprits or len(culprits) == len(sources) or len(culprits) > MAX_UNWRITABLE:
             raise
         good = [uri for uri in sources if uri not in culprits]
         staged = stage_all(only(good), _OUT_AREA)
@@ -113,15 +126,23 @@ def stage_curated(
 
 
 def _bisect(
-    subset: Sequence[str], error: BaseException, probe: Callable[[Sequence[str]], BaseException | None]
+    subset: Sequence[str],
+    error: BaseException,
+    probe: Callable[[Sequence[str]], BaseException | None],
+    found: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The objects of ``subset`` (which failed with ``error``) that fail on their own -> error detail."""
+    """The objects of ``subset`` (which failed with ``error``) that fail on their own -> error detail.
+
+    Stops once more than ``MAX_UNWRITABLE`` are found (the caller then fails the run)."""
+    found = {} if found is None else found
     if len(subset) == 1:
-        return {subset[0]: describe_write_error(error)}
+        found[subset[0]] = describe_write_error(error)
+        return found
     half = len(subset) // 2
-    found: dict[str, str] = {}
     for part in (subset[:half], subset[half:]):
+        if len(found) > MAX_UNWRITABLE:
+            break
         failure = probe(part)
         if failure is not None:
-            found.update(_bisect(part, failure, probe))
+            _bisect(part, failure, probe, found)
     return found

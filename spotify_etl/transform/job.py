@@ -35,10 +35,13 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
+from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
+from spotify_etl.transform.manifests import ensure_manifests
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
+from spotify_etl.transform.record import stage_record
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
@@ -120,11 +123,32 @@ def run_transform(
 
     ``build_tables`` replaces ``registry.build_tables`` (a test's seam); ``now`` is the run's clock (default
     the real one).
+
+    Raises:
+        EnvironmentFault: the disk, permissions or network failed (``faults.py``): nothing was quarantined
+            for it and the bookmark did not move.
     """
+    try:
+        return _run_once(spark, source, config, build_tables, now)
+    except Exception as error:
+        fault = as_environment_fault(error)
+        if fault is None or fault is error:
+            raise
+        raise fault from None
+
+
+def _run_once(
+    spark: SparkSession,
+    source: RawSource,
+    config: TransformConfig,
+    build_tables: TableBuilder | None,
+    now: Callable[[], datetime] | None,
+) -> RunSummary:
     started, started_at = time.perf_counter(), (now or _utc_now)()
     fs = HadoopFileSystem(spark)
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
     fs.delete(config.staging_path, recursive=True)
+    ensure_manifests(fs, config.curated_path, config.staging_path)  # a lake written before manifests
     batch = source.read_new_raw(spark)
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
@@ -143,7 +167,20 @@ def run_transform(
             quarantine = stage_quarantine(
                 writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
             )
-            _swap(writer, summary, curated.staged, quarantine)
+            if summary.objects_read:  # a run that read nothing writes nothing, not even a record
+                landed, rejected_by_uri = _read_objects(verdicts, rejected)
+                record = stage_record(
+                    writer,
+                    curated.staged,
+                    landed,
+                    rejected_by_uri,
+                    config.raw_path,
+                    config.curated_path,
+                    started_at,
+                )
+                _swap(writer, summary, curated.staged, quarantine, record)
+            else:
+                writer.discard()
         finally:
             checked_df.unpersist()
     summary.bookmark_committed = source.commit()
@@ -152,8 +189,29 @@ def run_transform(
 
 
 def _verdicts(checked_df: DataFrame) -> list[Row]:
-    """How many objects got each verdict (``reason``, null when valid) per ``snapshot_date``."""
-    return checked_df.groupBy("reason", "snapshot_date").agg(F.count(F.lit(1)).alias("n")).collect()
+    """How many objects got each verdict (``reason``, null when valid) per ``snapshot_date``, and which
+    (``sources``: one short URI per object, for the write record; no extra Spark job)."""
+    return (
+        checked_df.groupBy("reason", "snapshot_date")
+        .agg(F.count(F.lit(1)).alias("n"), F.collect_list("source_file").alias("sources"))
+        .collect()
+    )
+
+
+def _read_objects(
+    verdicts: list[Row], rejected: list[Rejection]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """For the write record: the landed objects by snapshot_date, and every rejected object's reason."""
+    rejected_by_uri = {uri: reason for uri, reason, _ in rejected}
+    for row in verdicts:
+        if row.reason is not None:
+            rejected_by_uri.update(dict.fromkeys(row.sources, row.reason))
+    landed = {
+        row.snapshot_date: [u for u in row.sources if u not in rejected_by_uri]
+        for row in verdicts
+        if row.reason is None
+    }
+    return landed, rejected_by_uri
 
 
 def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rejection]) -> list[str]:
@@ -194,6 +252,9 @@ def _stage_curated(
     )
     landed_df = observations_df.select("source_file")
     if curated.unwritable:
+        summary.warnings += [
+            f"unwritable, quarantined: {uri}: {detail}" for uri, _, detail in curated.unwritable
+        ]
         summary.objects_valid -= len(curated.unwritable)
         summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
         unwritable_df = writer.spark.createDataFrame(
@@ -213,9 +274,17 @@ def _rejects(checked_df: DataFrame, rejected: list[Rejection]) -> DataFrame:
 
 
 def _swap(
-    writer: PartitionWriter, summary: RunSummary, curated: list[StagedTable], quarantine: StagedTable | None
+    writer: PartitionWriter,
+    summary: RunSummary,
+    curated: list[StagedTable],
+    quarantine: StagedTable | None,
+    record: tuple[str, str],
 ) -> None:
-    """Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here."""
+    """Phase 2, swap: renames and deletes only; see spotify_etl/transform/writer.py for a crash here.
+
+    The write record goes in first (record.py: it names what each partition holds after the swap, and
+    what it held before)."""
+    writer.fs.rename(*record)
     labelled = [(staged.target.name, staged) for staged in curated]
     for label, staged in labelled + ([("quarantine", quarantine)] if quarantine is not None else []):
         result = writer.swap(staged)

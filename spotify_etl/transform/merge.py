@@ -12,7 +12,10 @@ Observations are ordered by ``(extracted_at, source_file)``; the greatest is the
 - ``playlist_snapshots``, ``playlist_items`` (``WHOLE_OBSERVATION``): per (playlist_id, snapshot_date), only the greatest
   observation, with all of its items. An item at a position the newest observation does not have
   disappears (the playlist got shorter that day).
-- ``tracks``, ``albums``, ``track_artists`` (``NEWEST_PER_KEY``): per key, the row of the greatest observation holding it.
+- ``track_artists`` (``WHOLE_TRACK_OBSERVATION``): per (track_id, snapshot_date), only the greatest
+  observation holding the track, with all of its credits: a track's credits on a day are those of the
+  observation ``tracks`` keeps for it (a credit the day's later observation dropped disappears).
+- ``tracks``, ``albums`` (``NEWEST_PER_KEY``): per key, the row of the greatest observation holding it.
 - ``artists`` (``ENRICHED_FIRST``): per key, enriched rows (``genres IS NOT NULL``: the envelope held the full artist object)
   rank above the rest, then the greatest observation, so a later, thinner observation never loses the
   enrichment.
@@ -61,10 +64,12 @@ def filter_first_per_key(rows_df: DataFrame, key: tuple[str, ...], order: list[C
     )
 
 
-def filter_latest_observation(rows_df: DataFrame) -> DataFrame:
-    """The rows of the greatest observation of each (playlist_id, snapshot_date), all of them."""
+def filter_latest_observation(
+    rows_df: DataFrame, group: tuple[str, ...] = ("playlist_id", "snapshot_date")
+) -> DataFrame:
+    """The rows of the greatest observation of each ``group``, all of them."""
     observation = F.struct(*[F.col(name) for name in _PROVENANCE])
-    window = Window.partitionBy("playlist_id", "snapshot_date")
+    window = Window.partitionBy(*group)
     return (
         rows_df.withColumn(_LATEST, F.max(observation).over(window))
         .where(observation == F.col(_LATEST))
@@ -87,7 +92,7 @@ def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
     rows_df = conform(rows_df, curated.schema)
     if curated.merge.whole_observation:
         # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
-        latest_df = filter_latest_observation(rows_df)
+        latest_df = filter_latest_observation(rows_df, curated.merge.whole_observation)
         merged_df = filter_first_per_key(latest_df, curated.key, _content_order(curated))
     else:
         merged_df = filter_first_per_key(rows_df, curated.key, _rank_order(curated))

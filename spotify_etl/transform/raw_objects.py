@@ -11,8 +11,7 @@ another name is quarantined (``not_gzip``: raw objects are gzip JSON Lines, docs
   rows' ``source_file`` after the read, because a glob cannot say "every name that does not end in .json.gz".
 
 Object names are data: :func:`hadoop_literal` escapes Hadoop's glob characters so that a name with ``[``, ``{``,
-``*``, ``?`` or ``\\`` is read as itself, and :func:`exclusion_for` turns one object into an exclusion that
-matches only that object.
+``*``, ``?`` or ``\\`` is read as itself.
 
 An object that was selected but yields no line is named by :func:`unreadable_object` (both runtimes).
 """
@@ -20,8 +19,6 @@ An object that was selected but yields no line is named by :func:`unreadable_obj
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from spotify_etl.transform.globs import escape
 
 if TYPE_CHECKING:
     from spotify_etl.transform.storage import HadoopFileSystem
@@ -48,11 +45,6 @@ def is_hidden(relative_key: str) -> bool:
 def name_rejection(uri: str) -> Rejection | None:
     """``(uri, reason, detail)`` for a visible object whose name is not a raw observation's, else None."""
     return None if uri.endswith(RAW_SUFFIX) else (uri, NOT_RAW_REASON, NOT_RAW_DETAIL)
-
-
-def exclusion_for(relative_key: str) -> str:
-    """An exclusion pattern matching exactly this object (its key relative to the raw root)."""
-    return "{,**/}" + escape(relative_key)
 
 
 def hadoop_literal(uri: str) -> str:

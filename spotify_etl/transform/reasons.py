@@ -74,6 +74,16 @@ REASONS: tuple[QuarantineReason, ...] = (
         "more than one non-blank line (an object is exactly one JSON line)",
         ("<n> non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",),
     ),
+    QuarantineReason(
+        "not_utf8",
+        "validation",
+        "the text holds U+FFFD: Spark's text reader (and Glue's) decodes bytes that are not UTF-8 to it, so a "
+        "name would otherwise change silently (the detail names the key whose value holds it)",
+        (
+            "the value of key <key> holds bytes that are not UTF-8 (read as U+FFFD)",
+            "the text holds bytes that are not UTF-8 (read as U+FFFD) at character <n>",
+        ),
+    ),
     QuarantineReason("not_json", "validation", "the line is not JSON", ("not valid JSON: <text>",)),
     QuarantineReason(
         "not_an_object",
@@ -96,9 +106,27 @@ REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason(
         "too_large",
         "validation",
-        "the JSON text is longer than 100,000,000 characters (`MAX_RECORD_CHARS`; the detail gives the "
-        "length and the limit)",
-        ("the JSON text is <n> characters; the transform parses objects of at most <limit>",),
+        "the object is more than 64 MiB of gzip (from the listing, never opened), or inflates to more than "
+        "64 MiB (decompression stops there: a gzip bomb is never inflated), both checked by the runtime before "
+        "the read; or its JSON text is longer than `MAX_RECORD_CHARS` (the same 64 Mi, in the parse). The "
+        'detail gives the figure and the limit (docs/design.md s.2 "Bounds")',
+        (
+            "the JSON text is <n> characters; the transform parses objects of at most <limit>",
+            "the object is <n> bytes of gzip; the transform reads objects of at most <limit> bytes "
+            "(docs/design.md s.2)",
+            "the object inflates to more than <limit> bytes (stopped reading there; <n> bytes of gzip); the "
+            "transform reads objects of at most <limit> bytes inflated (docs/design.md s.2)",
+        ),
+    ),
+    QuarantineReason(
+        "too_deep",
+        "reader",
+        "the JSON nests deeper than 64 levels (an envelope is about 7); found while decompressing, before "
+        "Spark reads the object",
+        (
+            "JSON nesting deeper than <limit> levels (reached <depth> within the first <n> bytes); a Spotify "
+            "envelope is about 7 deep (docs/design.md s.2)",
+        ),
     ),
     QuarantineReason(
         "bad_extracted_at",
@@ -120,26 +148,44 @@ REASONS: tuple[QuarantineReason, ...] = (
         ("items is <value>; expected an array of playlist items",),
     ),
     QuarantineReason(
+        "too_many_items",
+        "validation",
+        "more than 10,000 items: Spotify's limit of one playlist, so not one consistent fetch (the detail "
+        "gives the count)",
+        ("the observation has <n> items; a Spotify playlist holds at most 10,000",),
+    ),
+    QuarantineReason(
         "bad_artists_fetched_at",
         "validation",
         "an `artists_fetched_at` value is not ISO-8601 UTC with `Z`",
         ("artists_fetched_at holds <value>; expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",),
     ),
     QuarantineReason(
+        "bad_added_at",
+        "validation",
+        'an item\'s `added_at` is not null and not a time (`"yesterday"`): the table would hold null for it '
+        "(the detail names the item)",
+        ("items[<i>].added_at=<text>; expected an ISO-8601 time like 2026-11-22T03:00:05Z",),
+    ),
+    QuarantineReason(
         "schema_mismatch",
         "validation",
-        "a nested field has a JSON type the envelope schema does not allow, e.g. a number as text, or a name "
-        "sent as an object or array (the detail names the key)",
+        "a nested field has a JSON type the envelope schema does not allow: a number as text, a float "
+        '`duration_ms`, `"yes"` for a boolean, an object where an array belongs, a name sent as an object or '
+        "array (the detail names the key, what it holds and what the schema expects)",
         (
             "a <key> field holds a JSON object or array; the envelope schema expects a string",
-            "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)",
+            'key "<key>" holds <value>; the envelope schema expects <kind>',
+            "a field has a JSON type the envelope schema does not allow",
         ),
     ),
     QuarantineReason(
         "unwritable",
         "write",
         "writing the curated tables failed on this object's data alone (found by bisecting the batch; the "
-        "detail is the error's first line)",
+        "detail is the error's first line; the summary prints one line per such object). Never for an "
+        "environment fault: a full disk, a read-only lake, a permission, S3 throttling or the network stop the "
+        "run instead (exit 4, nothing quarantined, bookmark unmoved; docs/design.md I7)",
         ("writing the curated tables failed on this object: <error>",),
     ),
 )

@@ -27,18 +27,21 @@ class MergePolicy:
     """How ``merge.apply_merge_rule`` reduces the rows of many observations to a table's final rows.
 
     Attributes:
-        whole_observation: keep, per (playlist_id, snapshot_date), every row of the newest observation and
-            nothing of the older ones (a table whose partition is one observation per playlist and day).
-            Otherwise: per key, the row of the newest observation holding it.
+        whole_observation: the group (columns) in which every row comes from the newest observation and
+            nothing from the older ones: (playlist_id, snapshot_date) for a table whose partition is one
+            observation per playlist and day; (track_id, snapshot_date) for ``track_artists``, whose credits
+            of a track on a day are those of the observation ``tracks`` keeps. Empty: per key, the row of the
+            newest observation holding it.
         present_first: a column whose non-null rows rank above the rest before recency (``artists``'
             ``genres``: an enriched row is never lost to a later, thinner observation).
     """
 
-    whole_observation: bool = False
+    whole_observation: tuple[str, ...] = ()
     present_first: str | None = None
 
 
-WHOLE_OBSERVATION = MergePolicy(whole_observation=True)
+WHOLE_OBSERVATION = MergePolicy(whole_observation=("playlist_id", "snapshot_date"))
+WHOLE_TRACK_OBSERVATION = MergePolicy(whole_observation=("track_id", "snapshot_date"))
 NEWEST_PER_KEY = MergePolicy()
 ENRICHED_FIRST = MergePolicy(present_first="genres")
 
@@ -83,7 +86,7 @@ CURATED: tuple[CuratedTable, ...] = (
     CuratedTable("tracks", schema.TRACKS_TABLE, ("track_id", "snapshot_date"), tables.tracks, NEWEST_PER_KEY, CatalogDeclaration("TracksTable")),
     CuratedTable("albums", schema.ALBUMS_TABLE, ("album_id", "snapshot_date"), tables.albums, NEWEST_PER_KEY, CatalogDeclaration("AlbumsTable")),
     CuratedTable("artists", schema.ARTISTS_TABLE, ("artist_id", "snapshot_date"), tables.artists, ENRICHED_FIRST, CatalogDeclaration("ArtistsTable")),
-    CuratedTable("track_artists", schema.TRACK_ARTISTS_TABLE, ("track_id", "artist_id", "snapshot_date"), tables.track_artists, NEWEST_PER_KEY, CatalogDeclaration("TrackArtistsTable")),
+    CuratedTable("track_artists", schema.TRACK_ARTISTS_TABLE, ("track_id", "artist_id", "snapshot_date"), tables.track_artists, WHOLE_TRACK_OBSERVATION, CatalogDeclaration("TrackArtistsTable")),
 )  # fmt: skip
 
 CURATED_TABLES: tuple[str, ...] = tuple(table.name for table in CURATED)

@@ -75,6 +75,31 @@ class HadoopFileSystem:
         finally:
             stream.close()
 
+    def status(self, uri: str) -> FileStatus:
+        fs, path = self._path(uri)
+        found = fs.getFileStatus(path)
+        return FileStatus(
+            str(found.getPath().toString()), int(found.getLen()), int(found.getModificationTime())
+        )
+
+    def sha256(self, uri: str) -> str:
+        """The file's SHA-256, hex, streamed through the JVM (commons-codec ships with Spark and Hadoop)."""
+        fs, path = self._path(uri)
+        stream = fs.open(path)
+        try:
+            return str(self._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream))
+        finally:
+            stream.close()
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Create (or replace) a small file holding ``data``."""
+        fs, path = self._path(uri)
+        stream = fs.create(path, True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
+
     def list_dirs(self, uri: str) -> list[str]:
         fs, path = self._path(uri)
         if not fs.exists(path):

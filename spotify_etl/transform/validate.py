@@ -14,12 +14,23 @@ check that applies is recorded); ``tests/unit/transform/test_validate.py`` has o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
 
+from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
@@ -28,9 +39,9 @@ CORRUPT_COLUMN = "_corrupt_record"
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
 _DETAIL_CHARS = 200
 # The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
-# Spotify's largest playlist (10,000 items) is about 30 million characters of envelope. The whole object is
-# one row, held a few times over in a task's memory, so the limit keeps one object well inside an executor.
-MAX_RECORD_CHARS = 100_000_000
+# The same bound as the runtime's check of the inflated bytes before the read (transform/bounds.py: 2x the
+# ~31 MB of Spotify's largest playlist); here it holds for a reader that cannot check before (Glue's).
+MAX_RECORD_CHARS = MAX_INFLATED_BYTES
 # Jackson 2.15 (Spark 3.5's JSON parser) refuses any string longer than 20,000,000 characters by default
 # (StreamReadConstraints), and Spark's from_json, reading a string field or copying a value's text, then
 # fails the whole record: a valid 31 MB object came out as ``not_json``. Spark's JSON option
@@ -38,6 +49,8 @@ MAX_RECORD_CHARS = 100_000_000
 # https://github.com/apache/spark/pull/51235 (the option, and the 20M default it works around)
 _PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
+
+_REPLACEMENT = "\ufffd"
 
 
 def _string_keys(schema: StructType) -> set[str]:
@@ -61,7 +74,67 @@ def _string_keys(schema: StructType) -> set[str]:
 # reader would not reject it: it stores the value's JSON text as the string (a playlist name that reads
 # '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
 # the quotes are escaped (\"name\":{), so text inside a value never matches.
-_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(sorted(_string_keys(ENVELOPE))) + r')"\s*:\s*[\[{]'
+_STRING_KEYS = sorted(_string_keys(ENVELOPE))
+_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(_STRING_KEYS) + r')"\s*:\s*[\[{]'
+# The same matches, for the scan of every valid object's whole text (578 MB at make bench's M tier): at each
+# quote, a possessive run of at most the longest key's length to the next quote, then ``: {`` or ``: [``,
+# before the 18 names are tried; most quotes fail that in a few characters (a key followed by a string or a
+# number, a value's opening quote), so the names are tried only before an object or an array.
+_STRING_KEY_HOLDS_STRUCTURE_SCAN = (
+    r'"(?=[^"\\]{1,'
+    + str(max(map(len, _STRING_KEYS)))
+    + r'}+"\s*:\s*[\[{])'
+    + _STRING_KEY_HOLDS_STRUCTURE[1:]
+)
+
+
+def _keys_where(schema: StructType, wanted: Callable[[DataType], bool]) -> set[str]:
+    """Names of the fields at any depth of ``schema`` whose type satisfies ``wanted``."""
+    keys: set[str] = set()
+    for schema_field in schema.fields:
+        if wanted(schema_field.dataType):
+            keys.add(schema_field.name)
+        dtype = schema_field.dataType
+        while isinstance(dtype, ArrayType):
+            dtype = dtype.elementType
+        if isinstance(dtype, StructType):
+            keys |= _keys_where(dtype, wanted)
+    return keys
+
+
+# For every non-string kind of the envelope schema: what it expects, its keys, and a regex of a value that
+# fits (what follows the key's colon). A key whose value does not fit is the one Spark's parser refused. The
+# blanks before the value are taken possessively (``\s*+``): else the regex backtracks into them and "fits"
+# no longer starts at the value.
+_KINDS = (
+    ("an integer", lambda t: isinstance(t, LongType), r"-?\d{1,18}(?![\d.eE])|null\b"),
+    ("true or false", lambda t: isinstance(t, BooleanType), r"(?:true|false|null)\b"),
+    # A track object also carries boolean flags named "track" and "episode", the item's field names.
+    ("a JSON object", lambda t: isinstance(t, StructType | MapType), r"\{|(?:null|true|false)\b"),
+    ("an array", lambda t: isinstance(t, ArrayType), r"\[|null\b"),
+)
+KIND_KEYS = {label: _keys_where(ENVELOPE, wanted) for label, wanted, _ in _KINDS}
+_WRONG_TYPE = [
+    (label, r'"(' + "|".join(sorted(KIND_KEYS[label])) + r')"\s*:\s*+(?!' + fits + r")([^,}\]]{0,40})")
+    for label, _, fits in _KINDS
+]
+
+
+def _wrong_type_detail(value: Column) -> Column:
+    """``key "<key>" holds <value>; the envelope schema expects <kind>`` for the first key whose value does
+    not fit its kind (a few regexes, evaluated only for a rejected object)."""
+    details = [
+        F.when(
+            F.regexp_extract(value, pattern, 1) != "",
+            F.format_string(
+                f'key "%s" holds %s; the envelope schema expects {label}',
+                F.regexp_extract(value, pattern, 1),
+                F.trim(F.regexp_extract(value, pattern, 2)),
+            ),
+        )
+        for label, pattern in _WRONG_TYPE
+    ]
+    return F.coalesce(*details, F.lit("a field has a JSON type the envelope schema does not allow"))
 
 
 def parse_extracted_at(column: Column) -> Column:
@@ -149,7 +222,8 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
     is_object = trimmed.startswith("{") & F.from_json(value, "map<string,string>", _PARSE_OPTIONS).isNotNull()
     version = envelope["schema_version"]
     return (
-        F.when(envelope.isNull(), F.lit("not_json"))
+        F.when(value.contains(_REPLACEMENT), F.lit("not_utf8"))
+        .when(envelope.isNull(), F.lit("not_json"))
         .when(corrupt & ~trimmed.startswith("{") & is_json_value, F.lit("not_an_object"))
         .when(corrupt & ~is_object, F.lit("not_json"))
         .when(
@@ -162,6 +236,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
         .when(_implausible(extracted_at, latest), F.lit("implausible_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
+        .when(F.size(envelope["items"]) > MAX_ITEMS, F.lit("too_many_items"))
         .when(
             F.exists(
                 F.map_values(F.coalesce(envelope["artists_fetched_at"], F.create_map())),
@@ -169,7 +244,40 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
             ),
             F.lit("bad_artists_fetched_at"),
         )
-        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE), F.lit("schema_mismatch"))
+        .when(F.exists(F.coalesce(envelope["items"], F.array()), _bad_added_at), F.lit("bad_added_at"))
+        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE_SCAN), F.lit("schema_mismatch"))
+    )
+
+
+def _bad_added_at(item: Column) -> Column:
+    """An ``added_at`` that the table's own parse (tables.playlist_items) would turn into null."""
+    return item["added_at"].isNotNull() & F.try_to_timestamp(item["added_at"]).isNull()
+
+
+def _first_bad_added_at(envelope: Column) -> Column:
+    """``items[<i>].added_at="<text>"`` of the first item whose added_at is not a time."""
+    found = F.filter(
+        F.transform(
+            F.coalesce(envelope["items"], F.array()),
+            lambda item, i: F.when(
+                _bad_added_at(item), F.format_string('items[%d].added_at="%s"', i, item["added_at"])
+            ),
+        ),
+        lambda text: text.isNotNull(),
+    )
+    return F.try_element_at(found, F.lit(1))
+
+
+def _not_utf8_detail(value: Column) -> Column:
+    key = F.regexp_extract(value, '"([^"\\\\]{1,100})"\\s*:\\s*"[^"]*' + _REPLACEMENT, 1)
+    return F.when(
+        key != "",
+        F.concat(F.lit("the value of key "), key, F.lit(" holds bytes that are not UTF-8 (read as U+FFFD)")),
+    ).otherwise(
+        F.format_string(
+            "the text holds bytes that are not UTF-8 (read as U+FFFD) at character %d",
+            F.instr(value, _REPLACEMENT),
+        )
     )
 
 
@@ -192,7 +300,7 @@ def _detail(
     The reasons are taken in the order of ``reasons.py``; ``empty`` and ``multiple_records`` get theirs where
     they are found (``_split_counted``).
     """
-    messages = _messages(value, latest, max_chars)
+    messages = _messages(envelope, value, latest, max_chars)
     first, *rest = [name for name in VALIDATION_REASONS if name in messages]
     detail = F.when(reason == first, messages[first])
     for name in rest:
@@ -200,7 +308,7 @@ def _detail(
     return detail
 
 
-def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[str, Column]:
+def _messages(envelope: Column, value: Column, latest: datetime | None, max_chars: int) -> dict[str, Column]:
     """Each reason's message, a Column of the record's text (forms as ``reasons.py`` documents them)."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
@@ -214,6 +322,7 @@ def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[st
             f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
             F.length(value),
         ),
+        "not_utf8": _not_utf8_detail(value),
         "not_json": F.concat(F.lit("not valid JSON: "), _snippet(value)),
         "not_an_object": F.concat(F.lit("JSON value is not an object: "), _snippet(value)),
         "unsupported_schema_version": _field_detail(
@@ -229,10 +338,17 @@ def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[st
         "items_not_array": _field_detail(
             "items is ", _snippet(F.get_json_object(value, "$.items")), "expected an array of playlist items"
         ),
+        "too_many_items": F.format_string(
+            f"the observation has %d items; a Spotify playlist holds at most {MAX_ITEMS:,}",
+            F.size(envelope["items"]),
+        ),
         "bad_artists_fetched_at": _field_detail(
             "artists_fetched_at holds ",
             _snippet(F.get_json_object(value, "$.artists_fetched_at")),
             "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
+        ),
+        "bad_added_at": F.concat(
+            _first_bad_added_at(envelope), F.lit("; expected an ISO-8601 time like 2026-11-22T03:00:05Z")
         ),
         "schema_mismatch": F.when(
             structure_key != "",
@@ -241,11 +357,7 @@ def _messages(value: Column, latest: datetime | None, max_chars: int) -> dict[st
                 structure_key,
                 F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
             ),
-        ).otherwise(
-            F.lit(
-                "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)"
-            )
-        ),
+        ).otherwise(_wrong_type_detail(value)),
     }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from spotify_etl.lake import MANIFEST_NAME
+from spotify_etl.lake import MANIFEST_NAME, manifest_entries
 from spotify_etl.transform.storage import HadoopFileSystem
 
 # Rough compressed size of one row, used only to split a partition file that would outgrow target_file_mb.
@@ -62,6 +62,15 @@ class StagedTable:
     target: TableTarget
     staged_root: str
     partitions: tuple[str, ...]  # every partition the stage covers; one left without rows is emptied
+
+
+@dataclass(frozen=True)
+class PartitionSwap:
+    """One partition's swap: staged file -> its name in ``target_dir``, then the ``previous`` files go."""
+
+    target_dir: str
+    moves: list[tuple[str, str]]
+    previous: list[str]
 
 
 @dataclass(frozen=True)
@@ -119,16 +128,24 @@ class PartitionWriter:
 
     def current_files(self, target: TableTarget, value: str) -> list[str]:
         """The files of one partition that readers see: those its manifest lists, else (no manifest: a lake
-        written before manifests, or a table read by folder) the Parquet files of its folder."""
+        written before manifests, or a table read by folder) the Parquet files of its folder.
+
+        A manifest's entries are taken by name in the partition's data folder, where the swap puts every
+        file it lists: a local lake copied to another folder still merges its own files.
+        """
         manifest = target.manifest(value)
         if manifest is not None and self.fs.exists(manifest):
-            return read_manifest(self.fs.read_bytes(manifest))
+            folder = target.folder(value)
+            return [
+                f"{folder}/{uri.rsplit('/', 1)[-1]}" for uri in manifest_entries(self.fs.read_bytes(manifest))
+            ]
         return [f.uri for f in self.fs.list_files(target.folder(value), ".parquet")]
 
-    def swap(self, staged: StagedTable) -> SwapResult:
-        """Move staged files into their partitions, switch each partition's manifest, delete what it replaced.
+    def swap_plan(self, staged: StagedTable) -> dict[str, PartitionSwap]:
+        """What ``swap`` will do, per partition value it changes (the write record describes this).
 
-        Rows come from the new files' Parquet footers.
+        ``previous`` is every file of the partition's data folder, listed or not: a crashed run's unlisted
+        files go with the ones the new manifest replaces.
         """
         column = staged.target.partition_column
         produced = {
@@ -136,37 +153,43 @@ class PartitionWriter:
             for staged_dir in self.fs.list_dirs(staged.staged_root)
             if staged_dir.rstrip("/").rsplit("/", 1)[-1].startswith(f"{column}=")
         }
+        plan = {}
+        for value in sorted(set(staged.partitions) | set(produced)):
+            target_dir = staged.target.folder(value)
+            previous = [f.uri for f in self.fs.list_files(target_dir)]
+            new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
+            if previous or new_files:
+                moves = [
+                    (f.uri, f"part-{self.run_id}-{index:05d}.snappy.parquet")
+                    for index, f in enumerate(new_files)
+                ]
+                plan[value] = PartitionSwap(target_dir, moves, previous)
+        return plan
+
+    def swap(self, staged: StagedTable) -> SwapResult:
+        """Move staged files into their partitions, switch each partition's manifest, delete what it replaced.
+
+        Rows come from the new files' Parquet footers.
+        """
         rows = 0
         files = 0
         touched = []
-        for value in sorted(set(staged.partitions) | set(produced)):
-            target_dir = staged.target.folder(value)
-            previous = self.fs.list_files(target_dir)
-            new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
-            if not previous and not new_files:
-                continue
+        for value, part in self.swap_plan(staged).items():
             moved = []
-            for index, file in enumerate(new_files):
-                rows += self.fs.parquet_rows(file.uri)
-                moved.append(f"{target_dir}/part-{self.run_id}-{index:05d}.snappy.parquet")
-                self.fs.rename(file.uri, moved[-1])
+            for source, name in part.moves:
+                rows += self.fs.parquet_rows(source)
+                moved.append(f"{part.target_dir}/{name}")
+                self.fs.rename(source, moved[-1])
                 files += 1
             manifest = staged.target.manifest(value)
             if manifest is not None:
                 text = "".join(f"{uri}\n" for uri in moved).encode()
                 self.fs.replace_file(manifest, text, f"{self.run_staging}/manifests")
-            kept = {uri.rsplit("/", 1)[-1] for uri in moved}
-            for old in previous:
-                if old.uri.rsplit("/", 1)[-1] not in kept:
-                    self.fs.delete(old.uri)
+            for old in part.previous:
+                self.fs.delete(old)
             touched.append(value)
         return SwapResult(rows, files, touched)
 
     def discard(self, area: str | None = None) -> None:
         """Delete this run's staging (one area of it, or all)."""
         self.fs.delete(self.run_staging if area is None else f"{self.run_staging}/{area}", recursive=True)
-
-
-def read_manifest(data: bytes) -> list[str]:
-    """The file URIs a symlink manifest lists, one per line (Hive's SymlinkTextInputFormat)."""
-    return [line for line in data.decode().splitlines() if line.strip()]

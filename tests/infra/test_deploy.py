@@ -35,9 +35,17 @@ def test_dry_run_prints_the_exact_commands_without_the_aws_cli(artifacts, tmp_pa
         "--parameter", "TransformExecutionClass=FLEX", "--dry-run",
         path=str(tmp_path),
     )  # fmt: skip
-    lines = result.stdout.splitlines()
+    checks = result.stdout.splitlines()[:5]
+    lines = result.stdout.splitlines()[5:]
 
     assert result.returncode == 0, result.stderr
+    assert checks == [
+        "# preflight: identity",
+        "# preflight: assets bucket",
+        "# preflight: stack state",
+        "# preflight: fixed names free",
+        "# preflight: lambda concurrency",
+    ]
     assert lines[:3] == [
         f"aws s3 cp {build}/glue/{library} s3://my-assets/lake/glue/{library}",
         f"aws cloudformation package --template-file {build}/template.yaml --s3-bucket my-assets "

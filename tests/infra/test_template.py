@@ -83,16 +83,23 @@ def test_lambda_environment_names_equal_the_handlers_and_required_ones_are_set(r
     assert variables["SPOTIFY_SECRET_ARN"] == {"Ref": "SpotifySecret"}
 
 
-def test_lambda_runs_alone_on_a_schedule_and_each_failed_event_reaches_the_queue_once(resources):
+def test_lambda_runs_alone_on_a_schedule_and_each_failed_event_reaches_the_queue_once(template, resources):
     function = _props(resources, "ExtractFunction")
     rules = resources_of_type({"Resources": resources}, "AWS::Events::Rule")
     schedules = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
     permissions = resources_of_type({"Resources": resources}, "AWS::Lambda::Permission")
     invoke_config = resources["ExtractInvokeConfig"]["Properties"]
 
-    assert (
-        function["ReservedConcurrentExecutions"] == 1
-    )  # extract_lambda/state.py InvocationProgress relies on it
+    # No hard-coded reservation (a new account's quota refuses it); ExtractReservedConcurrency=1 sets it.
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "ReserveExtractConcurrency",
+            {"Ref": "ExtractReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    parameter = template["Parameters"]["ExtractReservedConcurrency"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0, 0, 1)
     assert [t["Arn"] for r in schedules for t in r["Properties"]["Targets"]] == [
         {"Fn::GetAtt": ["ExtractFunction", "Arn"]}
     ]
@@ -238,6 +245,7 @@ def test_job_arguments_parse_into_the_expected_config(resources):
         staging_path="s3://lake-data-bucket/_staging/transform",
         bookmark_option="job-bookmark-enable",
         metrics_namespace="lake-stack/transform",
+        metrics_region="eu-west-1",  # the stack's own region, never boto3's default
     )
 
 
@@ -371,7 +379,57 @@ def test_crawler_adds_partitions_to_the_six_declared_tables_at_curated_table(res
         for s in _props(resources, "CrawlerRole")["Policies"][0]["PolicyDocument"]["Statement"]
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    assert not granted & {"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}
+    assert not granted & {"glue:CreateTable", "glue:DeleteTable", "glue:DeletePartition", "glue:*"}
+
+
+def test_crawler_may_update_the_declared_tables_and_no_other(resources):
+    """AWS documents AWSGlueServiceRole (glue:*) or a scoped-down version for a crawler's role
+    (https://docs.aws.amazon.com/glue/latest/dg/crawler-prereqs.html): the catalog writes of a catalog-target
+    crawler (UpdateTable, partitions) are granted on the six declared tables only."""
+    statements = {
+        s["Sid"]: s for s in _props(resources, "CrawlerRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    }
+    writes = statements["MaintainDeclaredTables"]
+    tables = [fake_sub(r, {**FAKE_NAMES, "DatabaseName": "lake"}) for r in writes["Resource"]]
+
+    assert {"glue:UpdateTable", "glue:BatchCreatePartition", "glue:UpdatePartition"} <= set(writes["Action"])
+    assert tables == [
+        "arn:aws:glue:eu-west-1:123456789012:catalog",
+        "arn:aws:glue:eu-west-1:123456789012:database/lake",
+        *(f"arn:aws:glue:eu-west-1:123456789012:table/lake/{t}" for t in CURATED_TABLES),
+    ]
+    assert set(statements["ReadLakeDatabase"]["Action"]) == {
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+    }
+
+
+def test_only_the_extract_role_and_listed_principals_write_raw(resources):
+    policy = _props(resources, "DataBucketPolicy")["PolicyDocument"]["Statement"]
+    deny = next(s for s in policy if s["Sid"] == "OnlyTheExtractWritesRaw")
+
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:PutObject")
+    assert deny["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/raw/*"}
+    writers = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::If"]
+    assert writers[0] == "HasRawWriters"
+    assert writers[2] == [{"Fn::GetAtt": ["ExtractRole", "Arn"]}]
+    assert {"Fn::GetAtt": ["ExtractRole", "Arn"]} in writers[1]["Fn::Split"][1]["Fn::Join"][1]
+
+
+def test_destroy_keeps_the_lakes_policy_and_the_secret(resources):
+    for name in ("DataBucket", "DataBucketPolicy", "SpotifySecret", "LakeKey"):
+        assert (resources[name]["DeletionPolicy"], resources[name]["UpdateReplacePolicy"]) == (
+            "Retain",
+            "Retain",
+        )
+
+
+def test_services_use_the_lake_key_only_for_this_account(resources):
+    statements = _props(resources, "LakeKey")["KeyPolicy"]["Statement"]
+    publishers = next(s for s in statements if s["Sid"] == "AlarmPublishersUseTheEncryptedTopic")
+
+    assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_declared_tables_are_parquet_and_their_columns_are_the_transforms_schema(resources):
@@ -622,7 +680,7 @@ def test_failures_reach_the_alarm_topic(resources):
     assert job_rule["EventPattern"]["detail-type"] == ["Glue Job State Change"]
     assert job_rule["EventPattern"]["detail"] == {
         "jobName": [{"Ref": "TransformJob"}],
-        "state": ["FAILED", "TIMEOUT"],
+        "state": ["FAILED", "TIMEOUT", "STOPPED"],
     }
     assert [t["Arn"] for t in job_rule["Targets"]] == [{"Ref": "AlarmTopic"}]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")

@@ -26,12 +26,16 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from spotify_etl.lake import local_path
 
 DEFAULT_MAX_BAND_MS = 15 * 60 * 1000
+# The instants a mark can name (what a datetime can hold, in UTC): a mark outside them is corrupt.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST_MS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+_LATEST_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
 STATE_VERSION = 1
 
 
@@ -77,6 +81,8 @@ class LocalBookmarkStore:
             mark = data["high_water_ms"]
             if mark is not None and (isinstance(mark, bool) or not isinstance(mark, int)):
                 raise ValueError(f"high_water_ms is {mark!r}, not a whole number of milliseconds")
+            if mark is not None and not _EARLIEST_MS <= mark <= _LATEST_MS:
+                raise ValueError(f"high_water_ms {mark} is not an instant of years 1 to 9999 UTC")
             return BookmarkState(
                 high_water_ms=mark,
                 band={str(entry["uri"]): int(entry["modified_ms"]) for entry in data["band"]},

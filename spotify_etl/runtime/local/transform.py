@@ -27,7 +27,9 @@ from spotify_etl.config import (
 )
 from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root, to_uri
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
-from spotify_etl.runtime.local.lock import writer_lock
+from spotify_etl.runtime.local.lock import writer_locks
+from spotify_etl.transform.bounds import Limits, check_object
+from spotify_etl.transform.faults import environment_fault
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.raw_objects import (
     Rejection,
@@ -114,6 +116,7 @@ class LocalRuntime:
     config: TransformConfig
     bookmarks_root: str
     reprocess: tuple[str, ...] = ()  # process exactly these objects; the bookmark is neither read nor moved
+    limits: Limits = field(default_factory=Limits)  # what one object may cost (transform/bounds.py)
     store: LocalBookmarkStore = field(init=False)
     warnings: list[str] = field(default_factory=list, init=False)
     _selected: list[ObjectVersion] | None = field(default=None, init=False)
@@ -136,9 +139,12 @@ class LocalRuntime:
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
         selected = self.select()
         rejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in selected) if r]
+        # Bounded before Spark materializes anything: an object over a bound is never given to the reader.
+        refused = {uri for uri, _, _ in rejected}
+        rejected += [r for r in (self._over_bounds(o) for o in selected if o.uri not in refused) if r]
         refused = {uri for uri, _, _ in rejected}
         self._readable = [o.uri for o in selected if o.uri not in refused]
-        raw_bytes = sum(o.size for o in selected)
+        raw_bytes = sum(o.size for o in selected if o.uri not in refused)
         return RawBatch(
             raw_df=_read_objects(spark, self._readable, raw_bytes),
             whole_objects=True,
@@ -147,6 +153,12 @@ class LocalRuntime:
             nothing_new=not selected,
             warnings=list(self.warnings),
         )
+
+    def _over_bounds(self, obj: ObjectVersion) -> Rejection | None:
+        try:
+            return check_object(local_path(obj.uri), obj.uri, obj.size, self.limits)
+        except FileNotFoundError:
+            return None  # deleted since the listing: the reader skips it too
 
     def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:
         """The objects given to Spark that yielded no row: the reader skips an unreadable gzip
@@ -217,7 +229,7 @@ def run_local_transform(
     bookmarks_root: str | None = None,
     *,
     reprocess: tuple[str, ...] = (),
-    wait: bool = False,
+    wait: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> RunSummary:
@@ -232,28 +244,43 @@ def run_local_transform(
     (default the real one; ``make run`` passes its simulated clock, see ``transform/plausibility.py``).
 
     Raises:
-        LakeLocked: another writer holds the lake (unless ``wait``).
+        LakeLocked: another writer holds a lake the run writes (still, after ``wait`` seconds).
         ReprocessError: a ``reprocess`` URI names no raw object.
         BookmarkError: the bookmark state is corrupt.
+        EnvironmentFault: a folder of the run cannot be written, or the disk, permissions or network
+            failed during the run (nothing quarantined for it, bookmark unmoved).
     """
     if bookmarks_root is None:
         bookmarks_root = LakeLayout.from_lake(local_path(config.raw_path).parent).bookmarks
     _check_local_roots(config)
-    # The staging area is always inside the lake (LakeLayout), whatever roots were overridden.
-    with writer_lock(local_path(config.staging_path).parent, wait=wait, on_wait=on_wait):
+    with writer_locks(written_lakes(config), wait=wait, on_wait=on_wait):
         runtime = LocalRuntime(config, bookmarks_root, reprocess=tuple(reprocess))
         if spark is None:
             started = time.perf_counter()
             if not runtime.select():
                 return _commit_without_spark(runtime, started)
+            from spotify_etl.runtime.local.jvm import driver_options
             from spotify_etl.sparkutil import local_spark_session
 
-            spark = local_spark_session()
+            # The JVM's options follow the batch's size, known from the listing before the JVM starts.
+            spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
         return run_transform(spark, runtime, config, now=now)
 
 
+def written_lakes(config: TransformConfig) -> list[Path]:
+    """Every lake the run writes: the staging area's (always inside ``--lake``, LakeLayout) and the lake of
+    each overridden root (its parent folder: ``B/curated`` is lake B's), so that their writers are excluded."""
+    roots = (config.staging_path, config.curated_path, config.quarantine_path)
+    return [local_path(root).parent for root in roots]
+
+
 def _check_local_roots(config: TransformConfig) -> None:
-    """Refuse non-local roots and a missing raw folder, each with a one-line message."""
+    """Refuse non-local roots, a missing raw folder and a folder the run cannot write, each in one line.
+
+    Raises:
+        EnvironmentFault: a folder the run writes is on a read-only file system or not writable; checked
+            before anything starts, so that a lake where every write would fail gives up at once.
+    """
     for root in (config.raw_path, config.curated_path, config.quarantine_path, config.staging_path):
         local_path(root)  # refuses non-local URIs with a clear message
     if not local_path(config.raw_path).is_dir():
@@ -261,6 +288,22 @@ def _check_local_roots(config: TransformConfig) -> None:
             f"raw folder {local_path(config.raw_path)} does not exist: land raw objects first "
             "('spotify-etl extract' or 'make run'), or pass --raw"
         )
+    for root in (config.curated_path, config.quarantine_path, config.staging_path):
+        _check_writable(local_path(root))
+
+
+def _check_writable(folder: Path) -> None:
+    """Whether the run could create files in ``folder`` (or its nearest existing ancestor), without writing.
+
+    ``access(2)`` answers EROFS for a read-only file system even to root, and EACCES to anyone else.
+    """
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if os.access(existing, os.W_OK):
+        return
+    cause = "read-only file system" if os.statvfs(existing).f_flag & os.ST_RDONLY else "permission denied"
+    raise environment_fault(f"{cause}: cannot write {existing} (for {folder})")
 
 
 def _commit_without_spark(runtime: LocalRuntime, started: float) -> RunSummary:

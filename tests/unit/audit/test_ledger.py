@@ -156,7 +156,7 @@ def test_a_back_dated_object_is_named_with_how_to_reprocess_it(
     lines = out.splitlines()
     assert "        1  pending (newer than the bookmark: the next transform reads them)" in lines
     assert "        1  HIDDEN (below the bookmark's mark, never read)" in lines
-    at = lines.index(next(line for line in lines if line.startswith(f"hidden: {backfill}  (in no table")))
+    at = lines.index(next(line for line in lines if line.startswith(f"hidden: {backfill}  (never read")))
     assert lines[at + 1 : at + 3] == [
         f"    reprocess: spotify-etl transform --lake {root} --reprocess {backfill}",
         f"    or rewind: spotify-etl bookmark rewind --lake {root} --to 2026-11-01T03:00:04Z",

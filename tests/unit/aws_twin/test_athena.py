@@ -83,6 +83,7 @@ EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
     ),
     "longest_running_tracks": (
         (
+            "playlist_id",
             "playlist_name",
             "track_id",
             "track_name",
@@ -93,12 +94,12 @@ EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
             "still_on_chart",
         ),
         [
-            ("Top A", "t1", "One", 2, 1, D1, D2, True),
-            ("Top A", "t2", "Two", 2, 1, D1, D2, True),
-            ("Top B", "t1", "One", 1, 1, D2, D2, True),
-            ("Top B", "t5", "Five", 1, 2, D2, D2, True),
-            ("Top A", "t4", "Four", 1, 3, D2, D2, True),
-            ("Top A", "t3", "Three", 1, 3, D1, D1, False),
+            ("p1", "Top A", "t1", "One", 2, 1, D1, D2, True),
+            ("p1", "Top A", "t2", "Two", 2, 1, D1, D2, True),
+            ("p2", "Top B", "t1", "One", 1, 1, D2, D2, True),
+            ("p2", "Top B", "t5", "Five", 1, 2, D2, D2, True),
+            ("p1", "Top A", "t4", "Four", 1, 3, D2, D2, True),
+            ("p1", "Top A", "t3", "Three", 1, 3, D1, D1, False),
         ],
     ),
     "new_entries_and_dropouts": (
@@ -109,8 +110,8 @@ EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         ],
     ),
     "new_entries_per_day": (
-        ("snapshot_date", "playlist_name", "new_entries", "dropouts"),
-        [(D2, "Top A", 1, 1)],  # Top B has a single snapshot: nothing to compare with
+        ("snapshot_date", "playlist_id", "playlist_name", "new_entries", "dropouts"),
+        [(D2, "p1", "Top A", 1, 1)],  # Top B has a single snapshot: nothing to compare with
     ),
     "artist_chart_presence": (
         ("artist_id", "artist_name", "chart_entries", "tracks", "playlists", "entry_share"),
@@ -131,11 +132,19 @@ EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         ],
     ),
     "explicit_share_over_time": (
-        ("snapshot_date", "playlist_name", "chart_tracks", "explicit_tracks", "explicit_share"),
+        (
+            "snapshot_date",
+            "playlist_id",
+            "playlist_name",
+            "chart_tracks",
+            "explicit_tracks",
+            "explicit_share",
+        ),
         [
-            (D1, "Top A", 3, 1, 0.3333),
-            (D2, "Top A", 3, 2, 0.6667),
-            (D2, "Top B", 2, 1, 1.0),  # t5's explicit flag is unknown: left out of the share
+            # p1 was "Old A" on D1: one playlist under its latest name, not two
+            (D1, "p1", "Top A", 3, 1, 0.3333),
+            (D2, "p1", "Top A", 3, 2, 0.6667),
+            (D2, "p2", "Top B", 2, 1, 1.0),  # t5's explicit flag is unknown: left out of the share
         ],
     ),
     "release_recency": (
@@ -158,15 +167,16 @@ EXPECTED_QUERIES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         [(2025, 2), (2026, 2)],  # t1, t2 (album a1) and t4, t5 (a3) chart now; t3 (a2, 1981) dropped out
     ),
     "rank_over_time": (
-        ("playlist_name", "track_id", "track_name", "snapshot_date", "chart_rank"),
+        ("playlist_id", "playlist_name", "track_id", "track_name", "snapshot_date", "chart_rank"),
         [
-            ("Top A", "t1", "One", D1, 1),
-            ("Top A", "t1", "One", D2, 2),
-            ("Top A", "t2", "Two", D1, 2),
-            ("Top A", "t2", "Two", D2, 1),
-            ("Top A", "t4", "Four", D2, 3),
-            ("Top B", "t1", "One", D2, 1),
-            ("Top B", "t5", "Five", D2, 2),
+            # p1 was "Old A" and t1 "Uno" on D1: their latest names on every day
+            ("p1", "Top A", "t1", "One", D1, 1),
+            ("p1", "Top A", "t1", "One", D2, 2),
+            ("p1", "Top A", "t2", "Two", D1, 2),
+            ("p1", "Top A", "t2", "Two", D2, 1),
+            ("p1", "Top A", "t4", "Four", D2, 3),
+            ("p2", "Top B", "t1", "One", D2, 1),
+            ("p2", "Top B", "t5", "Five", D2, 2),
         ],
     ),
 }
@@ -394,6 +404,9 @@ def test_the_query_command_answers_named_and_inline_sql(
     unknown_err = capsys.readouterr().err
 
     assert (named, inline, unknown) == (0, 0, 2)
-    assert named_out.splitlines() == ["snapshot_date,playlist_name,new_entries,dropouts", f"{D2},Top A,1,1"]
+    assert named_out.splitlines() == [
+        "snapshot_date,playlist_id,playlist_name,new_entries,dropouts",
+        f"{D2},p1,Top A,1,1",
+    ]
     assert json.loads(inline_out) == [{"track_id": "t2"}, {"track_id": "t3"}]
     assert "no query named 'nope'; known: artist_chart_presence," in unknown_err

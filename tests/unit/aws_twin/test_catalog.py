@@ -115,7 +115,7 @@ def test_tables_read_as_athena_would_snapshot_date_a_string_timestamps_in_utc(tw
     )
 
     assert rows == [
-        ("p1", "Top A", 1000, 3, datetime(2026, 11, 1, 3, 0, 5), D1),
+        ("p1", "Old A", 1000, 3, datetime(2026, 11, 1, 3, 0, 5), D1),
         ("p1", "Top A", 1000, 4, datetime(2026, 11, 2, 3, 0, 5), D2),
         ("p2", "Top B", None, 3, datetime(2026, 11, 2, 3, 0, 5), D2),
     ]

@@ -22,6 +22,7 @@ from spotify_etl.aws_twin.crawler import CatalogError, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
 from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
 from spotify_etl.lake import LakeLayout
+from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
 from spotify_etl.transform.registry import CURATED_TABLES
@@ -70,7 +71,7 @@ def test_the_templates_crawler_registers_the_declared_tables_and_adds_their_part
         crawler_spec(load_template(DEFAULT_TEMPLATE)),
     )
 
-    assert sorted(result.tables) == sorted(CURATED_TABLES)
+    assert sorted(result.tables) == sorted([*CURATED_TABLES, RESULTS_TABLE])
     assert result.partitions_added == {t: [D1, D2] for t in CURATED_TABLES}
     for table in CURATED_TABLES:
         columns = [(c.name, c.glue_type) for c in result.tables[table].columns]
@@ -103,7 +104,7 @@ def test_a_declared_table_without_data_is_queryable_and_empty(tmp_path):
         tmp_path, LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(load_template(DEFAULT_TEMPLATE))
     )
 
-    assert sorted(result.tables) == sorted(CURATED_TABLES)
+    assert sorted(result.tables) == sorted([*CURATED_TABLES, RESULTS_TABLE])
     assert catalog_rows(tmp_path, "SELECT count(*), typeof(max(extracted_at)) FROM tracks") == [
         (0, "TIMESTAMP")
     ]

@@ -140,9 +140,41 @@ def _artist_presence(names: tuple[str, ...]) -> QueryResult:
 
 
 def _rank_rows(names: tuple[str, ...]) -> QueryResult:
-    columns = ("playlist_name", "snapshot_date", "chart_rank", "track_id", "track_name")
-    rows = tuple(("$$ Playlist <b>", D1, i + 1, f"t{i}", name) for i, name in enumerate(names[:5]))
+    columns = ("playlist_id", "playlist_name", "snapshot_date", "chart_rank", "track_id", "track_name")
+    rows = tuple(("p1", "$$ Playlist <b>", D1, i + 1, f"t{i}", name) for i, name in enumerate(names[:5]))
     return QueryResult("rank_over_time", columns, rows)
+
+
+def test_charts_group_playlists_by_id_under_their_latest_name(tmp_path: Path) -> None:
+    columns = (
+        "snapshot_date",
+        "playlist_id",
+        "playlist_name",
+        "chart_tracks",
+        "explicit_tracks",
+        "explicit_share",
+    )
+    # the query gives every row of a playlist its latest name; two playlists share the name "Hits"
+    shares = QueryResult(
+        "explicit_share_over_time",
+        columns,
+        (
+            (D1, "p1", "Hits", 2, 1, 0.5),
+            (D2, "p1", "Hits", 2, 2, 1.0),
+            (D2, "p2", "Hits", 1, 0, 0.0),
+            (D2, "p3", None, 1, 1, 1.0),
+        ),
+    )
+
+    chart = build_report({**_empty_results(), "explicit_share_over_time": shares}, tmp_path).chart(
+        "explicit-share"
+    )
+
+    assert chart.series == {
+        "Hits (p1)": [(D1, 0.5), (D2, 1.0)],
+        "Hits (p2)": [(D2, 0.0)],
+        "p3": [(D2, 1.0)],
+    }
 
 
 def test_names_matplotlib_reads_as_math_are_refused_by_default() -> None:

@@ -108,6 +108,8 @@ def test_glue_job_reads_with_ctx_commits_last_and_writes_nothing_after(
     files_at_commit = glue.calls[2][1]
     assert files_at_commit == _tree(tmp_path), "something was written after job.commit()"
     tables = {path.split("/")[1] for path in files_at_commit if path.startswith("curated/")}
+    # the six tables, the partitions' manifests (docs/design.md s.3.1) and the run's write record
+    # (spotify_etl/transform/record.py)
     assert tables == {
         "playlist_snapshots",
         "playlist_items",
@@ -115,8 +117,8 @@ def test_glue_job_reads_with_ctx_commits_last_and_writes_nothing_after(
         "albums",
         "artists",
         "track_artists",
-    } | {
-        "symlinks"  # the partitions' manifests (docs/design.md s.3.1)
+        "symlinks",
+        "_records",
     }
     assert any(path.startswith("quarantine/rejected/rejected_date=") for path in files_at_commit)
     assert not any(path.startswith("_staging/") and path.endswith(".parquet") for path in files_at_commit)
@@ -226,3 +228,28 @@ def test_full_names_other_glue_arguments_and_values_are_not_taken_for_abbreviati
 
     assert abbreviated_args(argv) == []
     assert config_from_args(resolve_args(argv)).target_file_mb == 64
+
+
+def test_metrics_that_cannot_be_published_fail_the_run_after_its_commit(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The data landed and the bookmark moved; the run then ends FAILED in one line, so the job-state alarm says
+    so (a lost TransformSucceeded would otherwise page as a stale pipeline a day later)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from spotify_etl.runtime.run_metrics import MetricsNotPublished
+
+    glue = FakeGlue(spark, [("s3://data/raw/playlists/a.json.gz", json.dumps(b.envelope()))], tmp_path)
+    cloudwatch = boto3.client(
+        "cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    argv = _argv(tmp_path, "--metrics_namespace", "stack/transform", "--metrics_region", "eu-west-1")
+
+    with (
+        Stubber(cloudwatch) as stub,
+        pytest.raises(MetricsNotPublished, match="stack/transform in eu-west-1"),
+    ):
+        stub.add_client_error("put_metric_data", "AccessDenied", "no")
+        run_glue_job(argv, glue_context_factory=lambda: glue, job_factory=glue.job, metrics_client=cloudwatch)
+    assert [kind for kind, _ in glue.calls] == ["init", "read", "commit"]

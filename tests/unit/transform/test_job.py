@@ -233,7 +233,7 @@ class CrashMidSwap(HadoopFileSystem):
     moved = 0
 
     def rename(self, source: str, target: str) -> None:
-        if CrashMidSwap.moved >= 1:
+        if CrashMidSwap.moved >= 2:  # the write record moves in first, then the first new file
             raise RuntimeError("simulated crash in the middle of a partition swap")
         CrashMidSwap.moved += 1
         super().rename(source, target)

@@ -215,6 +215,33 @@ def test_build_then_merge_two_observations_of_a_day(spark):
     )
 
 
+def test_track_artists_follow_the_observation_tracks_keeps_a_dropped_credit_disappears(spark):
+    ar1, ar2 = b.simple_artist("One", id="ar1"), b.simple_artist("Two", id="ar2")
+    morning = b.envelope(items=[b.playlist_item(b.track(id="t1", artists=[ar1, ar2]))], extracted_at=T0)
+    noon = b.envelope(items=[b.playlist_item(b.track(id="t1", artists=[ar2]))], extracted_at=T1)
+    built = registry.build_tables(b.observations_df(spark, [morning, noon]))
+
+    merged = {table: apply_merge_rule(table, built[table]) for table in ("tracks", "track_artists")}
+
+    n = b.source_file(noon)
+    assert_df_equality(
+        merged["tracks"].select("track_id", "artist_ids", "source_file"),
+        spark.createDataFrame(
+            [("t1", ["ar2"], n)],
+            "track_id string not null, artist_ids array<string>, source_file string not null",
+        ),
+    )
+    # ar1's morning credit (position 0) is not kept next to noon's: the day's credits are noon's, as in tracks
+    assert_df_equality(
+        merged["track_artists"].select("track_id", "artist_id", "artist_position", "source_file"),
+        spark.createDataFrame(
+            [("t1", "ar2", 0, n)],
+            "track_id string not null, artist_id string not null, artist_position int not null, "
+            "source_file string not null",
+        ),
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 # Properties: idempotent, order- and batch-independent, and equal to a plain-Python model of the rule
 # ---------------------------------------------------------------------------------------------------
@@ -285,7 +312,7 @@ def python_merge(table: str, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]
     def content(row):
         return tuple(_nulls_first(row[i]) for i in content_at)
 
-    if table == "playlist_items":
+    if table in ("playlist_items", "track_artists"):  # whole observation per (first column, day)
         latest: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         for row in rows:
             group = (row[0], row[names.index("snapshot_date")])

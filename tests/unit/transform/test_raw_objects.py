@@ -5,6 +5,10 @@ read options as Glue's S3 reader does: the path's objects, recursively, minus th
 syntax, relative to the path); decompression chosen by the file name (``.gz``: gzip, as Hadoop's codec factory
 does), and a failure to decode raised from the reader, before any row reaches our code, the way Glue's reader
 fails (a JVM exception surfacing in ``toDF``/the first action).
+
+Objects Glue cannot decode are kept out of raw/ on AWS (docs/design.md s.8); when one is there anyway, the Glue
+run stops in one line before writing anything (read once, never again with other exclusions), while the local
+runtime quarantines it. Empty objects (0 bytes, gzip of nothing) are ``empty`` locally.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.runtime.glue import run_glue_job
+from spotify_etl.config import RAW_TRANSFORMATION_CTX
+from spotify_etl.runtime.glue import RawReadError, run_glue_job
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from spotify_etl.transform.globs import excluded
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
@@ -100,8 +105,17 @@ def _tree(raw: Path) -> None:
     (folder / "_hidden.json.gz").write_bytes(_gz(json.dumps(b.envelope(playlist=b.playlist(id="p4"))) + "\n"))
     (folder / ".tmp").mkdir()
     (folder / ".tmp" / "x.json.gz").write_bytes(b"not even gzip")
+    (folder / "not-json.json.gz").write_bytes(_gz("this is not JSON\n"))
+
+
+def _undecodable(raw: Path) -> Path:
+    """The objects Glue's reader cannot give a line of, next to one good object."""
+    folder = Path(unquote(urlparse(b.land(raw, b.envelope(playlist=b.playlist(id="p9")))).path)).parent
     (folder / "not-gzip.json.gz").write_bytes(b"hello, not gzip")
-    (folder / "truncated.json.gz").write_bytes(_gz(json.dumps(weird_env) * 50)[:40])
+    (folder / "truncated [1].json.gz").write_bytes(_gz(json.dumps(b.envelope()) * 50)[:40])
+    (folder / "zero-bytes.json.gz").write_bytes(b"")
+    (folder / "gzip-of-nothing.json.gz").write_bytes(_gz(""))
+    return folder
 
 
 def _relative(df: DataFrame, lake: Path) -> DataFrame:
@@ -137,9 +151,8 @@ def test_both_runtimes_quarantine_the_same_objects_for_the_same_reasons(spark, b
     rejected = _tables(spark, local_lake)["rejected"]
 
     assert sorted((r.source_file.rsplit("/", 1)[1], r.reason) for r in rejected.collect()) == [
-        ("not-gzip.json.gz", "not_gzip"),
+        ("not-json.json.gz", "not_json"),
         ("plain.json", "not_gzip"),
-        ("truncated.json.gz", "not_gzip"),
     ]
 
 
@@ -155,11 +168,43 @@ def test_both_runtimes_write_the_same_tables_from_the_same_tree(spark, both):
     assert next(r.source_file for r in snapshots if r.playlist_id == "p2").endswith("/" + WEIRD)
 
 
-def test_on_glue_an_undecodable_object_is_excluded_from_a_second_read_and_the_bookmark_commits(both):
+def test_on_glue_the_raw_prefix_is_read_once_and_the_bookmark_commits(both):
     _local, _glue_lake, glue = both
 
-    assert len(glue.reads) == 2  # the failed read, then the read without the two undecodable objects
-    second = json.loads(glue.reads[1]["connection_options"]["exclusions"])
-    assert {p.rsplit("/", 1)[-1] for p in second[-2:]} == {"not-gzip.json.gz", "truncated.json.gz"}
-    assert all(r["transformation_ctx"] == glue.reads[0]["transformation_ctx"] for r in glue.reads)
+    assert len(glue.reads) == 1
+    assert glue.reads[0]["transformation_ctx"] == RAW_TRANSFORMATION_CTX
     assert glue.committed
+
+
+def test_locally_undecodable_and_empty_objects_are_quarantined_with_their_reason(spark, tmp_path):
+    lake = tmp_path / "lake"
+    _undecodable(lake / "raw")
+    config, bookmarks = config_for_lake(lake)
+
+    run_local_transform(config, spark, bookmarks_root=bookmarks)
+
+    tables = _tables(spark, lake)
+    assert sorted((r.source_file.rsplit("/", 1)[1], r.reason) for r in tables["rejected"].collect()) == [
+        ("gzip-of-nothing.json.gz", "empty"),
+        ("not-gzip.json.gz", "not_gzip"),
+        ("truncated [1].json.gz", "not_gzip"),
+        ("zero-bytes.json.gz", "empty"),
+    ]
+    assert [r.playlist_id for r in tables["playlist_snapshots"].collect()] == ["p9"]
+
+
+def test_on_glue_a_failed_read_stops_the_run_in_one_line_before_any_write(spark, tmp_path):
+    lake = tmp_path / "lake"
+    _undecodable(lake / "raw")
+    glue = FakeGlueReader(spark, lake)
+
+    with pytest.raises(RawReadError) as raised:
+        run_glue_job(_argv(lake), glue_context_factory=lambda: glue, job_factory=glue.job)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("the bookmarked read of raw/ failed (GlueReaderError: An error occurred")
+    assert f"spotify-etl quarantine-raw --lake {lake.as_uri()} --since " in message
+    assert len(glue.reads) == 1  # never a second read of the same transformation_ctx
+    assert not glue.committed
+    assert sorted(p.name for p in lake.iterdir()) == ["raw"]  # nothing written, not even staging

@@ -117,7 +117,7 @@ def test_two_overlapping_runs_end_with_the_lake_of_one_run(
     waiting = threading.Event()
 
     def run_b() -> None:
-        second["summary"] = _run(tmp_path, spark, wait=True, on_wait=lambda _line: waiting.set())
+        second["summary"] = _run(tmp_path, spark, wait=600, on_wait=lambda _line: waiting.set())
 
     def list_then_interleave(raw_root: str):
         listed = listing(raw_root)

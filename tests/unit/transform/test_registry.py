@@ -48,11 +48,16 @@ def test_each_table_has_its_own_builder_from_tables_py():
 
 
 def test_merge_policies_the_design_names():
-    """docs/design.md s.3: whole observations for the per-playlist tables, enriched artists first."""
-    whole = [t.name for t in CURATED if t.merge.whole_observation]
+    """docs/design.md s.3: whole observations for the per-playlist tables and per track for its credits,
+    enriched artists first."""
+    whole = {t.name: t.merge.whole_observation for t in CURATED if t.merge.whole_observation}
     present_first = {t.name: t.merge.present_first for t in CURATED if t.merge.present_first}
 
-    assert whole == ["playlist_snapshots", "playlist_items"]
+    assert whole == {
+        "playlist_snapshots": ("playlist_id", "snapshot_date"),
+        "playlist_items": ("playlist_id", "snapshot_date"),
+        "track_artists": ("track_id", "snapshot_date"),
+    }
     assert present_first == {"artists": "genres"}
     for name, column in present_first.items():
         assert column in TABLE_SCHEMAS[name].fieldNames()

@@ -136,9 +136,9 @@ def staged_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     def swap_until(limit: int | None) -> None:
         shutil.rmtree(lake)
         shutil.copytree(staged, lake)
-        writer, summary, curated, quarantine = captured["args"]
+        writer, summary, curated, quarantine, record = captured["args"]
         StopsAfter.limit, StopsAfter.steps = limit, []
-        swap(dataclasses.replace(writer, fs=StopsAfter(spark)), summary, curated, quarantine)
+        swap(dataclasses.replace(writer, fs=StopsAfter(spark)), summary, curated, quarantine, record)
 
     return lake, before, swap_until, captured
 
@@ -171,7 +171,7 @@ def test_every_query_sees_each_partitions_last_complete_write_after_each_swap_st
             references[switched] = _answers(out)
         got = _answers(lake)
         assert got == references[switched], f"after step {k} ({steps[k - 1] if k else 'none'})"
-        manifests = {p.name for p in (lake / "curated" / "symlinks").rglob("*") if p.is_file()}
+        manifests = {p.name for p in (lake / "curated" / "symlinks").glob("*/*/*") if p.is_file()}
         assert manifests == {MANIFEST_NAME}  # a partition location never holds anything but its manifest
 
     assert references[frozenset()] != references[frozenset(switch_at)]  # the second run changed answers
@@ -180,8 +180,10 @@ def test_every_query_sees_each_partitions_last_complete_write_after_each_swap_st
 def test_the_merge_reads_back_what_the_manifest_lists_not_a_dead_runs_files(staged_lake: Staged) -> None:
     lake, before, swap_until, captured = staged_lake
     with pytest.raises(KilledAt):
-        swap_until(1)  # the first partition's new file is moved in; its manifest still lists the old one
-    writer, _, curated, _ = captured["args"]
+        swap_until(
+            2
+        )  # the record moved in, then the first partition's new file is moved in; its manifest still lists the old one
+    writer, _, curated, _, _ = captured["args"]
     target = curated[0].target
     partition = f"{DAY1:%Y-%m-%d}"
     folder = lake / "curated" / target.name / f"snapshot_date={partition}"

@@ -18,7 +18,7 @@ from tests import builders as b
 GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
 REJECT_SCHEMA = "source_file string, reason string, detail string"
 LATEST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # the run's clock + tolerance (plausibility.py)
-MAX_CHARS = 5_000  # a small record limit, so that a too_large object stays small in a test
+MAX_CHARS = 60_000  # a small record limit, so that a too_large object stays small in a test
 MARKET = '"market": "US"'
 PADDED = MARKET + ', "padding": "' + "x" * MAX_CHARS + '"'
 
@@ -57,7 +57,7 @@ CASES = {
         [_replace(GOOD, MARKET, PADDED)],
         "too_large",
         f"the JSON text is {len(GOOD) + len(PADDED) - len(MARKET)} characters; "
-        "the transform parses objects of at most 5,000",
+        "the transform parses objects of at most 60,000",
     ),
     "implausible_extracted_at": (
         [_replace(GOOD, '"2026-11-22T03:00:05Z"', '"2099-01-01T00:00:00Z"')],
@@ -82,10 +82,26 @@ CASES = {
         'artists_fetched_at holds {"a1":"2026-11-22T03:00:05Z","a2":"yesterday"}; '
         "expected artist id -> ISO-8601 UTC like 2026-11-22T03:00:05Z",
     ),
+    "too_many_items": (  # null items: 10,001 of them stay far below the record limit of this test
+        [_replace(GOOD, '"items": [', '"items": [' + "null," * 10_001)],
+        "too_many_items",
+        "the observation has 10002 items; a Spotify playlist holds at most 10,000",
+    ),
     "schema_mismatch": (
         [_replace(GOOD, '"duration_ms": ', '"duration_ms": "long", "was": ')],
         "schema_mismatch",
-        "a field has a JSON type the envelope schema does not allow (e.g. text where a number is expected)",
+        'key "duration_ms" holds "long"; the envelope schema expects an integer',
+    ),
+    # Spark's text reader turns bytes that are not UTF-8 into U+FFFD: the text it gives holds that
+    "not_utf8": (
+        [_replace(GOOD, '"name": "Rap RU"', '"name": "Rap \ufffdRU"')],
+        "not_utf8",
+        "the value of key name holds bytes that are not UTF-8 (read as U+FFFD)",
+    ),
+    "bad_added_at": (
+        [_replace(GOOD, '"added_at": "', '"added_at": "yesterday", "was": "')],
+        "bad_added_at",
+        'items[0].added_at="yesterday"; expected an ISO-8601 time like 2026-11-22T03:00:05Z',
     ),
 }
 
@@ -118,7 +134,7 @@ def test_each_reason_is_named_and_good_objects_pass(
 
 def test_every_message_of_the_parse_is_for_a_validation_reason_of_the_list(spark: SparkSession) -> None:
     """The parse names every validation reason but the two found when counting an object's lines."""
-    messages = validate._messages(F.col("value"), LATEST, MAX_CHARS)
+    messages = validate._messages(F.col("envelope"), F.col("value"), LATEST, MAX_CHARS)
 
     assert set(VALIDATION_REASONS) - set(messages) == {"empty", "multiple_records"}
     assert set(messages) <= set(VALIDATION_REASONS)
@@ -246,3 +262,35 @@ def test_full_artists_with_genres_are_valid(spark: SparkSession) -> None:
     checked = check_raw_objects(_lines(spark, {"file:///a.json.gz": [json.dumps(env)]}))
     assert rejects_of(checked).count() == 0
     assert [r.artists[0].genres for r in observations_of(checked).collect()] == [["rock", "pop"]]
+
+
+# One wrong value per kind of field of the envelope schema, nested at every level the envelope has.
+WRONG_TYPES = [
+    ('"duration_ms": ', '"duration_ms": 215000.5, "was": ', 'key "duration_ms" holds 215000.5', "an integer"),
+    ('"popularity": ', '"popularity": "high", "was": ', 'key "popularity" holds "high"', "an integer"),
+    ('"explicit": ', '"explicit": "yes", "was": ', 'key "explicit" holds "yes"', "true or false"),
+    ('"public": ', '"public": 1, "was": ', 'key "public" holds 1', "true or false"),
+    ('"album": ', '"album": "Fresh", "was": ', 'key "album" holds "Fresh"', "a JSON object"),
+    ('"owner": ', '"owner": [1], "was": ', 'key "owner" holds [1', "a JSON object"),
+    ('"artists": [{', '"artists": "Royal Blood", "was": [{', 'key "artists" holds "Royal Blood"', "an array"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "named", "kind"), WRONG_TYPES, ids=[w[2] for w in WRONG_TYPES])
+def test_every_schema_mismatch_names_its_key_and_what_it_holds(
+    spark: SparkSession, old: str, new: str, named: str, kind: str
+) -> None:
+    bad = _replace(GOOD, old, new)
+    checked = check_raw_objects(_lines(spark, {"file:///bad.json.gz": [bad]}))
+    expected = spark.createDataFrame(
+        [("file:///bad.json.gz", "schema_mismatch", f"{named}; the envelope schema expects {kind}")],
+        REJECT_SCHEMA,
+    )
+    assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
+
+
+def test_no_key_has_two_kinds() -> None:
+    from spotify_etl.transform.validate import KIND_KEYS
+
+    kinds = list(KIND_KEYS.values())
+    assert all(not (a & b) for i, a in enumerate(kinds) for b in kinds[i + 1 :])

@@ -125,7 +125,8 @@ class DiesAfterSixRenames(HadoopFileSystem):
     renames = 0
 
     def rename(self, source: str, target: str) -> None:
-        if DiesAfterSixRenames.renames >= 6:  # LATER touches two partitions per table
+        # the write record first, then LATER touches two partitions per table
+        if DiesAfterSixRenames.renames >= 7:
             raise RuntimeError("killed in the middle of the swap")
         DiesAfterSixRenames.renames += 1
         super().rename(source, target)

@@ -1,0 +1,1 @@
+"""Operator tools for a deployed lake on S3 (``spotify-etl quarantine-raw``, ``make smoke``)."""

@@ -1,0 +1,23 @@
+"""The local driver JVM's start-up options, chosen before the JVM starts, from what the run will read.
+
+A local run starts its own JVM (Glue starts the job's before the script runs: none of this applies there,
+see docs/performance.md). For a small batch (a daily run landing a handful of objects) most of the run is
+starting the JVM and compiling Spark's planner and generated code, not processing data. So a small batch
+runs with ``-XX:TieredStopAtLevel=1`` (compile with C1 only): C2, the optimising compiler, spends CPU on
+methods that a short run calls too few times to profit from, and on 2 cores it competes with the run
+itself. A large batch keeps C2: the JSON parse and the explodes are hot loops that C2 makes faster. The
+choice is made from the batch's raw bytes (known from the listing, before the JVM starts): at most
+``SMALL_BATCH_BYTES`` of gzip is small.
+"""
+
+from __future__ import annotations
+
+# About 80 raw objects of 25 KB: more than a day's landing of the default four playlists by far, and below
+# make bench's S tier (5.2 MB), whose runs keep C2.
+SMALL_BATCH_BYTES = 2 * 1024 * 1024
+QUICK_START = ("-XX:TieredStopAtLevel=1",)
+
+
+def driver_options(raw_bytes: int | None) -> tuple[str, ...]:
+    """The JVM options of a local run that will read ``raw_bytes`` of gzip (None: unknown, so large)."""
+    return QUICK_START if raw_bytes is not None and raw_bytes <= SMALL_BATCH_BYTES else ()
