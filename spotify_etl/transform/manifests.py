@@ -32,9 +32,12 @@ def ensure_manifests(fs: HadoopFileSystem, curated_root: str, scratch: str) -> i
     if fs.exists(marker):
         return 0
     written = 0
+    tables_found = False
     for table in CURATED_TABLES:
         data_root = f"{curated_root}/{table}"
-        for folder in fs.list_dirs(data_root):
+        folders = fs.list_dirs(data_root)
+        tables_found = tables_found or bool(folders)
+        for folder in folders:
             name = folder.rstrip("/").rsplit("/", 1)[-1]
             if not name.startswith(f"{PARTITION_COLUMN}="):
                 continue
@@ -45,5 +48,8 @@ def ensure_manifests(fs: HadoopFileSystem, curated_root: str, scratch: str) -> i
             listing = "".join(f"{data_root}/{name}/{file}\n" for file in files)
             fs.replace_file(manifest, listing.encode(), scratch)
             written += 1
-    fs.replace_file(marker, b"", scratch)
+    if (
+        tables_found
+    ):  # a new lake gets its marker from the first run that finds a table (nothing new writes nothing)
+        fs.replace_file(marker, b"", scratch)
     return written

@@ -130,16 +130,17 @@ class PartitionWriter:
         """The files of one partition that readers see: those its manifest lists, else (no manifest: a lake
         written before manifests, or a table read by folder) the Parquet files of its folder.
 
-        A manifest's entries are taken by name in the partition's data folder, where the swap puts every
-        file it lists: a local lake copied to another folder still merges its own files.
+        A manifest's entries are taken by name among the files of the partition's data folder, where the swap
+        puts every file it lists: a local lake copied to another folder merges its own files, and a listed
+        file deleted by hand (``audit`` names the partition) is not read, so reprocessing rebuilds it.
         """
+        folder = target.folder(value)
+        present = [f.uri for f in self.fs.list_files(folder, ".parquet")]
         manifest = target.manifest(value)
-        if manifest is not None and self.fs.exists(manifest):
-            folder = target.folder(value)
-            return [
-                f"{folder}/{uri.rsplit('/', 1)[-1]}" for uri in manifest_entries(self.fs.read_bytes(manifest))
-            ]
-        return [f.uri for f in self.fs.list_files(target.folder(value), ".parquet")]
+        if manifest is None or not self.fs.exists(manifest):
+            return present
+        listed = {uri.rsplit("/", 1)[-1] for uri in manifest_entries(self.fs.read_bytes(manifest))}
+        return [uri for uri in present if uri.rsplit("/", 1)[-1] in listed]
 
     def swap_plan(self, staged: StagedTable) -> dict[str, PartitionSwap]:
         """What ``swap`` will do, per partition value it changes (the write record describes this).

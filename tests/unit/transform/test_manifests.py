@@ -43,6 +43,9 @@ def test_once_complete_a_lake_is_not_listed_again(spark: SparkSession, tmp_path:
     lake = tmp_path / "lake"
     _land(lake, [_observation("p1", DAY1, ["t1"])])
     _transform(lake, spark)
+    assert not (lake / "curated" / "symlinks" / COMPLETE_MARKER).exists()  # its tables were new: no listing
+    _transform(lake, spark)  # the first run that finds tables checks each partition and leaves the marker
+    assert (lake / "curated" / "symlinks" / COMPLETE_MARKER).is_file()
     manifest = next((lake / "curated" / "symlinks" / "tracks").glob(f"*/{MANIFEST_NAME}"))
     manifest.unlink()  # after the marker, a missing manifest is the operator's to restore, not the run's
 
