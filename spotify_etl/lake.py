@@ -7,7 +7,8 @@ layout in both places (docs/design.md s.2):
 key under the root           what                                                         where
 ==========================  ===========================================================  ============
 ``raw/playlists/...``        raw observations, one gzip JSON object each (the Lambda)      local + S3
-``curated/<table>/...``      the six curated tables, Parquet by ``snapshot_date``          local + S3
+``curated/<table>/...``      the curated tables' Parquet files, by ``snapshot_date``       local + S3
+``curated/symlinks/...``     what readers see: one manifest per table partition            local + S3
 ``quarantine/rejected/...``  the quarantine table, Parquet by ``rejected_date``            local + S3
 ``_staging/``                a run's output before it is swapped into place                local + S3
 ``_bookmarks/``              the local job bookmark (Glue keeps its own on AWS)             local
@@ -33,6 +34,8 @@ LOCAL_SCHEME = "file://"
 RAW_ZONE = "raw"
 CURATED_ZONE = "curated"
 QUARANTINE_ZONE = "quarantine"
+SYMLINKS_FOLDER = "symlinks"  # curated/<this>/<table>/snapshot_date=.../symlink.txt (docs/design.md I5)
+MANIFEST_NAME = "symlink.txt"
 STAGING_ZONE = "_staging"
 BOOKMARKS_ZONE = "_bookmarks"
 RAW_OBJECTS_FOLDER = "playlists"  # raw/<this>/ingest_date=.../playlist_id=.../<object>.json.gz
@@ -74,6 +77,17 @@ def local_path(uri: str | Path) -> Path:
     if "://" in text:
         raise NotLocalError(f"{text!r} is not a local path: the local runtime reads and writes file:// only")
     return Path(text)
+
+
+def table_symlinks(curated_path: str, table: str) -> str:
+    """A curated table's catalog location: ``<curated>/symlinks/<table>``, one manifest per partition folder
+    naming the Parquet files readers see (SymlinkTextInputFormat; docs/design.md I5)."""
+    return f"{curated_path.rstrip('/')}/{SYMLINKS_FOLDER}/{table}"
+
+
+def manifest_entries(data: bytes) -> list[str]:
+    """The file URIs a partition's manifest lists, one per line (Hive's SymlinkTextInputFormat)."""
+    return [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
 
 
 def raw_objects_root(raw_path: str) -> str:
@@ -122,6 +136,10 @@ class LakeLayout:
     def table(self, name: str) -> str:
         """A curated table's folder."""
         return f"{self.curated}/{name}"
+
+    def symlinks(self, name: str) -> str:
+        """A curated table's catalog location (the folder of its partitions' manifests)."""
+        return table_symlinks(self.curated, name)
 
     @property
     def quarantine_table(self) -> str:

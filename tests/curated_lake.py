@@ -29,6 +29,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from spotify_etl.lake import MANIFEST_NAME, path_uri, table_symlinks
 from spotify_etl.transform.registry import TABLE_SCHEMAS
 
 D1, D2 = "2026-11-01", "2026-11-02"
@@ -184,6 +185,15 @@ def write_table(spark: SparkSession, curated: Path, table: str, rows: list[dict[
     schema = TABLE_SCHEMAS[table]
     df = spark.createDataFrame([tuple(r[f.name] for f in schema.fields) for r in rows], schema)
     df.coalesce(1).write.mode("append").partitionBy("snapshot_date").parquet(str(curated / table))
+    write_manifests(curated, table)
+
+
+def write_manifests(curated: Path, table: str) -> None:
+    """List each partition's Parquet files in its manifest (curated/symlinks/...), as the transform's swap does."""
+    for folder in sorted((curated / table).glob("snapshot_date=*")):
+        manifest = Path(table_symlinks(str(curated), table)) / folder.name / MANIFEST_NAME
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text("".join(f"{path_uri(f)}\n" for f in sorted(folder.glob("*.parquet"))))
 
 
 def build_curated_lake(spark: SparkSession, lake: Path, days: tuple[str, ...] = (D1, D2)) -> Path:
@@ -212,4 +222,7 @@ def curated_lake_copy(spark: SparkSession, dest: Path, days: tuple[str, ...] = (
         dirs_exist_ok=True,
         ignore=lambda _dir, names: [n for n in names if n in dropped],
     )
+    for table in TABLE_SCHEMAS:  # manifests name files by absolute path: list the copy's own
+        if (dest / "curated" / table).is_dir():
+            write_manifests(dest / "curated", table)
     return dest

@@ -12,8 +12,12 @@ must break the local catalog too.
 
 Table input as AWS documents it for Parquet tables in the Data Catalog
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-glue-table-tableinput.html,
-https://docs.aws.amazon.com/athena/latest/ug/parquet-serde.html: ``ParquetHiveSerDe`` with the Mapred Parquet
-input/output formats).
+https://docs.aws.amazon.com/athena/latest/ug/parquet-serde.html: ``ParquetHiveSerDe``), read through symlink
+manifests: the location is ``curated/symlinks/<table>/`` and each partition folder holds one ``symlink.txt``
+naming the partition's Parquet files, with Hive's ``SymlinkTextInputFormat``, as AWS's own Parquet tables of
+S3 Inventory are declared for Athena
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-athena-query.html). Replacing one
+manifest is one S3 PUT, so a reader never sees a half-written partition (docs/design.md I5).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.scripts.cfn import SOURCE_TEMPLATE
+from spotify_etl.aws_twin.symlink_tables import SYMLINK_INPUT_FORMAT
+from spotify_etl.lake import SYMLINKS_FOLDER
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE
 from spotify_etl.transform.glue_types import PARTITION_KEY, PARTITION_KEY_TYPE, declared_columns, glue_type_of
 from spotify_etl.transform.registry import CURATED, CuratedTable
@@ -37,6 +43,7 @@ TARGETS_END = "              # END crawler catalog targets"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+SYMLINK_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
 
 RESULTS_LOGICAL_ID = "DataQualityResultsTable"
@@ -53,7 +60,9 @@ def results_columns() -> list[tuple[str, str]]:
 def render_table(curated: CuratedTable) -> str:
     table = curated.name
     description = f"Curated {table} (Parquet written by the transform job; partitions added by the crawler)."
-    return _render(curated.catalog.logical_id, table, declared_columns(table), PARTITION_KEY, description)
+    return _render(
+        curated.catalog.logical_id, table, declared_columns(table), PARTITION_KEY, description, symlink=True
+    )
 
 
 def render_results_table() -> str:
@@ -62,7 +71,17 @@ def render_results_table() -> str:
     )
 
 
-def _render(logical_id: str, table: str, declared: list[tuple[str, str]], key: str, description: str) -> str:
+def _render(
+    logical_id: str,
+    table: str,
+    declared: list[tuple[str, str]],
+    key: str,
+    description: str,
+    symlink: bool = False,
+) -> str:
+    """A table's resource; ``symlink``: read through one manifest per partition (docs/design.md s.3.1)."""
+    location = f"curated/{SYMLINKS_FOLDER}/{table}/" if symlink else f"curated/{table}/"
+    formats = (SYMLINK_INPUT_FORMAT, SYMLINK_OUTPUT) if symlink else (PARQUET_INPUT, PARQUET_OUTPUT)
     columns = "\n".join(
         f"            - Name: {name}\n              Type: {glue_type}" for name, glue_type in declared
     )
@@ -82,9 +101,9 @@ def _render(logical_id: str, table: str, declared: list[tuple[str, str]], key: s
           - Name: {key}
             Type: {PARTITION_KEY_TYPE}
         StorageDescriptor:
-          Location: !Sub s3://${{DataBucket}}/curated/{table}/
-          InputFormat: {PARQUET_INPUT}
-          OutputFormat: {PARQUET_OUTPUT}
+          Location: !Sub s3://${{DataBucket}}/{location}
+          InputFormat: {formats[0]}
+          OutputFormat: {formats[1]}
           SerdeInfo:
             SerializationLibrary: {PARQUET_SERDE}
             Parameters:

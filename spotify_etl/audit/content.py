@@ -7,7 +7,8 @@ record says of an object (landed, or rejected with a reason) is what the tables 
 
 A partition is reported when it is **deleted** (the record names files, the lake has none), **altered** (a file
 missing, added, of another size or checksum), or **interrupted** (it still holds files the latest record's run
-was replacing: that run died in its swap, and the next run, the bookmark unmoved, completes it). Each report
+was replacing: that run died in its swap, and the next run, the bookmark unmoved, completes it), or
+**unlisted** (its manifest, what readers read, is missing or names other files than the record). Each report
 names the raw objects to reprocess: every object a record landed with that ``snapshot_date``, since the merge
 rebuilds a partition from exactly those (I1).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spotify_etl.audit.stores import LakeStore
+from spotify_etl.lake import MANIFEST_NAME, manifest_entries
 from spotify_etl.transform.record import RECORD_FORMAT, records_folder
 from spotify_etl.transform.registry import CURATED_TABLES
 
@@ -43,7 +45,7 @@ class Records:
 class PartitionProblem:
     table: str
     value: str
-    kind: str  # deleted | altered | interrupted
+    kind: str  # deleted | altered | interrupted | unlisted
     detail: str
     objects: list[str]  # raw keys to reprocess
 
@@ -88,13 +90,37 @@ def check_partitions(store: LakeStore, records: Records) -> list[PartitionProble
             folder, _, name = key.rpartition("/")
             if folder.startswith(f"{PARTITION_COLUMN}=") and "/" not in folder:
                 present.setdefault(folder.split("=", 1)[1], {})[name] = path
+        manifests = _manifests(store, table)
         for (recorded_table, value), entry in sorted(records.partitions.items()):
             if recorded_table == table:
                 problem = _check_one(table, value, entry, present.get(value, {}))
+                if problem is None and manifests:
+                    problem = _check_manifest(entry, manifests.get(value))
                 if problem is not None:
                     objects = sorted(records.landed_by_date.get(value, ()))
                     problems.append(PartitionProblem(table, value, problem[0], problem[1], objects))
     return problems
+
+
+def _manifests(store: LakeStore, table: str) -> dict[str, str]:
+    """Partition value -> its manifest's local path; {} for a table with none (a lake written before them)."""
+    found = {}
+    for key, path in store.files(store.layout.symlinks(table), MANIFEST_NAME).items():
+        folder, _, name = key.rpartition("/")
+        if name == MANIFEST_NAME and folder.startswith(f"{PARTITION_COLUMN}=") and "/" not in folder:
+            found[folder.split("=", 1)[1]] = path
+    return found
+
+
+def _check_manifest(entry: dict[str, Any], manifest: str | None) -> tuple[str, str] | None:
+    """The partition's manifest (what readers read) must list exactly the recorded files, by name."""
+    expected = sorted(f["name"] for f in entry["files"])
+    if manifest is None:
+        return ("unlisted", "its manifest is missing: readers see none of its rows") if expected else None
+    listed = sorted(uri.rsplit("/", 1)[-1] for uri in manifest_entries(Path(manifest).read_bytes()))
+    if listed != expected:
+        return "unlisted", f"its manifest lists {', '.join(listed) or 'nothing'}, not the recorded files"
+    return None
 
 
 def _check_one(

@@ -46,6 +46,7 @@ from spotify_etl.athena_sql import (
 )
 from spotify_etl.aws_twin.crawler import CatalogError, connect
 from spotify_etl.aws_twin.readonly import lock_down, not_a_query, refusal
+from spotify_etl.aws_twin.symlink_tables import create_session_views
 
 FORMATS = ("table", "csv", "json")
 
@@ -129,6 +130,9 @@ def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckd
     reads the catalog's table folders and nothing else, and its settings cannot be changed back.
     """
     con = connect(catalog_path, read_only=True)
+    data_folders = create_session_views(
+        con
+    )  # the manifests as they are now, as a query starting now reads them
     for view in load_views(sql_dir):
         for statement in transpile(view.sql):
             try:
@@ -136,7 +140,7 @@ def open_session(catalog_path: str | Path, sql_dir: Path | None = None) -> duckd
             except duckdb.Error as error:
                 con.close()
                 raise QueryError(f"view {view.name} ({view.path}) failed: {error}") from error
-    lock_down(con)
+    lock_down(con, data_folders)
     return con
 
 

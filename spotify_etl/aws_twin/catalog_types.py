@@ -10,6 +10,16 @@ class CatalogError(RuntimeError):
     """The lake cannot be crawled, or the catalog cannot be opened."""
 
 
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier for a catalog name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(text: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def glue_type(duckdb_type: str) -> str:
     """Map a DuckDB type (as read from the Parquet footer) to the type the Glue crawler would record."""
     t = duckdb_type.strip()

@@ -33,9 +33,16 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type
+from spotify_etl.aws_twin.catalog_types import CatalogError, duckdb_type, glue_type, quote_ident, quote_str
 from spotify_etl.aws_twin.crawler_discovery import FoundTable, find_catalog_table, find_s3_tables
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpec, CrawlerSpecError, crawler_spec
+from spotify_etl.aws_twin.symlink_tables import (
+    SYMLINK_INPUT_FORMAT,
+    ListedPartition,
+    footer_columns,
+    listed_files,
+    view_sql,
+)
 from spotify_etl.cfn_template import DEFAULT_TEMPLATE, TemplateError, load_template
 from spotify_etl.lake import LakeLayout, NotLocalError, local_path, path_uri
 
@@ -100,19 +107,11 @@ def _local_dir(path_or_uri: str | Path) -> Path:
         raise CatalogError(f"the local crawler reads local folders only, got {str(path_or_uri)!r}") from error
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _footer_columns(con: duckdb.DuckDBPyConnection, table: FoundTable) -> dict[str, str]:
     """Column -> Glue type, as the Parquet footers of the table's registered partitions give them."""
     if not table.partitions:
         return {}
-    files = ", ".join(_quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
+    files = ", ".join(quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
     try:
         described = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
@@ -122,6 +121,20 @@ def _footer_columns(con: duckdb.DuckDBPyConnection, table: FoundTable) -> dict[s
             f"cannot read the Parquet footers of table {table.name} at {table.directory}: {error}"
         ) from error
     return {str(row[0]): glue_type(str(row[1])) for row in described}
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, table: FoundTable) -> list[tuple[str, str]]:
+    """(Re)create the table's view over its registered partitions; returns its data columns."""
+    if not table.symlink:
+        footer = _footer_columns(con, table)
+        columns = _columns(table, footer)
+        con.execute(_view_sql(table, columns, footer))
+        return columns
+    listed = [ListedPartition(p.values, listed_files(p.directory)) for p in table.partitions]
+    footer = footer_columns(con, table.name, [f for p in listed for f in p.files])
+    columns = _columns(table, footer)
+    con.execute(view_sql(table.name, columns, table.partition_keys, listed, footer))
+    return columns
 
 
 def _columns(table: FoundTable, footer: dict[str, str]) -> list[tuple[str, str]]:
@@ -144,22 +157,22 @@ def _columns(table: FoundTable, footer: dict[str, str]) -> list[tuple[str, str]]
 
 def _view_sql(table: FoundTable, columns: list[tuple[str, str]], footer: dict[str, str]) -> str:
     """A view over the registered partitions only, data columns first, then the partition keys (as Glue lists)."""
-    keys = [_quote_ident(k) for k in table.partition_keys]
+    keys = [quote_ident(k) for k in table.partition_keys]
     if not table.partitions:
-        select = [f"CAST(NULL AS {duckdb_type(glue)}) AS {_quote_ident(n)}" for n, glue in columns]
+        select = [f"CAST(NULL AS {duckdb_type(glue)}) AS {quote_ident(n)}" for n, glue in columns]
         select += [f"CAST(NULL AS VARCHAR) AS {k}" for k in keys]
-        return f"CREATE OR REPLACE VIEW {_quote_ident(table.name)} AS SELECT {', '.join(select)} WHERE false"
+        return f"CREATE OR REPLACE VIEW {quote_ident(table.name)} AS SELECT {', '.join(select)} WHERE false"
     select = [
-        f"CAST({'d.' + _quote_ident(n) if n in footer else 'NULL'} AS {duckdb_type(glue)}) AS {_quote_ident(n)}"
+        f"CAST({'d.' + quote_ident(n) if n in footer else 'NULL'} AS {duckdb_type(glue)}) AS {quote_ident(n)}"
         for n, glue in columns
     ]
     select += [f"p.{k}" for k in keys]
-    globs = ", ".join(_quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
+    globs = ", ".join(quote_str(str(p.directory / "*.parquet")) for p in table.partitions)
     rows = ", ".join(
-        "(" + ", ".join(_quote_str(v) for v in (str(p.directory), *p.values)) + ")" for p in table.partitions
+        "(" + ", ".join(quote_str(v) for v in (str(p.directory), *p.values)) + ")" for p in table.partitions
     )
     return (
-        f"CREATE OR REPLACE VIEW {_quote_ident(table.name)} AS SELECT {', '.join(select)} "
+        f"CREATE OR REPLACE VIEW {quote_ident(table.name)} AS SELECT {', '.join(select)} "
         f"FROM read_parquet([{globs}], union_by_name = true, hive_partitioning = false, filename = true) d "
         f"JOIN (VALUES {rows}) p(directory, {', '.join(keys)}) "
         "ON regexp_extract(d.filename, '^(.*)/[^/]*$', 1) = p.directory"
@@ -180,7 +193,7 @@ def connect(catalog_path: str | Path, read_only: bool = True) -> duckdb.DuckDBPy
             con = duckdb.connect(str(path))
         else:
             con = duckdb.connect(":memory:")
-            con.execute(f"ATTACH {_quote_str(str(path))} AS lake (READ_ONLY)")
+            con.execute(f"ATTACH {quote_str(str(path))} AS lake (READ_ONLY)")
             con.execute("USE lake")
     except duckdb.Error as error:
         raise CatalogError(_open_failure(path, error)) from error
@@ -212,6 +225,7 @@ def _ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
         "classification VARCHAR, partition_keys VARCHAR, partition_count INTEGER, file_count INTEGER, "
         "size_bytes BIGINT, last_crawled TIMESTAMP)"
     )
+    con.execute(f"ALTER TABLE {META_SCHEMA}.tables ADD COLUMN IF NOT EXISTS input_format VARCHAR")
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.columns (table_name VARCHAR, ordinal INTEGER, "
         "column_name VARCHAR, glue_type VARCHAR, is_partition_key BOOLEAN)"
@@ -267,13 +281,11 @@ def crawl(lake_root: str | Path, catalog_path: str | Path, spec: CrawlerSpec) ->
         for table in found:
             if table.declared_columns is None and not table.partitions:
                 continue
-            footer = _footer_columns(con, table)
-            columns = _columns(table, footer)
-            con.execute(_view_sql(table, columns, footer))
+            columns = _create_view(con, table)
             info = _table_info(table, columns)
             known = known_partitions.get(table.name, set())
             kept = _note_changes(result, info, table.name not in known_tables, known, spec.delete_behavior)
-            _write_meta(con, info, table.partition_keys, kept, crawled_at)
+            _write_meta(con, info, table.partition_keys, kept, crawled_at, table.symlink)
         _remove_gone_tables(con, spec, known_tables - {t.name for t in found}, result)
         con.execute("COMMIT")
         in_transaction = False
@@ -295,7 +307,7 @@ def _remove_gone_tables(
         if spec.delete_behavior != "DELETE_FROM_DATABASE":
             result.skipped[gone] = "no longer found; kept in the catalog (DeleteBehavior LOG)"
             continue
-        con.execute(f"DROP VIEW IF EXISTS {_quote_ident(gone)}")
+        con.execute(f"DROP VIEW IF EXISTS {quote_ident(gone)}")
         for meta in ("tables", "columns", "partitions"):
             con.execute(f"DELETE FROM {META_SCHEMA}.{meta} WHERE table_name = ?", [gone])
         result.tables_removed.append(gone)
@@ -343,6 +355,7 @@ def _write_meta(
     partition_keys: tuple[str, ...],
     kept: list[str],
     crawled_at: datetime,
+    symlink: bool = False,
 ) -> None:
     """Replace the table's rows in the metadata tables (keeping the ``kept`` partitions' rows)."""
     for meta in ("tables", "columns"):
@@ -352,7 +365,7 @@ def _write_meta(
         [info.name, kept],
     )
     con.execute(
-        f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?)",
+        f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, 'parquet', ?, ?, ?, ?, ?, ?)",
         [
             info.name,
             info.location,
@@ -361,6 +374,7 @@ def _write_meta(
             sum(p.files for p in info.partitions),
             sum(p.bytes for p in info.partitions),
             crawled_at,
+            SYMLINK_INPUT_FORMAT if symlink else None,
         ],
     )
     con.executemany(

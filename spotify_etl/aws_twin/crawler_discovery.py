@@ -39,6 +39,7 @@ class FoundTable:
     declared_columns: tuple[tuple[str, str], ...] | None  # None: inferred from the Parquet footers
     partition_keys: tuple[str, ...]
     partitions: tuple[FoundPartition, ...]
+    symlink: bool = False  # partitions hold manifests (SymlinkTextInputFormat), not the data
 
 
 def _visible(name: str) -> bool:
@@ -70,7 +71,7 @@ def find_catalog_table(lake: Path, table: DeclaredTable, skipped: dict[str, str]
 
     if root.is_dir():
         walk(root, ())
-    return FoundTable(table.name, root, table.columns, keys, tuple(partitions))
+    return FoundTable(table.name, root, table.columns, keys, tuple(partitions), table.symlink)
 
 
 def find_s3_tables(lake: Path, target: S3Target, level: int, skipped: dict[str, str]) -> list[FoundTable]:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spotify_etl.aws_twin.symlink_tables import SYMLINK_INPUT_FORMAT
 from spotify_etl.cfn_template import properties, resources_of_type, sub_text
 
 DATA_BUCKET_PREFIX = "s3://${DataBucket}/"
@@ -46,6 +47,7 @@ class DeclaredTable:
     location_key: str  # key in the data bucket, ending with "/"
     columns: tuple[tuple[str, str], ...]  # (name, Glue type), data columns in order
     partition_keys: tuple[tuple[str, str], ...]
+    symlink: bool = False  # InputFormat SymlinkTextInputFormat: partitions hold manifests naming the files
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def _declared_table(name: str, table_input: Mapping[str, Any], where: str) -> De
     keys = tuple((str(c["Name"]), str(c["Type"])) for c in table_input.get("PartitionKeys") or [])
     if not columns:
         raise CrawlerSpecError(f"{where}: table {name} declares no columns")
-    return DeclaredTable(name, _bucket_key(storage.get("Location"), f"{where}, table {name}"), columns, keys)
+    location = _bucket_key(storage.get("Location"), f"{where}, table {name}")
+    return DeclaredTable(name, location, columns, keys, storage.get("InputFormat") == SYMLINK_INPUT_FORMAT)
 
 
 def _configuration(props: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -48,9 +48,10 @@ def table_folders(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(location).rstrip("/") + "/" for (location,) in rows]
 
 
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """Allow reads of the catalog's table folders only, then lock the session's configuration (layer 1)."""
-    folders = table_folders(con)
+def lock_down(con: duckdb.DuckDBPyConnection, data_folders: list[str] | None = None) -> None:
+    """Allow reads of the catalog's table folders (and the folders of the files the symlink tables' manifests
+    list) only, then lock the session's configuration (layer 1)."""
+    folders = table_folders(con) + (data_folders or [])
     con.execute("SET allowed_directories = ?", [folders])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")

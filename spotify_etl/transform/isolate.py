@@ -26,6 +26,7 @@ from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from spotify_etl.lake import table_symlinks
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
@@ -80,7 +81,12 @@ def stage_curated(
             if table not in CURATED_TABLES:
                 raise ValueError(f"table builder returned unknown table {table!r}")
             target = TableTarget(
-                table, f"{curated_root}/{table}", TABLE_SCHEMAS[table], "snapshot_date", merge_rule
+                table,
+                f"{curated_root}/{table}",
+                TABLE_SCHEMAS[table],
+                "snapshot_date",
+                merge_rule,
+                symlinks=table_symlinks(curated_root, table),
             )
             staged.append(writer.stage(target, rows_df, dates, area))
         return staged

@@ -11,10 +11,11 @@ Incremental behaviour:
       the run does not touch are never read or written.
     * Every table (and the quarantine) is staged before any is swapped in (``writer.py``, I5); a write
       that fails on one object's data quarantines that object as ``unwritable`` (``isolate.py``, I6).
-    * Swapping is append-then-delete, never delete-then-append: the staged file is moved into the
-      partition, and only then are the partition's previous files deleted. A crash at any point leaves
-      either the old rows, or old and new rows side by side; the merge rule is idempotent, so the re-run
-      (the bookmark has not moved) yields the same partition as an uninterrupted run (I1).
+    * Swapping is move, switch, delete: the staged file is moved into the partition's data folder, the
+      partition's manifest (what every reader reads) is replaced in one step by the list of the new files,
+      and only then are the files it no longer lists deleted. A crash at any point leaves each partition
+      readable as its last complete write; the merge rule is idempotent, so the re-run (the bookmark has
+      not moved) yields the same partition as an uninterrupted run (I1, I5).
     * The bookmark is committed after every write succeeded (I3); a failed run leaves it where it was.
 """
 
@@ -36,6 +37,7 @@ from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
+from spotify_etl.transform.manifests import ensure_manifests
 from spotify_etl.transform.plausibility import latest_plausible
 from spotify_etl.transform.quality_gate import QUALITY, RunGate, counts, load_gate_rules
 from spotify_etl.transform.quarantine import stage_quarantine
@@ -147,6 +149,7 @@ def _run_once(
     fs = HadoopFileSystem(spark)
     # MaxConcurrentRuns is 1: whatever is under staging was left by a run that died; it was never committed.
     fs.delete(config.staging_path, recursive=True)
+    ensure_manifests(fs, config.curated_path, config.staging_path)  # a lake written before manifests
     batch = source.read_new_raw(spark)
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing

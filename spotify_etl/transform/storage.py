@@ -4,10 +4,14 @@ and on ``s3://`` inside Glue (EMRFS), with the credentials and retries Spark alr
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+from spotify_etl.lake import local_path
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,29 @@ class HadoopFileSystem:
         fs.mkdirs(dst.getParent())
         if not fs.rename(src, dst):
             raise OSError(f"could not move {source} to {target}")
+
+    def replace_file(self, uri: str, data: bytes, scratch: str) -> None:
+        """Make ``uri`` hold ``data`` in one step: a reader sees the old content or the new, never a mix or none.
+
+        On S3 this is one PUT: "Amazon S3 never adds partial objects" and "updates to a single key are atomic"
+        (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel). Locally the
+        file is written under ``scratch`` (same file system, outside every table) and renamed over ``uri``:
+        rename(2) replaces the target atomically. Neither leaves a temporary or checksum file next to ``uri``.
+        """
+        fs, path = self._path(uri)
+        if str(fs.getScheme()) == "file":  # S3 needs no folders (and EMRFS would add marker objects)
+            target = local_path(str(path.toUri().getPath()))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = local_path(scratch) / f"{uuid.uuid4().hex}.tmp"
+            temporary.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
+            return
+        stream = fs.create(path, True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
 
     def delete(self, uri: str, recursive: bool = False) -> None:
         fs, path = self._path(uri)

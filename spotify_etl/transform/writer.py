@@ -6,11 +6,16 @@ A run's writes have two phases:
    under ``<staging>/<run id>/<table>/``. Nothing in curated/ or quarantine/ changes. Every failure that
    depends on the data (a value a writer refuses, a merge that raises) happens here, before any table
    changed, so a failed stage leaves all six tables as they were.
-2. **Swap.** Only when every table is staged: per partition, the staged file is moved in and the files it
-   replaces are deleted (append-then-delete). This is renames and deletes only. A crash part-way leaves
-   some partitions new and some old, or old and new files side by side; the bookmark has not moved, so
-   the next run reads the same objects again, rewrites the same partitions and the idempotent merge rule
-   gives the tables one clean run gives (I1).
+2. **Swap.** Only when every table is staged, per partition: (a) the staged files are moved into the
+   partition's data folder under new names (no reader looks at them yet); (b) the partition's manifest,
+   ``<curated>/symlinks/<table>/snapshot_date=.../symlink.txt``, is replaced in one step by the list of the
+   new files: this is the switch, and the catalog's tables read their partitions through these manifests
+   (SymlinkTextInputFormat); (c) the files it no longer lists are deleted. A reader (Athena, the local
+   twin, this writer's own read-back) sees each partition's last complete write at every instant. A crash
+   part-way leaves some partitions switched and some not, and unlisted files in data folders; the bookmark
+   has not moved, so the next run reads the same objects again, rewrites the same partitions and the
+   idempotent merge rule gives the tables one clean run gives (I1). docs/design.md I5 has the guarantee.
+   A table without a manifest folder (the quarantine) is swapped by (a) then deleting the old files.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from spotify_etl.lake import MANIFEST_NAME, manifest_entries
 from spotify_etl.transform.storage import HadoopFileSystem
 
 # Rough compressed size of one row, used only to split a partition file that would outgrow target_file_mb.
@@ -38,6 +44,15 @@ class TableTarget:
     schema: StructType
     partition_column: str
     merge_rule: MergeRule
+    symlinks: str | None = None  # the catalog's location (one manifest per partition); None: read by folder
+
+    def folder(self, value: str) -> str:
+        return f"{self.root}/{self.partition_column}={value}"
+
+    def manifest(self, value: str) -> str | None:
+        if self.symlinks is None:
+            return None
+        return f"{self.symlinks}/{self.partition_column}={value}/{MANIFEST_NAME}"
 
 
 @dataclass(frozen=True)
@@ -82,12 +97,12 @@ class PartitionWriter:
     def stage(
         self, target: TableTarget, rows_df: DataFrame, partitions: Sequence[str], area: str = "out"
     ) -> StagedTable:
-        """Merge ``rows_df`` into ``partitions`` of ``target`` and write the result under staging."""
-        existing = [
-            f"{target.root}/{target.partition_column}={value}"
-            for value in partitions
-            if self.fs.list_files(f"{target.root}/{target.partition_column}={value}", ".parquet")
-        ]
+        """Merge ``rows_df`` into ``partitions`` of ``target`` and write the result under staging.
+
+        The rows already there are read as readers see them (:meth:`current_files`), never a crashed run's
+        unlisted files.
+        """
+        existing = [uri for value in partitions for uri in self.current_files(target, value)]
         columns = target.schema.fieldNames()
         combined_df = rows_df.select(*columns)
         if existing:
@@ -111,8 +126,28 @@ class PartitionWriter:
         )
         return StagedTable(target, staged_root, tuple(sorted(set(partitions))))
 
+    def current_files(self, target: TableTarget, value: str) -> list[str]:
+        """The files of one partition that readers see: those its manifest lists, else (no manifest: a lake
+        written before manifests, or a table read by folder) the Parquet files of its folder.
+
+        A manifest's entries are taken by name among the files of the partition's data folder, where the swap
+        puts every file it lists: a local lake copied to another folder merges its own files, and a listed
+        file deleted by hand (``audit`` names the partition) is not read, so reprocessing rebuilds it.
+        """
+        folder = target.folder(value)
+        present = [f.uri for f in self.fs.list_files(folder, ".parquet")]
+        manifest = target.manifest(value)
+        if manifest is None or not self.fs.exists(manifest):
+            return present
+        listed = {uri.rsplit("/", 1)[-1] for uri in manifest_entries(self.fs.read_bytes(manifest))}
+        return [uri for uri in present if uri.rsplit("/", 1)[-1] in listed]
+
     def swap_plan(self, staged: StagedTable) -> dict[str, PartitionSwap]:
-        """What ``swap`` will do, per partition value it changes (the write record describes this)."""
+        """What ``swap`` will do, per partition value it changes (the write record describes this).
+
+        ``previous`` is every file of the partition's data folder, listed or not: a crashed run's unlisted
+        files go with the ones the new manifest replaces.
+        """
         column = staged.target.partition_column
         produced = {
             staged_dir.rstrip("/").rsplit("/", 1)[-1].split("=", 1)[1]: staged_dir
@@ -121,7 +156,7 @@ class PartitionWriter:
         }
         plan = {}
         for value in sorted(set(staged.partitions) | set(produced)):
-            target_dir = f"{staged.target.root}/{column}={value}"
+            target_dir = staged.target.folder(value)
             previous = [f.uri for f in self.fs.list_files(target_dir)]
             new_files = self.fs.list_files(produced[value], ".parquet") if value in produced else []
             if previous or new_files:
@@ -133,7 +168,7 @@ class PartitionWriter:
         return plan
 
     def swap(self, staged: StagedTable) -> SwapResult:
-        """Move staged files into their partitions, then delete what they replace.
+        """Move staged files into their partitions, switch each partition's manifest, delete what it replaced.
 
         Rows come from the new files' Parquet footers.
         """
@@ -141,10 +176,16 @@ class PartitionWriter:
         files = 0
         touched = []
         for value, part in self.swap_plan(staged).items():
+            moved = []
             for source, name in part.moves:
                 rows += self.fs.parquet_rows(source)
-                self.fs.rename(source, f"{part.target_dir}/{name}")
+                moved.append(f"{part.target_dir}/{name}")
+                self.fs.rename(source, moved[-1])
                 files += 1
+            manifest = staged.target.manifest(value)
+            if manifest is not None:
+                text = "".join(f"{uri}\n" for uri in moved).encode()
+                self.fs.replace_file(manifest, text, f"{self.run_staging}/manifests")
             for old in part.previous:
                 self.fs.delete(old)
             touched.append(value)

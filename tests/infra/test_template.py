@@ -15,9 +15,10 @@ from infra.scripts import package as packaging
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import resources_of_type
 from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
+from spotify_etl.lake import table_symlinks
 from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.glue_types import declared_columns
-from spotify_etl.transform.registry import CURATED_TABLES
+from spotify_etl.transform.registry import CURATED, CURATED_TABLES
 from tests.infra.conftest import FAKE_NAMES, fake_sub
 
 # Glue's own job parameters (documented "special parameters"); everything else is an argument of our job.
@@ -283,6 +284,20 @@ def test_job_is_glue_5_or_6_with_bookmarks_flex_option_and_one_run_at_a_time(tem
     assert job["DefaultArguments"]["--enable-observability-metrics"] == "true"
 
 
+def test_tables_read_partitions_through_manifests_and_the_job_retries_once(resources):
+    """docs/design.md I5: each partition's location holds one manifest the swap replaces in one PUT, so the
+    writes are idempotent and a failed run may be retried."""
+    from spotify_etl.aws_twin.symlink_tables import SYMLINK_INPUT_FORMAT
+
+    for curated in CURATED:
+        table = curated.name
+        storage = _props(resources, curated.catalog.logical_id)["TableInput"]["StorageDescriptor"]
+        assert storage["InputFormat"] == SYMLINK_INPUT_FORMAT
+        assert storage["SerdeInfo"]["SerializationLibrary"] == catalog_tables.PARQUET_SERDE
+        assert storage["Location"] == {"Fn::Sub": f"s3://${{DataBucket}}/curated/symlinks/{table}/"}
+    assert _props(resources, "TransformJob")["MaxRetries"] == 1
+
+
 def test_glue_security_configuration_encrypts_s3_logs_and_bookmarks(resources):
     encryption = _props(resources, "GlueSecurityConfiguration")["EncryptionConfiguration"]
 
@@ -357,15 +372,19 @@ def test_workflow_graph_check_catches_a_cycle(resources):
 
 def test_crawler_adds_partitions_to_the_six_declared_tables_at_curated_table(resources, template):
     """Judged by AWS's rules (spotify_etl.aws_twin.crawler_spec checks them): catalog targets naming the declared
-    tables, which sit at <curated_path>/<table>/, partitioned by snapshot_date (data_quality_results by
-    evaluated_date); nothing else is created or changed."""
+    tables, partitioned by snapshot_date, whose partitions' manifests sit at <curated_path>/symlinks/<table>/
+    (the swap writes them, spotify_etl.lake.table_symlinks); data_quality_results, a plain Parquet table at
+    <curated_path>/data_quality_results/ by evaluated_date; nothing else is created or changed."""
     spec = crawler_spec(template, "CuratedCrawler")
     curated = fake_sub(_props(resources, "TransformJob")["DefaultArguments"]["--curated_path"], FAKE_NAMES)
 
     assert spec.s3_targets == ()
     assert sorted(t.name for t in spec.catalog_tables) == sorted((*CURATED_TABLES, RESULTS_TABLE))
     for table in spec.catalog_tables:
-        assert f"s3://lake-data-bucket/{table.location_key}" == f"{curated}/{table.name}/"
+        results = table.name == RESULTS_TABLE
+        location = f"{curated}/{table.name}" if results else table_symlinks(curated, table.name)
+        assert f"s3://lake-data-bucket/{table.location_key}" == location + "/"
+        assert table.symlink is not results
         key = "evaluated_date" if table.name == RESULTS_TABLE else "snapshot_date"
         assert table.partition_keys == ((key, "string"),)
     assert (spec.update_behavior, spec.partitions_inherit_from_table) == ("LOG", True)

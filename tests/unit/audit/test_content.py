@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.audit.stores import S3LakeStore
 from spotify_etl.cli import main
-from spotify_etl.lake import local_path, to_uri
+from spotify_etl.lake import MANIFEST_NAME, local_path, to_uri
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
 from tests import builders as b
 from tests.unit.audit.test_ledger import BUCKET, DAY1, _audit, _land, _observation, _set_mtime, _statuses, s3  # noqa: F401
@@ -232,3 +232,20 @@ def test_an_s3_lake_is_checked_against_its_records(
     assert code == 1
     assert "deleted partition: albums/snapshot_date=2026-11-21" in out
     assert S3LakeStore(s3_lake, client=s3).layout.raw == f"{s3_lake}/raw"
+
+
+def test_a_partition_its_manifest_no_longer_lists_is_unlisted(
+    copy: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake, uris = copy
+    manifest = lake / "curated" / "symlinks" / "albums" / "snapshot_date=2026-11-21" / MANIFEST_NAME
+    manifest.unlink()  # readers (Athena, the twin) now see no row of that partition
+
+    code, out, _ = _audit(lake, capsys)
+
+    lines = out.splitlines()
+    at = lines.index(
+        "unlisted partition: albums/snapshot_date=2026-11-21  (its manifest is missing: readers see none of its rows)"
+    )
+    assert lines[at + 1] == f"    reprocess: spotify-etl transform --lake {lake} --reprocess '{uris['day2']}'"
+    assert code == 1

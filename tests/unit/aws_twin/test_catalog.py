@@ -24,7 +24,7 @@ from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
 from tests.catalog_rows import catalog_rows
-from tests.curated_lake import D1, D2, curated_lake_copy
+from tests.curated_lake import D1, D2, curated_lake_copy, write_manifests
 
 SPARK_TO_GLUE = {
     StringType(): "string",
@@ -93,14 +93,16 @@ def test_partitions_and_table_metadata_are_recorded(two_day_lake: Path) -> None:
         "SELECT table_name, snapshot_date, location, file_count FROM lake_catalog.partitions "
         "WHERE table_name = 'albums' ORDER BY snapshot_date",
     ) == [
-        ("albums", D1, f"file://{curated}/albums/snapshot_date={D1}", 1),
-        ("albums", D2, f"file://{curated}/albums/snapshot_date={D2}", 1),
+        ("albums", D1, f"file://{curated}/symlinks/albums/snapshot_date={D1}", 1),
+        ("albums", D2, f"file://{curated}/symlinks/albums/snapshot_date={D2}", 1),
     ]
     assert catalog_rows(
         two_day_lake,
         "SELECT table_name, location, classification, partition_keys, partition_count FROM lake_catalog.tables "
         "WHERE table_name = 'playlist_snapshots'",
-    ) == [("playlist_snapshots", f"file://{curated}/playlist_snapshots", "parquet", "snapshot_date", 2)]
+    ) == [
+        ("playlist_snapshots", f"file://{curated}/symlinks/playlist_snapshots", "parquet", "snapshot_date", 2)
+    ]
 
 
 def test_tables_read_as_athena_would_snapshot_date_a_string_timestamps_in_utc(two_day_lake: Path) -> None:
@@ -129,6 +131,7 @@ def test_recrawl_picks_up_new_partitions_and_only_registered_ones_are_read(
     first = crawl_lake(lake)
     full = curated_lake_copy(spark, tmp_path / "full")
     shutil.copytree(full / f"curated/tracks/snapshot_date={D2}", lake / f"curated/tracks/snapshot_date={D2}")
+    write_manifests(lake / "curated", "tracks")  # the swap's switch: the partition's manifest appears
     before_recrawl = catalog_rows(lake, "SELECT DISTINCT snapshot_date FROM tracks ORDER BY 1")
 
     second = crawl_lake(lake)
@@ -194,7 +197,7 @@ def test_a_removed_table_folder_keeps_its_declared_table_and_logged_partitions(
     """Catalog targets with DeleteBehavior LOG: the declared table stays, its gone partition is only logged."""
     lake = curated_lake_copy(spark, tmp_path / "lake", days=(D1,))
     crawl_lake(lake)
-    shutil.rmtree(lake / "curated" / "albums")
+    shutil.rmtree(lake / "curated" / "symlinks" / "albums")  # the table location: its manifests
 
     result = crawl_lake(lake)
 
