@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 VENVS = {"5.0": REPO_ROOT / ".venv", "6.0": REPO_ROOT / ".venv-glue6"}
 DAY = "2026-11-22"
+S = b.spotify_id  # the quality rules accept only Spotify-shaped ids (22 base62 characters)
 
 
 def _cli(version: str) -> Path:
@@ -50,21 +51,25 @@ def _at(day: int, second: int) -> datetime:
 def _raw_lake(root: Path) -> Path:
     """Ordinary observations, values that ANSI mode refuses to cast, and objects the quarantine takes."""
     raw = root / "raw"
-    hostile_album = {**b.album(id="a_huge", name="Huge"), "total_tracks": 2**40, "release_date": "0000"}
-    episode_and_local = [b.playlist_item(b.episode(id="e1")), b.playlist_item(b.local_track(name="Demo"))]
+    hostile_album = {**b.album(id=S("a_huge"), name="Huge"), "total_tracks": 2**40, "release_date": "0000"}
+    episode_and_local = [b.playlist_item(b.episode(id=S("e1"))), b.playlist_item(b.local_track(name="Demo"))]
     for moment, playlist_id, tracks in [
-        (_at(21, 5), "p1", [b.track(id="t1"), b.track(id="t2", album=b.album(id="a2", name="Two"))]),
-        (_at(22, 5), "p1", [b.track(id="t2"), b.track(id="t3")]),
-        (_at(22, 7), "p2", [{**b.track(id="t4", album=hostile_album), "disc_number": 2**33}]),
+        (
+            _at(21, 5),
+            S("p1"),
+            [b.track(id=S("t1")), b.track(id=S("t2"), album=b.album(id=S("a2"), name="Two"))],
+        ),
+        (_at(22, 5), S("p1"), [b.track(id=S("t2")), b.track(id=S("t3"))]),
+        (_at(22, 7), S("p2"), [{**b.track(id=S("t4"), album=hostile_album), "disc_number": 2**33}]),
     ]:
-        items = [b.playlist_item(t) for t in tracks] + (episode_and_local if playlist_id == "p2" else [])
+        items = [b.playlist_item(t) for t in tracks] + (episode_and_local if playlist_id == S("p2") else [])
         b.land(raw, b.envelope(playlist=b.playlist(id=playlist_id), items=items, extracted_at=moment))
-    _land_text(raw, "p3", "20261122T030009Z-blank.json.gz", "\n   \n")
-    _land_text(raw, "p3", "20261122T030010Z-broken.json.gz", '{"schema_version": 1, "playl')
-    month_13 = json.dumps(b.envelope(playlist=b.playlist(id="p3"), extracted_at=_at(22, 11)))
+    _land_text(raw, S("p3"), "20261122T030009Z-blank.json.gz", "\n   \n")
+    _land_text(raw, S("p3"), "20261122T030010Z-broken.json.gz", '{"schema_version": 1, "playl')
+    month_13 = json.dumps(b.envelope(playlist=b.playlist(id=S("p3")), extracted_at=_at(22, 11)))
     assert '"2026-11-22T03:00:11Z"' in month_13
     month_13 = month_13.replace('"2026-11-22T03:00:11Z"', '"2026-13-22T03:00:11Z"')
-    _land_text(raw, "p3", "20261122T030011Z-month13.json.gz", month_13)
+    _land_text(raw, S("p3"), "20261122T030011Z-month13.json.gz", month_13)
     return raw
 
 
