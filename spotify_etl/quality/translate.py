@@ -200,6 +200,27 @@ def _reference(rule: Rule) -> str:
     )
 
 
+def broken_rows_query(rule: Rule, clock: datetime) -> str:
+    """``source_file`` of every row of the rule's table that breaks a row rule (IsComplete, Completeness,
+    ColumnValues, DataFreshness: the rows its ``where`` selects that fail the row predicate, NULL failing;
+    ReferentialIntegrity: the rows whose columns are not found in the reference, a NULL column not found),
+    distinct: the same rows whose share the rule's metric measures."""
+    table = _ident(rule.table)
+    if rule.rule_type == "ReferentialIntegrity":
+        primary, ref_table, refs = reference_columns(rule)
+        keys = ", ".join(f"{_ident(r)} AS k{i}" for i, r in enumerate(refs))
+        on = " AND ".join(f"t.{_ident(p)} = r.k{i}" for i, p in enumerate(primary))
+        return (
+            f"SELECT DISTINCT t.source_file FROM {table} t"
+            f" LEFT ANTI JOIN (SELECT DISTINCT {keys} FROM {_ident(ref_table)}) r ON {on}"
+        )
+    if rule.rule_type not in ("IsComplete", "Completeness", "ColumnValues", "DataFreshness"):
+        raise TranslationError(f"{rule.text}: {rule.rule_type} does not judge rows one by one")
+    selected = f"coalesce(({rule.where}), FALSE)" if rule.where else "TRUE"
+    broken = f"NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
+    return f"SELECT DISTINCT source_file FROM {table} WHERE {selected} AND {broken}"
+
+
 def _custom_sql(rule: Rule) -> str:
     """The rule's statement with ``primary`` naming the rule's table (Glue's alias of the dataset)."""
     try:
