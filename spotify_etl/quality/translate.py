@@ -190,14 +190,31 @@ def reference_columns(rule: Rule) -> tuple[list[str], str, list[str]]:
     return primary, table, refs
 
 
-def _reference(rule: Rule) -> str:
+def _reference_join(rule: Rule, join: str, found: str) -> str:
+    """``<rule's table> t <join> (the referenced keys, distinct, as r.k0.., plus ``found``) r ON <keys match>``."""
     primary, table, refs = reference_columns(rule)
-    keys = ", ".join(f"{_ident(r)} AS k{i}" for i, r in enumerate(refs))
+    keys = ", ".join([*(f"{_ident(r)} AS k{i}" for i, r in enumerate(refs)), *([found] if found else [])])
     on = " AND ".join(f"t.{_ident(p)} = r.k{i}" for i, p in enumerate(primary))
-    return (
-        f"SELECT CAST(count(r.found) AS DOUBLE) / NULLIF(count(*), 0) FROM {_ident(rule.table)} t"
-        f" LEFT JOIN (SELECT DISTINCT {keys}, 1 AS found FROM {_ident(table)}) r ON {on}"
-    )
+    return f"{_ident(rule.table)} t {join} (SELECT DISTINCT {keys} FROM {_ident(table)}) r ON {on}"
+
+
+def _reference(rule: Rule) -> str:
+    joined = _reference_join(rule, "LEFT JOIN", "1 AS found")
+    return f"SELECT CAST(count(r.found) AS DOUBLE) / NULLIF(count(*), 0) FROM {joined}"
+
+
+def broken_rows_query(rule: Rule, clock: datetime) -> str:
+    """``source_file`` of every row of the rule's table that breaks a row rule (IsComplete, Completeness,
+    ColumnValues, DataFreshness: the rows its ``where`` selects that fail the row predicate, NULL failing;
+    ReferentialIntegrity: the rows whose columns are not found in the reference, a NULL column not found),
+    distinct: the same rows whose share the rule's metric measures."""
+    if rule.rule_type == "ReferentialIntegrity":
+        return f"SELECT DISTINCT t.source_file FROM {_reference_join(rule, 'LEFT ANTI JOIN', '')}"
+    if rule.rule_type not in ("IsComplete", "Completeness", "ColumnValues", "DataFreshness"):
+        raise TranslationError(f"{rule.text}: {rule.rule_type} does not judge rows one by one")
+    selected = f"coalesce(({rule.where}), FALSE)" if rule.where else "TRUE"
+    broken = f"NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
+    return f"SELECT DISTINCT source_file FROM {_ident(rule.table)} WHERE {selected} AND {broken}"
 
 
 def _custom_sql(rule: Rule) -> str:

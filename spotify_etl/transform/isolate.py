@@ -125,6 +125,11 @@ def stage_curated(
         return CuratedStage(staged, [(uri, UNWRITABLE, culprits[uri]) for uri in sorted(culprits)])
 
 
+def discard_stage(writer: PartitionWriter) -> None:
+    """Delete what :func:`stage_curated` staged (to stage the batch again, smaller)."""
+    writer.discard(_OUT_AREA)
+
+
 def _bisect(
     subset: Sequence[str],
     error: BaseException,

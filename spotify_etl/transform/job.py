@@ -36,10 +36,10 @@ from pyspark.sql import functions as F
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
 from spotify_etl.transform.faults import as_environment_fault
-from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, stage_curated
+from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, discard_stage, stage_curated
 from spotify_etl.transform.manifests import ensure_manifests
 from spotify_etl.transform.plausibility import latest_plausible
-from spotify_etl.transform.quality_gate import QUALITY, RunGate, counts, load_gate_rules
+from spotify_etl.transform.quality_gate import QUALITY, RunGate, counts, load_gate_rules, without_objects
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.record import stage_record
@@ -160,14 +160,14 @@ def _run_once(
         try:
             verdicts = _verdicts(checked_df)
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
-            dates = _count_verdicts(summary, verdicts, rejected)
+            _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
             curated, landed_df = _stage_curated(
-                writer, checked_df, dates, config, build_tables or registry.build_tables, summary, gate
+                writer, checked_df, verdicts, config, build_tables or registry.build_tables, summary, gate
             )
             rejected += gate.rows.rejected + curated.unwritable
-            _judge_staged(writer, gate, curated.staged, config, summary)
+            _settle_gate(writer, gate, config, summary)
             rejects_df = _rejects(checked_df, rejected) if summary.rejected else None
             quarantine = stage_quarantine(
                 writer, fs, config.quarantine_path, rejects_df, landed_df, started_at
@@ -187,7 +187,6 @@ def _run_once(
             else:
                 writer.discard()
         finally:
-            gate.release()
             checked_df.unpersist()
     summary.bookmark_committed = source.commit()
     summary.seconds = time.perf_counter() - started
@@ -220,8 +219,8 @@ def _read_objects(
     return landed, rejected_by_uri
 
 
-def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rejection]) -> list[str]:
-    """Count the objects read, valid and rejected (by reason) into ``summary``; return the valid dates."""
+def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rejection]) -> None:
+    """Count the objects read, valid and rejected (by reason) into ``summary``."""
     summary.objects_valid = sum(row.n for row in verdicts if row.reason is None)
     for row in verdicts:
         if row.reason is not None:
@@ -229,60 +228,73 @@ def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rej
     for _, reason, _ in rejected:
         summary.rejected[reason] = summary.rejected.get(reason, 0) + 1
     summary.objects_read = summary.objects_valid + sum(summary.rejected.values())
-    return sorted({row.snapshot_date for row in verdicts if row.reason is None})
 
 
 def _stage_curated(
     writer: PartitionWriter,
     checked_df: DataFrame,
-    dates: list[str],
+    verdicts: list[Row],
     config: TransformConfig,
     build_tables: TableBuilder,
     summary: RunSummary,
     gate: RunGate,
 ) -> tuple[CuratedStage, DataFrame | None]:
     """Phase 1, stage: the six tables of the valid observations, written under staging before any table
-    changes; objects whose rows break a row-level rule of ``quality/`` are counted as ``quality``
-    (``gate.rows``), objects whose data makes the write fail as ``unwritable``.
+    changes, and judged there by the gate. Objects whose data makes the write fail are counted as
+    ``unwritable``; objects whose staged rows break a row-level ERROR rule of ``quality/`` as ``quality``
+    (``gate.rows``), and the batch is staged and judged again without them (each pass removes at least one
+    object, so this ends; a clean batch is staged and judged once).
 
-    Returns the stage and ``source_file`` of the objects staged into the tables (None when none was valid).
+    Returns the stage (with every unwritable object) and ``source_file`` of the objects staged into the
+    tables (None when none was).
     """
-    if not dates:
-        return CuratedStage([], []), None
-    observations_df, build_tables = gate.screen(observations_of(checked_df), build_tables)
-    if gate.rows.rejected:
-        summary.objects_valid -= len(gate.rows.rejected)
-        summary.rejected[QUALITY] = summary.rejected.get(QUALITY, 0) + len(gate.rows.rejected)
-        if not summary.objects_valid:  # every valid object broke a rule: no table changes
-            return CuratedStage([], []), None
-    curated = stage_curated(
-        writer, observations_df, build_tables, merge.apply_merge_rule, config.curated_path, dates
-    )
-    landed_df = observations_df.select("source_file")
-    if curated.unwritable:
-        summary.warnings += [
-            f"unwritable, quarantined: {uri}: {detail}" for uri, _, detail in curated.unwritable
-        ]
-        summary.objects_valid -= len(curated.unwritable)
-        summary.rejected[UNWRITABLE] = summary.rejected.get(UNWRITABLE, 0) + len(curated.unwritable)
-        unwritable_df = writer.spark.createDataFrame(
-            [(u,) for u, _, _ in curated.unwritable], "source_file string"
+    valid = {row.snapshot_date: list(row.sources) for row in verdicts if row.reason is None}
+    observations_df = observations_of(checked_df)
+    excluded: set[str] = set()
+    unwritable: list[Rejection] = []
+    while True:
+        remaining = {uri for sources in valid.values() for uri in sources if uri not in excluded}
+        dates = sorted(day for day, sources in valid.items() if remaining.intersection(sources))
+        if not dates:  # every valid object was quarantined (or none was valid): no table changes
+            gate.judged = []
+            curated = CuratedStage([], [])
+            break
+        staged_df = without_objects(observations_df, sorted(excluded))
+        curated = stage_curated(
+            writer, staged_df, build_tables, merge.apply_merge_rule, config.curated_path, dates
         )
-        landed_df = landed_df.join(unwritable_df, "source_file", "left_anti")
-    return curated, landed_df
+        unwritable += curated.unwritable
+        excluded |= {uri for uri, _, _ in curated.unwritable}
+        verdict = gate.judge(writer, curated.staged, remaining - excluded)
+        if not verdict.rejected:
+            break
+        excluded |= set(verdict.sources)
+        discard_stage(writer)
+    _count_staging_rejects(summary, gate.rows.rejected, unwritable)
+    landed_df = (
+        without_objects(observations_df, sorted(excluded)).select("source_file") if curated.staged else None
+    )
+    return CuratedStage(curated.staged, unwritable), landed_df
 
 
-def _judge_staged(
-    writer: PartitionWriter,
-    gate: RunGate,
-    staged: list[StagedTable],
-    config: TransformConfig,
-    summary: RunSummary,
+def _count_staging_rejects(
+    summary: RunSummary, quality: list[Rejection], unwritable: list[Rejection]
 ) -> None:
-    """The gate's table-level judgement of the staged partitions, before the swap; raises
-    ``QualityGateFailed`` (staging discarded) when an ERROR rule fails and the run does not land anyway."""
+    """Move the objects the stage quarantined from valid to their reasons in ``summary``."""
+    summary.objects_valid -= len(quality) + len(unwritable)
+    for reason, objects in ((QUALITY, quality), (UNWRITABLE, unwritable)):
+        if objects:
+            summary.rejected[reason] = summary.rejected.get(reason, 0) + len(objects)
+    summary.warnings += [f"unwritable, quarantined: {uri}: {detail}" for uri, _, detail in unwritable]
+
+
+def _settle_gate(
+    writer: PartitionWriter, gate: RunGate, config: TransformConfig, summary: RunSummary
+) -> None:
+    """Record the gate's judgement of the staged partitions, before the swap; raises ``QualityGateFailed``
+    (staging discarded) when an ERROR rule failed and the run does not land anyway."""
     try:
-        results = gate.judge(writer, staged, config.curated_path)
+        results = gate.settle(writer, config.curated_path)
     finally:
         summary.quality_seconds = gate.seconds
     if results:

@@ -1,23 +1,27 @@
 """The data quality gate inside the transform: the rules of ``quality/*.dqdl``, judged before the swap.
 
 The rules are the ones ``spotify-etl quality`` judges the lake by, through the same translator
-(:mod:`spotify_etl.quality.translate`), on Spark, the same code on Glue and locally. What a failure means
-depends on who can break the rule (docs/transform.md, "The gate"):
+(:mod:`spotify_etl.quality.translate`), on Spark, the same code on Glue and locally. The run stages its
+tables, then every rule is judged on the staged partitions (the new rows merged with the rows already in
+the days the run touches), in one Spark statement. What a failure means depends on who can break the rule
+(docs/transform.md, "The gate"):
 
-- **Row-level ERROR rules** (``IsComplete``, ``ColumnValues`` without a threshold, and
-  ``ReferentialIntegrity`` within the batch) are judged on the run's new rows, the tables built from the
-  batch before staging. A row that breaks one names its raw object (``source_file``): that object is
-  quarantined with reason ``quality`` naming the rule and its ``file:line``, and its rows are removed from
-  every table before staging; the rest of the batch lands. One Spark job for all six tables.
-- **Every rule** (table-level ones: keys after the merge, ``RowCount``, references, ``CustomSql``,
-  thresholds; and the WARN rules) is then judged on the staged partitions, before the swap. The references
-  of ``quality/`` all join on ``snapshot_date``, so the staged partitions of the referenced table (every
-  table is staged over the same days) are all a reference needs. ``RowCount`` counts the whole table: when
-  the staged rows alone fail it, the untouched partitions' rows are added from their Parquet footers. A
-  failed ERROR rule stops the run (:class:`QualityGateFailed`) unless the run was told to land anyway.
+- **Row-level ERROR rules** (``IsComplete``, ``ColumnValues`` without a threshold, ``ReferentialIntegrity``)
+  that fail are traced to rows: the distinct ``source_file`` of the rows that break them, one more
+  statement, run only when such a rule failed. The objects of the batch among them are quarantined with
+  reason ``quality`` naming the rule and its ``file:line``; the caller stages the batch again without them
+  and the gate judges again. The rest of the batch lands: one object never stops the lake. A clean batch
+  costs one judgement and nothing else.
+- **Every other failed ERROR rule** (keys after the merge, ``RowCount``, ``CustomSql``, thresholds, and a
+  row-level rule that rows already in the lake break) stops the run (:class:`QualityGateFailed`) unless the
+  run was told to land anyway. The references of ``quality/`` all join on ``snapshot_date``, so the staged
+  partitions of the referenced table (every table is staged over the same days) are all a reference needs.
+  ``RowCount`` counts the whole table: when the staged rows alone fail it, the untouched partitions' rows
+  are added from their Parquet footers.
 
-Every evaluation appends its results to ``data_quality_results`` (``evaluated_by`` = ``transform``), written
-through Hadoop's FileSystem (``s3://`` on Glue), as a Parquet file moved in under its final name.
+Every evaluation that settles a run appends its results to ``data_quality_results`` (``evaluated_by`` =
+``transform``), written through Hadoop's FileSystem (``s3://`` on Glue), as a Parquet file moved in under
+its final name.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -35,8 +38,7 @@ from pyspark.sql.types import StructType
 from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
-from spotify_etl.quality.translate import reference_columns, row_predicate, verdict
-from spotify_etl.transform.isolate import TableBuilder
+from spotify_etl.quality.translate import broken_rows_query, verdict
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.storage import HadoopFileSystem
@@ -100,62 +102,37 @@ class RowVerdict:
         return [uri for uri, _, _ in self.rejected]
 
 
-def _broken_rows(table_df: DataFrame, rules: list[tuple[int, Rule]], clock: datetime) -> DataFrame:
-    """``source_file, rule_id`` of the rows of ``table_df`` that break its row-level compliance rules: one pass
-    over the table for all of them (each row's broken rules as an array, empty for almost every row)."""
-    checks = []
-    for rule_id, rule in rules:
-        selected = f"({rule.where})" if rule.where else "TRUE"
-        broken = f"coalesce({selected}, FALSE) AND NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
-        checks.append(F.when(F.expr(broken), F.lit(rule_id)))
-    ids = F.filter(F.array(*checks), lambda rule_id: rule_id.isNotNull())
-    return (
-        table_df.select("source_file", ids.alias("ids"))
-        .where(F.size("ids") > 0)
-        .select("source_file", F.explode("ids").alias("rule_id"))
-    )
-
-
-def _dangling_rows(tables: dict[str, DataFrame], rule: Rule, rule_id: int) -> DataFrame:
-    """``source_file, rule_id`` of the new rows whose reference is not among the batch's new rows."""
-    primary, ref_table, refs = reference_columns(rule)
-    keys = [f"k{i}" for i in range(len(primary))]
-    rows_df = tables[rule.table].select(
-        "source_file", *[F.col(c).alias(k) for c, k in zip(primary, keys, strict=True)]
-    )
-    ref_df = (
-        tables[ref_table].select(*[F.col(c).alias(k) for c, k in zip(refs, keys, strict=True)]).distinct()
-    )
-    return rows_df.join(ref_df, keys, "left_anti").select("source_file", F.lit(rule_id).alias("rule_id"))
-
-
 def judge_new_rows(
-    tables: dict[str, DataFrame], rulesets: dict[str, list[Rule]], clock: datetime
+    engine: SparkEngine,
+    results: list[RuleResult],
+    table_order: list[str],
+    clock: datetime,
+    new_sources: set[str],
 ) -> RowVerdict:
-    """The raw objects whose new rows break a row-level ERROR rule: one Spark job for every table."""
-    rules = [r for table in tables for r in rulesets.get(table, []) if is_row_level(r)]
-    parts = []
-    for table, table_df in tables.items():
-        compliance = [
-            (i, r) for i, r in enumerate(rules) if r.table == table and r.rule_type in _ROW_LEVEL_TYPES
-        ]
-        if compliance:
-            parts.append(_broken_rows(table_df, compliance, clock))
-    for rule_id, rule in enumerate(rules):
-        if rule.rule_type == "ReferentialIntegrity" and reference_columns(rule)[1] in tables:
-            parts.append(_dangling_rows(tables, rule, rule_id))
-    if not parts:
-        return RowVerdict([])
-    broken_df = parts[0]
-    for part in parts[1:]:
-        broken_df = broken_df.unionByName(part)
-    found = broken_df.groupBy("source_file").agg(F.array_sort(F.collect_set("rule_id")).alias("ids"))
-    rows = sorted(found.collect(), key=lambda row: row.source_file)
-    counts = Counter(rules[i] for row in rows for i in row.ids)
-    return RowVerdict(
-        [(row.source_file, QUALITY, quality_detail([rules[i] for i in row.ids])) for row in rows],
-        dict(counts),
+    """The objects of the batch whose staged rows break a row-level ERROR rule that failed: one Spark
+    statement (each failed rule's broken rows, distinct ``source_file``), run only when such a rule failed.
+
+    A rule's broken rows that come from no object of the batch (rows already in a touched partition) name
+    no object: that rule stays failed, a table-level failure."""
+    failed = sorted(
+        (r.rule for r in results if not r.passed and is_row_level(r.rule) and r.rule.table in table_order),
+        key=lambda rule: (table_order.index(rule.table), rule.line),
     )
+    if not failed:
+        return RowVerdict([])
+    statement = " UNION ALL ".join(
+        f"SELECT source_file, {rule_id} AS rule_id FROM ({broken_rows_query(rule, clock)}) b{rule_id}"
+        for rule_id, rule in enumerate(failed)
+    )
+    broken: dict[str, set[int]] = {}
+    for source_file, rule_id in engine.rows(statement):
+        if source_file in new_sources:
+            broken.setdefault(source_file, set()).add(rule_id)
+    rejected = [
+        (uri, QUALITY, quality_detail([failed[i] for i in sorted(ids)]))
+        for uri, ids in sorted(broken.items())
+    ]
+    return RowVerdict(rejected, dict(Counter(failed[i] for ids in broken.values() for i in ids)))
 
 
 def quality_detail(broken: list[Rule]) -> str:
@@ -218,13 +195,17 @@ def judge_staged(
     staged: list[StagedTable],
     rulesets: dict[str, list[Rule]],
     clock: datetime,
-) -> list[RuleResult]:
-    """Every rule of the staged tables, on their staged partitions (module docstring)."""
+    new_sources: set[str],
+) -> tuple[list[RuleResult], RowVerdict]:
+    """Every rule of the staged tables on their staged partitions, and the objects of the batch
+    (``new_sources``) whose rows break a failed row-level ERROR rule (module docstring)."""
     _register_staged(spark, fs, staged)
     try:
-        names = {table.target.name for table in staged}
+        names = [table.target.name for table in staged]
         judged = {table: rules for table, rules in rulesets.items() if table in names}
-        return _whole_table_row_counts(fs, staged, evaluate_batched(SparkEngine(spark), judged, clock))
+        engine = SparkEngine(spark)
+        results = _whole_table_row_counts(fs, staged, evaluate_batched(engine, judged, clock))
+        return results, judge_new_rows(engine, results, names, clock, new_sources)
     finally:
         for name in {table.target.name for table in staged}:
             spark.catalog.dropTempView(name)
@@ -237,7 +218,7 @@ def annotate(results: list[RuleResult], rows: RowVerdict, landed_anyway: bool) -
     for result in results:
         notes = [result.message] if result.message else []
         if rows.counts.get(result.rule):
-            notes.append(f"quarantined {rows.counts[result.rule]} raw object(s) as {QUALITY} before staging")
+            notes.append(f"quarantined {rows.counts[result.rule]} raw object(s) as {QUALITY}")
         if landed_anyway and result.gates:
             notes.append(LANDED_ANYWAY)
         noted.append(RuleResult(result.rule, result.passed, result.observed, "; ".join(notes)))
@@ -268,67 +249,50 @@ def record_gate_results(
 
 @dataclass
 class RunGate:
-    """The gate of one run: screen the new rows, then judge the staged partitions (module docstring).
+    """The gate of one run: judge the staged partitions, quarantine the objects whose rows break a row-level
+    rule, then record the verdict and stop the run on a failed ERROR rule (module docstring).
 
     Attributes:
         rulesets: the rules, table -> rules (none: the gate passes everything and records nothing).
         clock: the run's clock: ``now()`` of the rules and ``evaluated_at`` of the results.
         land_anyway: land the run despite failed ERROR rules (recorded in the results).
-        rows: the verdict of :meth:`screen`.
+        rows: every object quarantined as ``quality`` so far, and per rule how many.
     """
 
     rulesets: dict[str, list[Rule]]
     clock: datetime
     land_anyway: bool = False
     rows: RowVerdict = field(default_factory=lambda: RowVerdict([]))
-    seconds: float = 0.0  # wall time spent in screen and judge
-    _cached: list[DataFrame] = field(default_factory=list)
+    judged: list[RuleResult] = field(default_factory=list)  # the last judgement, which settle records
+    seconds: float = 0.0  # wall time spent judging and recording
 
-    def screen(
-        self, observations_df: DataFrame, build_tables: TableBuilder
-    ) -> tuple[DataFrame, TableBuilder]:
-        """The observations without the objects whose rows break a row-level ERROR rule (kept in ``rows``), and
-        the builder to stage them with.
-
-        The tables built for the screen are persisted and are what the builder returns for those observations
-        (less the quarantined objects' rows: every table has ``source_file``), so the stage does not build them
-        again; any other observations (the write isolation's bisection) are built afresh. :meth:`release`
-        frees them.
-        """
-        if not self.rulesets:
-            return observations_df, build_tables
+    def judge(self, writer: PartitionWriter, staged: list[StagedTable], new_sources: set[str]) -> RowVerdict:
+        """Judge every rule on the staged partitions; returns the objects among ``new_sources`` (the batch's
+        objects still staged) to quarantine, which the caller stages the batch again without. Empty: the
+        verdict stands, and :meth:`settle` records it."""
+        self.judged = []
+        if not self.rulesets or not staged:
+            return RowVerdict([])
         started = time.perf_counter()
-        built = build_tables(observations_df)
-        self._cached = [df.persist(StorageLevel.MEMORY_AND_DISK) for df in built.values()]
-        self.rows = judge_new_rows(built, self.rulesets, self.clock)
-        kept_df = without_objects(observations_df, self.rows.sources)
-        kept = {name: without_objects(df, self.rows.sources) for name, df in built.items()}
+        self.judged, verdict = judge_staged(
+            writer.spark, writer.fs, staged, self.rulesets, self.clock, new_sources
+        )
+        if verdict.rejected:
+            counted = Counter(self.rows.counts) + Counter(verdict.counts)
+            self.rows = RowVerdict(self.rows.rejected + verdict.rejected, dict(counted))
         self.seconds += time.perf_counter() - started
+        return verdict
 
-        def reuse(obs_df: DataFrame) -> dict[str, DataFrame]:
-            return kept if obs_df is kept_df else build_tables(obs_df)
-
-        return kept_df, reuse
-
-    def release(self) -> None:
-        """Free the tables :meth:`screen` persisted."""
-        for df in self._cached:
-            df.unpersist()
-        self._cached = []
-
-    def judge(
-        self, writer: PartitionWriter, staged: list[StagedTable], curated_path: str
-    ) -> list[RuleResult]:
-        """Judge and record every rule on the staged partitions.
+    def settle(self, writer: PartitionWriter, curated_path: str) -> list[RuleResult]:
+        """Record the last judgement and stop the run on a failed ERROR rule.
 
         Raises:
             QualityGateFailed: an ERROR rule failed and the run does not land anyway; the staging is discarded.
         """
-        if not self.rulesets or not staged:
+        if not self.judged:
             return []
         started = time.perf_counter()
-        judged = judge_staged(writer.spark, writer.fs, staged, self.rulesets, self.clock)
-        results = annotate(judged, self.rows, self.land_anyway)
+        results = annotate(self.judged, self.rows, self.land_anyway)
         scratch = f"{writer.run_staging}/{RESULTS_TABLE}"
         record_gate_results(
             writer.spark, writer.fs, curated_path, scratch, results, writer.run_id, self.clock

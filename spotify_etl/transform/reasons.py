@@ -182,10 +182,10 @@ REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason(
         "quality",
         "quality",
-        "rows built from the object break a row-level ERROR rule of `quality/` (`IsComplete`, `ColumnValues` "
-        "without a threshold, or `ReferentialIntegrity` within the batch): its rows are removed from every "
-        "table before staging and the rest of the batch lands (the detail names the first rule broken, its "
-        "file and line, and how many more; docs/transform.md, 'The gate')",
+        "staged rows built from the object break a row-level ERROR rule of `quality/` (`IsComplete`, "
+        "`ColumnValues` without a threshold, or `ReferentialIntegrity`): the batch is staged again without "
+        "it and the rest lands (the detail names the first rule broken, its file and line, and how many "
+        "more; docs/transform.md, 'The gate')",
         ("rows of <table> break the ERROR rule quality/<table>.dqdl:<line>: <rule>",),
     ),
     QuarantineReason(

@@ -25,8 +25,8 @@ class RunSummary:
         quality: the data quality gate's counts: ``rules`` judged, ``passed``, ``error_failed``,
             ``warn_failed`` (docs/transform.md, "The gate"); empty when the run staged no table.
         quality_landed_anyway: the run landed despite failed ERROR rules (``land_despite_quality_errors``).
-        quality_seconds: wall time of the gate (screening the new rows, judging the staged partitions,
-            recording the results): its share of ``seconds``.
+        quality_seconds: wall time of the gate (judging the staged partitions, tracing failed
+            row-level rules to objects, recording the results): its share of ``seconds``.
     """
 
     objects_read: int = 0

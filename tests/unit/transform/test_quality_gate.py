@@ -204,3 +204,56 @@ def test_a_day_of_empty_playlists_lands_rowcount_counts_the_whole_table(
         ignore_row_order=True,
         ignore_nullable=True,
     )
+
+
+def test_a_day_whose_only_objects_break_a_rule_is_not_staged_and_the_other_days_land(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The batch is staged again without the quarantined objects: a day left with none is not touched."""
+    good = _observation("good", DAY1, [_track("a")])
+    bad = _observation("bad", DAY2, [b.track(id="not-a-spotify-id", name="Broken")])
+    lake, reference = tmp_path / "lake", tmp_path / "reference"
+    b.land(lake / "raw", good)
+    b.land(lake / "raw", bad)
+    b.land(reference / "raw", good)
+
+    summary = _run(lake, spark)
+    _run(reference, spark)
+
+    assert (summary.objects_valid, summary.rejected, summary.quality["error_failed"]) == (
+        1,
+        {"quality": 1},
+        0,
+    )
+    for table in CURATED_TABLES:
+        assert_df_equality(_table(spark, lake, table), _table(spark, reference, table), ignore_row_order=True)
+        assert not list((lake / "curated" / table).glob("snapshot_date=2026-11-21"))
+    _, text = _rule("playlist_items", 'ColumnValues "track_id" matches')
+    latest = _results(spark, lake).where(F.col("run_id") == F.lit(_latest_run(spark, lake)))
+    recorded = latest.where(F.col("rule") == F.lit(text)).select("outcome", "message")
+    expected = spark.createDataFrame(
+        [("PASS", "quarantined 1 raw object(s) as quality")], "outcome string, message string"
+    )
+    assert_df_equality(recorded, expected, ignore_nullable=True)
+
+
+def test_rows_already_in_the_lake_that_break_a_row_rule_stop_the_run_and_quarantine_nothing(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broken rows name no object of the batch: a table-level failure, not the new object's fault."""
+    lake = tmp_path / "lake"
+    with monkeypatch.context() as gate_off:  # a lake written before the rule (or by hand)
+        gate_off.setattr("spotify_etl.transform.job.load_gate_rules", dict)
+        b.land(lake / "raw", _observation("old", DAY1, [b.track(id="not-a-spotify-id", name="Old")]))
+        _run(lake, spark)
+    before = _tables(spark, lake)
+    b.land(lake / "raw", _observation("new", DAY1, [_track("a")]))
+
+    with pytest.raises(QualityGateFailed) as failed:
+        _run(lake, spark)
+
+    line, text = _rule("playlist_items", 'ColumnValues "track_id" matches')
+    assert f"  quality/playlist_items.dqdl:{line}: {text}: observed 0.5" in str(failed.value).splitlines()
+    for table, df in _tables(spark, lake).items():
+        assert_df_equality(df, before[table], ignore_row_order=True)
+    assert not (lake / "quarantine" / "rejected").exists()
