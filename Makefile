@@ -23,10 +23,13 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 
 # Installs come from uv.lock only (`uv sync --frozen` never resolves); `make lock` is the one way to change a
 # version. uv itself is installed, hash-checked, from tools/uv-requirements.txt into .venv-uv/.
+# --compile-bytecode: every installed module is compiled once, at install, so that no process compiles pyspark,
+# boto3 or sqlglot again when it imports them (where PYTHONDONTWRITEBYTECODE is set, every process would:
+# about 0.8 s of CPU per CLI start; docs/performance.md).
 UV_VENV := .venv-uv
 export UV := $(CURDIR)/$(UV_VENV)/bin/uv
 UV_VERSION = $(shell sed -n 's/^required-version = "==\(.*\)"/\1/p' pyproject.toml)
-SYNC := $(UV) sync --frozen
+SYNC := $(UV) sync --frozen --compile-bytecode
 # Each target's groups on top of the runtime (pyproject.toml [dependency-groups]); `make run` needs none.
 TEST_GROUPS := --group test --group lint --group bench
 TOOLS_VENV := .venv-tools

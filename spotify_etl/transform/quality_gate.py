@@ -35,7 +35,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from spotify_etl.quality.dqdl import Rule
+from spotify_etl.quality.dqdl import Condition, Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import broken_rows_query, verdict
@@ -77,12 +77,21 @@ def rule_location(rule: Rule) -> str:
 
 
 def is_row_level(rule: Rule) -> bool:
-    """An ERROR rule that rows of one raw object can break on their own (judged on the new rows)."""
+    """An ERROR rule that rows of one raw object can break on their own: traced to the objects whose rows
+    break it. A ``ReferentialIntegrity`` rule only when it asks for every row (``= 1.0``, ``>= 1.0``): a
+    rule that tolerates a share of dangling rows is a table-level rule."""
     if rule.severity != "ERROR":
         return False
     if rule.rule_type == "ReferentialIntegrity":
-        return True
+        return _asks_every_row(rule.condition)
     return rule.rule_type in _ROW_LEVEL_TYPES and rule.threshold is None
+
+
+def _asks_every_row(condition: Condition | None) -> bool:
+    if condition is None or condition.op not in ("=", ">=") or len(condition.operands) != 1:
+        return False
+    operand = condition.operands[0]
+    return operand.kind == "number" and float(operand.value) == 1.0
 
 
 def load_gate_rules() -> dict[str, list[Rule]]:
@@ -211,15 +220,16 @@ def judge_staged(
             spark.catalog.dropTempView(name)
 
 
-def annotate(results: list[RuleResult], rows: RowVerdict, landed_anyway: bool) -> list[RuleResult]:
-    """The results as recorded: a rule that quarantined objects says how many; a failed ERROR rule of a run
-    that landed anyway says so."""
+def annotate(results: list[RuleResult], rows: RowVerdict, land_anyway: bool) -> list[RuleResult]:
+    """The results as recorded: a rule that quarantined objects says how many (only when the run lands: a
+    run the gate stops quarantines nothing); a failed ERROR rule of a run that landed anyway says so."""
+    lands = land_anyway or not any(result.gates for result in results)
     noted = []
     for result in results:
         notes = [result.message] if result.message else []
-        if rows.counts.get(result.rule):
+        if lands and rows.counts.get(result.rule):
             notes.append(f"quarantined {rows.counts[result.rule]} raw object(s) as {QUALITY}")
-        if landed_anyway and result.gates:
+        if land_anyway and result.gates:
             notes.append(LANDED_ANYWAY)
         noted.append(RuleResult(result.rule, result.passed, result.observed, "; ".join(notes)))
     return noted

@@ -257,3 +257,50 @@ def test_rows_already_in_the_lake_that_break_a_row_rule_stop_the_run_and_quarant
     for table, df in _tables(spark, lake).items():
         assert_df_equality(df, before[table], ignore_row_order=True)
     assert not (lake / "quarantine" / "rejected").exists()
+
+
+def test_which_rules_are_traced_to_objects() -> None:
+    """Row-level: rules a single row breaks and that ask for every row; the rest judge the table."""
+    from spotify_etl.quality.dqdl import parse_ruleset
+    from spotify_etl.transform.quality_gate import is_row_level
+
+    rules = parse_ruleset(
+        'DefaultLabels = ["severity"="ERROR"]\nRules = [\n'
+        ' ReferentialIntegrity "track_id,snapshot_date" "tracks.{track_id,snapshot_date}" = 1.0,\n'
+        ' ReferentialIntegrity "track_id,snapshot_date" "tracks.{track_id,snapshot_date}" >= 1.0,\n'
+        ' ReferentialIntegrity "track_id,snapshot_date" "tracks.{track_id,snapshot_date}" > 0.95,\n'
+        ' ColumnValues "artist_position" >= 0,\n'
+        ' ColumnValues "artist_position" >= 0 with threshold > 0.9,\n'
+        ' IsComplete "source_file",\n'
+        ' IsComplete "artist_id" labels=["severity"="WARN"],\n'
+        ' IsPrimaryKey "track_id" "artist_id" "snapshot_date"\n]',
+        "track_artists",
+    )
+
+    assert [is_row_level(rule) for rule in rules] == [True, True, False, True, False, True, False, False]
+
+
+def test_a_stopped_run_records_no_quarantine_it_did_not_make() -> None:
+    from spotify_etl.quality.dqdl import parse_ruleset
+    from spotify_etl.quality.evaluate import RuleResult
+    from spotify_etl.transform.quality_gate import RowVerdict, annotate
+
+    row_rule, key_rule = parse_ruleset(
+        'DefaultLabels = ["severity"="ERROR"]\nRules = [\n ColumnValues "duration_ms" >= 0,\n'
+        ' IsPrimaryKey "track_id" "snapshot_date"\n]',
+        "tracks",
+    )
+    verdict = RowVerdict([("file:///raw/a.json.gz", "quality", "detail")], {row_rule: 1})
+    passed = RuleResult(row_rule, True, 1.0, "")
+    landing = [passed, RuleResult(key_rule, True, 1.0, "")]
+    stopping = [passed, RuleResult(key_rule, False, 0.5, "observed 0.5")]
+
+    assert [r.message for r in annotate(landing, verdict, land_anyway=False)] == [
+        "quarantined 1 raw object(s) as quality",
+        "",
+    ]
+    assert [r.message for r in annotate(stopping, verdict, land_anyway=False)] == ["", "observed 0.5"]
+    assert [r.message for r in annotate(stopping, verdict, land_anyway=True)] == [
+        "quarantined 1 raw object(s) as quality",
+        f"observed 0.5; {LANDED_ANYWAY}",
+    ]
