@@ -10,18 +10,21 @@ That costs no Spark job of its own. Each table's new rows carry a Spark observat
 https://spark.apache.org/docs/3.5.4/api/python/reference/pyspark.sql/api/pyspark.sql.DataFrame.observe.html):
 per rule, the distinct ``source_file`` of the rows that break it, an aggregate Spark computes in the stage's
 own write job and hands to the driver when the write has finished. Its memory is one set of object names per
-rule, at most the batch's objects. Should the metrics not arrive (Spark drops an observation whose rows the
-optimizer proves empty, and ``Observation.get`` then waits forever), the same aggregate is run as a query of
-its own after ``_WAIT_SECONDS``: slower, never wrong.
+rule, at most the batch's objects. Spark hands the metrics over on its listener bus, a moment after the write
+returns, and never when the observed rows were not computed (a plan the optimizer proved empty, a table left
+unwritten), where ``Observation.get`` waits forever. So the driver never calls it blindly: it polls whether
+the metrics have arrived (:func:`_delivered`), for at most ``_WAIT_SECONDS``, and runs the same aggregate as
+a query of its own for an observation that has not: slower, never wrong, and no thread left waiting.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from py4j.protocol import Py4JError
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
@@ -30,7 +33,8 @@ from spotify_etl.quality.translate import broken_row_condition
 from spotify_etl.transform.isolate import TableBuilder
 
 _ROW_LEVEL_TYPES = ("IsComplete", "ColumnValues")
-_WAIT_SECONDS = 30.0
+_WAIT_SECONDS = 10.0
+_POLL_SECONDS = 0.02
 
 
 def is_row_level(rule: Rule) -> bool:
@@ -105,6 +109,11 @@ class RowObserver:
 
     def broken(self) -> dict[Rule, set[str]]:
         """Per rule, the objects whose new rows of the last staging break it (only rules some row broke)."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while (
+            not all(_delivered(watch.observation) for watch in self._watches) and time.monotonic() < deadline
+        ):
+            time.sleep(_POLL_SECONDS)
         broken: dict[Rule, set[str]] = {}
         for watch in self._watches:
             values = _observed(watch)
@@ -116,16 +125,27 @@ class RowObserver:
 
 
 def _observed(watch: _Watch) -> dict[str, str | None]:
-    """The observation's metrics once Spark has delivered them; the same aggregate as a query if it does not."""
-    delivered: dict[str, str | None] = {}
-
-    def wait() -> None:
-        delivered.update(watch.observation.get)
-
-    waiter = threading.Thread(target=wait, daemon=True)
-    waiter.start()
-    waiter.join(_WAIT_SECONDS)
-    if not waiter.is_alive() and delivered:
-        return delivered
+    """The observation's metrics if Spark has delivered them; else the same aggregate, as a query."""
+    if _delivered(watch.observation):
+        return dict(watch.observation.get)
     row = watch.rows_df.agg(*watch.metrics).first()
     return row.asDict() if row is not None else {}
+
+
+def _delivered(observation: Observation) -> bool:
+    """Whether Spark has handed the observation's metrics over, without waiting for them: Spark 4's public
+    ``Observation.future``, else Spark 3.5's ``metrics`` field (set once, when the metrics arrive). Neither
+    readable: not delivered, and the caller queries instead."""
+    java_observation = observation._jo
+    if java_observation is None:
+        return False
+    try:
+        return bool(java_observation.future().isCompleted())
+    except Py4JError:
+        pass
+    try:
+        field = java_observation.getClass().getDeclaredField("metrics")
+        field.setAccessible(True)
+        return bool(field.get(java_observation).isDefined())
+    except Py4JError:
+        return False

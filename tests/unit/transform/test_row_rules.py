@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,14 +53,16 @@ def test_the_rows_written_name_the_objects_that_break_each_error_row_rule(
     assert observer.broken() == EXPECTED
 
 
-def test_an_observation_spark_never_delivers_is_answered_by_a_query(
+def test_an_observation_spark_never_delivers_is_answered_by_a_query_and_leaves_no_thread_waiting(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(row_rules, "_WAIT_SECONDS", 0.5)
     observer = RowObserver({"tracks": RULES}, CLOCK)
     observer.observing(lambda df: {"tracks": _rows(spark)})(spark.range(1))  # built, never written
+    threads_before = set(threading.enumerate())
 
     assert observer.broken() == EXPECTED
+    assert set(threading.enumerate()) - threads_before == set()
 
 
 def test_only_the_last_staging_counts_and_no_rules_means_no_observation(spark: SparkSession) -> None:
