@@ -210,11 +210,17 @@ def broken_rows_query(rule: Rule, clock: datetime) -> str:
     distinct: the same rows whose share the rule's metric measures."""
     if rule.rule_type == "ReferentialIntegrity":
         return f"SELECT DISTINCT t.source_file FROM {_reference_join(rule, 'LEFT ANTI JOIN', '')}"
+    condition = broken_row_condition(rule, clock)
+    return f"SELECT DISTINCT source_file FROM {_ident(rule.table)} WHERE {condition}"
+
+
+def broken_row_condition(rule: Rule, clock: datetime) -> str:
+    """A row rule's test of one row (IsComplete, Completeness, ColumnValues, DataFreshness): TRUE when its
+    ``where`` selects the row and the row fails the rule's predicate, NULL failing; never NULL."""
     if rule.rule_type not in ("IsComplete", "Completeness", "ColumnValues", "DataFreshness"):
         raise TranslationError(f"{rule.text}: {rule.rule_type} does not judge rows one by one")
     selected = f"coalesce(({rule.where}), FALSE)" if rule.where else "TRUE"
-    broken = f"NOT coalesce(({row_predicate(rule, clock)}), FALSE)"
-    return f"SELECT DISTINCT source_file FROM {_ident(rule.table)} WHERE {selected} AND {broken}"
+    return f"({selected} AND NOT coalesce(({row_predicate(rule, clock)}), FALSE))"
 
 
 def _custom_sql(rule: Rule) -> str:

@@ -261,7 +261,12 @@ def _stage_curated(
             break
         staged_df = without_objects(observations_df, sorted(excluded))
         curated = stage_curated(
-            writer, staged_df, build_tables, merge.apply_merge_rule, config.curated_path, dates
+            writer,
+            staged_df,
+            gate.observing(build_tables),
+            merge.apply_merge_rule,
+            config.curated_path,
+            dates,
         )
         unwritable += curated.unwritable
         excluded |= {uri for uri, _, _ in curated.unwritable}

@@ -6,12 +6,14 @@ tables, then every rule is judged on the staged partitions (the new rows merged 
 the days the run touches), in one Spark statement. What a failure means depends on who can break the rule
 (docs/transform.md, "The gate"):
 
-- **Row-level ERROR rules** (``IsComplete``, ``ColumnValues`` without a threshold, ``ReferentialIntegrity``)
-  that fail are traced to rows: the distinct ``source_file`` of the rows that break them, one more
-  statement, run only when such a rule failed. The objects of the batch among them are quarantined with
-  reason ``quality`` naming the rule and its ``file:line``; the caller stages the batch again without them
-  and the gate judges again. The rest of the batch lands: one object never stops the lake. A clean batch
-  costs one judgement and nothing else.
+- **Row-level ERROR rules** name the objects whose rows break them. ``IsComplete`` and ``ColumnValues``
+  (without a threshold) are observed on every new row while the stage writes it, before the merge
+  (:mod:`spotify_etl.transform.row_rules`), so the verdict on an object never depends on its run;
+  ``ReferentialIntegrity`` (asking for every row), which needs the other table, is traced on the staged
+  partitions when it fails: the distinct ``source_file`` of the rows that break it, one more statement. The
+  objects of the batch among them are quarantined with reason ``quality`` naming the rule and its
+  ``file:line``; the caller stages the batch again without them and the gate judges again. The rest of the
+  batch lands: one object never stops the lake. A clean batch costs the observations and one judgement.
 - **Every other failed ERROR rule** (keys after the merge, ``RowCount``, ``CustomSql``, thresholds, and a
   row-level rule that rows already in the lake break) stops the run (:class:`QualityGateFailed`) unless the
   run was told to land anyway. The references of ``quality/`` all join on ``snapshot_date``, so the staged
@@ -35,19 +37,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from spotify_etl.quality.dqdl import Condition, Rule
+from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import broken_rows_query, verdict
+from spotify_etl.transform.isolate import TableBuilder
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.row_rules import RowObserver, is_row_level
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.writer import PartitionWriter, StagedTable
 
 QUALITY = "quality"  # the quarantine reason
 EVALUATED_BY = "transform"
 LANDED_ANYWAY = "landed despite ERROR failures (land_despite_quality_errors)"
-_ROW_LEVEL_TYPES = ("IsComplete", "ColumnValues")
 
 
 class QualityGateFailed(RuntimeError):
@@ -76,24 +79,6 @@ def rule_location(rule: Rule) -> str:
     return f"quality/{rule.table}.dqdl:{rule.line}"
 
 
-def is_row_level(rule: Rule) -> bool:
-    """An ERROR rule that rows of one raw object can break on their own: traced to the objects whose rows
-    break it. A ``ReferentialIntegrity`` rule only when it asks for every row (``= 1.0``, ``>= 1.0``): a
-    rule that tolerates a share of dangling rows is a table-level rule."""
-    if rule.severity != "ERROR":
-        return False
-    if rule.rule_type == "ReferentialIntegrity":
-        return _asks_every_row(rule.condition)
-    return rule.rule_type in _ROW_LEVEL_TYPES and rule.threshold is None
-
-
-def _asks_every_row(condition: Condition | None) -> bool:
-    if condition is None or condition.op not in ("=", ">=") or len(condition.operands) != 1:
-        return False
-    operand = condition.operands[0]
-    return operand.kind == "number" and float(operand.value) == 1.0
-
-
 def load_gate_rules() -> dict[str, list[Rule]]:
     """The rulesets of the curated tables (``quality/<table>.dqdl``), parsed; a bad rule raises DqdlError."""
     return load_rulesets(tables=CURATED_TABLES)
@@ -111,37 +96,39 @@ class RowVerdict:
         return [uri for uri, _, _ in self.rejected]
 
 
-def judge_new_rows(
-    engine: SparkEngine,
-    results: list[RuleResult],
-    table_order: list[str],
-    clock: datetime,
-    new_sources: set[str],
-) -> RowVerdict:
-    """The objects of the batch whose staged rows break a row-level ERROR rule that failed: one Spark
+def trace_failed_rules(
+    engine: SparkEngine, results: list[RuleResult], tables: list[str], clock: datetime, new_sources: set[str]
+) -> dict[Rule, set[str]]:
+    """Per failed row-level ERROR rule, the objects of the batch whose staged rows break it: one Spark
     statement (each failed rule's broken rows, distinct ``source_file``), run only when such a rule failed.
 
     A rule's broken rows that come from no object of the batch (rows already in a touched partition) name
     no object: that rule stays failed, a table-level failure."""
-    failed = sorted(
-        (r.rule for r in results if not r.passed and is_row_level(r.rule) and r.rule.table in table_order),
-        key=lambda rule: (table_order.index(rule.table), rule.line),
-    )
+    failed = [r.rule for r in results if not r.passed and is_row_level(r.rule) and r.rule.table in tables]
     if not failed:
-        return RowVerdict([])
+        return {}
     statement = " UNION ALL ".join(
         f"SELECT source_file, {rule_id} AS rule_id FROM ({broken_rows_query(rule, clock)}) b{rule_id}"
         for rule_id, rule in enumerate(failed)
     )
-    broken: dict[str, set[int]] = {}
+    broken: dict[Rule, set[str]] = {}
     for source_file, rule_id in engine.rows(statement):
         if source_file in new_sources:
-            broken.setdefault(source_file, set()).add(rule_id)
-    rejected = [
-        (uri, QUALITY, quality_detail([failed[i] for i in sorted(ids)]))
-        for uri, ids in sorted(broken.items())
-    ]
-    return RowVerdict(rejected, dict(Counter(failed[i] for ids in broken.values() for i in ids)))
+            broken.setdefault(failed[rule_id], set()).add(source_file)
+    return broken
+
+
+def row_verdict(broken: dict[Rule, set[str]], new_sources: set[str]) -> RowVerdict:
+    """The objects among ``new_sources`` that break a rule of ``broken``, each with its first rule (in the
+    order of the tables and their files) in the detail."""
+    order = {table: i for i, table in enumerate(CURATED_TABLES)}
+    rules = sorted(broken, key=lambda rule: (order.get(rule.table, len(order)), rule.table, rule.line))
+    by_object: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for uri in sorted(broken[rule] & new_sources):
+            by_object.setdefault(uri, []).append(rule)
+    rejected = [(uri, QUALITY, quality_detail(by_object[uri])) for uri in sorted(by_object)]
+    return RowVerdict(rejected, dict(Counter(rule for found in by_object.values() for rule in found)))
 
 
 def quality_detail(broken: list[Rule]) -> str:
@@ -205,16 +192,16 @@ def judge_staged(
     rulesets: dict[str, list[Rule]],
     clock: datetime,
     new_sources: set[str],
-) -> tuple[list[RuleResult], RowVerdict]:
-    """Every rule of the staged tables on their staged partitions, and the objects of the batch
-    (``new_sources``) whose rows break a failed row-level ERROR rule (module docstring)."""
+) -> tuple[list[RuleResult], dict[Rule, set[str]]]:
+    """Every rule of the staged tables on their staged partitions, and per failed row-level ERROR rule the
+    objects of the batch (``new_sources``) whose staged rows break it (module docstring)."""
     _register_staged(spark, fs, staged)
     try:
         names = [table.target.name for table in staged]
         judged = {table: rules for table, rules in rulesets.items() if table in names}
         engine = SparkEngine(spark)
         results = _whole_table_row_counts(fs, staged, evaluate_batched(engine, judged, clock))
-        return results, judge_new_rows(engine, results, names, clock, new_sources)
+        return results, trace_failed_rules(engine, results, names, clock, new_sources)
     finally:
         for name in {table.target.name for table in staged}:
             spark.catalog.dropTempView(name)
@@ -275,18 +262,31 @@ class RunGate:
     rows: RowVerdict = field(default_factory=lambda: RowVerdict([]))
     judged: list[RuleResult] = field(default_factory=list)  # the last judgement, which settle records
     seconds: float = 0.0  # wall time spent judging and recording
+    observer: RowObserver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.observer = RowObserver(self.rulesets, self.clock)
+
+    def observing(self, build_tables: TableBuilder) -> TableBuilder:
+        """``build_tables`` with every new row observed against the row rules while it is staged
+        (:mod:`spotify_etl.transform.row_rules`)."""
+        return self.observer.observing(build_tables)
 
     def judge(self, writer: PartitionWriter, staged: list[StagedTable], new_sources: set[str]) -> RowVerdict:
-        """Judge every rule on the staged partitions; returns the objects among ``new_sources`` (the batch's
-        objects still staged) to quarantine, which the caller stages the batch again without. Empty: the
-        verdict stands, and :meth:`settle` records it."""
+        """The objects among ``new_sources`` (the batch's objects still staged) to quarantine, which the
+        caller stages the batch again without: those whose new rows broke a row rule while they were staged,
+        else those whose staged rows break a failed row-level rule when every rule is judged on the staged
+        partitions. Empty: the judgement stands, and :meth:`settle` records it."""
         self.judged = []
         if not self.rulesets or not staged:
             return RowVerdict([])
         started = time.perf_counter()
-        self.judged, verdict = judge_staged(
-            writer.spark, writer.fs, staged, self.rulesets, self.clock, new_sources
-        )
+        verdict = row_verdict(self.observer.broken(), new_sources)
+        if not verdict.rejected:
+            self.judged, broken = judge_staged(
+                writer.spark, writer.fs, staged, self.rulesets, self.clock, new_sources
+            )
+            verdict = row_verdict(broken, new_sources)
         if verdict.rejected:
             counted = Counter(self.rows.counts) + Counter(verdict.counts)
             self.rows = RowVerdict(self.rows.rejected + verdict.rejected, dict(counted))

@@ -262,7 +262,7 @@ def test_rows_already_in_the_lake_that_break_a_row_rule_stop_the_run_and_quarant
 def test_which_rules_are_traced_to_objects() -> None:
     """Row-level: rules a single row breaks and that ask for every row; the rest judge the table."""
     from spotify_etl.quality.dqdl import parse_ruleset
-    from spotify_etl.transform.quality_gate import is_row_level
+    from spotify_etl.transform.row_rules import is_row_level
 
     rules = parse_ruleset(
         'DefaultLabels = ["severity"="ERROR"]\nRules = [\n'
@@ -304,3 +304,45 @@ def test_a_stopped_run_records_no_quarantine_it_did_not_make() -> None:
         "quarantined 1 raw object(s) as quality",
         f"observed 0.5; {LANDED_ANYWAY}",
     ]
+
+
+def test_a_breaking_row_the_merge_replaces_still_quarantines_its_object_in_any_split(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Row rules judge every new row before the merge: the verdict on an object never depends on its run."""
+    hour_later = DAY1.replace(hour=4)
+    broken = _observation("older", DAY1, [{**_track("shared"), "duration_ms": -5}])
+    fine = _observation("newer", hour_later, [_track("shared")])  # the merge keeps this track row
+    together, split, reference = tmp_path / "together", tmp_path / "split", tmp_path / "reference"
+    for lake in (together, split):
+        b.land(lake / "raw", broken)
+    b.land(together / "raw", fine)
+    b.land(reference / "raw", fine)
+
+    summary = _run(together, spark)
+    _run(split, spark)
+    b.land(split / "raw", fine)
+    _run(split, spark)
+    _run(reference, spark)
+
+    assert (summary.objects_valid, summary.rejected) == (1, {"quality": 1})
+    for table in CURATED_TABLES:
+        expected = _table(spark, reference, table)
+        assert_df_equality(_table(spark, together, table), expected, ignore_row_order=True)
+        assert_df_equality(_table(spark, split, table), expected, ignore_row_order=True)
+    line, text = _rule("tracks", 'ColumnValues "duration_ms"')
+    for lake in (together, split):
+        quarantine = spark.read.schema(QUARANTINE).parquet((lake / "quarantine" / "rejected").as_uri())
+        rows = quarantine.select(
+            F.regexp_replace("source_file", "^.*/raw/", "raw/").alias("source_file"), "detail"
+        )
+        expected_rows = spark.createDataFrame(
+            [
+                (
+                    b.source_file(broken, "raw"),
+                    f"rows of tracks break the ERROR rule quality/tracks.dqdl:{line}: {text}",
+                )
+            ],
+            "source_file string, detail string",
+        )
+        assert_df_equality(rows, expected_rows, ignore_nullable=True)

@@ -1,0 +1,151 @@
+"""The gate's row-level rules, and the batch's new rows observed against them while the stage writes them.
+
+A row-level ERROR rule is one that rows of a single raw object can break on their own (docs/transform.md,
+"The gate"). Those that test one row at a time (``IsComplete``, ``ColumnValues`` without a threshold) are
+judged on every new row of the batch *before the merge*, so that whether an object breaks one depends on the
+object alone, never on which other objects share its run (docs/design.md I1): a breaking row that a newer
+observation replaces in the merge still names its object.
+
+That costs no Spark job of its own. Each table's new rows carry a Spark observation (``Dataset.observe``,
+https://spark.apache.org/docs/3.5.4/api/python/reference/pyspark.sql/api/pyspark.sql.DataFrame.observe.html):
+per rule, the distinct ``source_file`` of the rows that break it, an aggregate Spark computes in the stage's
+own write job and hands to the driver when the write has finished. Its memory is one set of object names per
+rule, at most the batch's objects. Spark hands the metrics over on its listener bus, a moment after the write
+returns, and never when the observed rows were not computed (a plan the optimizer proved empty, a table left
+unwritten), where ``Observation.get`` waits forever. So the driver never calls it blindly: it polls whether
+the metrics have arrived (:func:`_delivered`), for at most ``_WAIT_SECONDS``, and runs the same aggregate as
+a query of its own for an observation that has not: slower, never wrong, and no thread left waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from py4j.protocol import Py4JError
+from pyspark.sql import Column, DataFrame, Observation
+from pyspark.sql import functions as F
+
+from spotify_etl.quality.dqdl import Condition, Rule
+from spotify_etl.quality.translate import broken_row_condition
+from spotify_etl.transform.isolate import TableBuilder
+
+_ROW_LEVEL_TYPES = ("IsComplete", "ColumnValues")
+_WAIT_SECONDS = 10.0
+_POLL_SECONDS = 0.02
+
+
+def is_row_level(rule: Rule) -> bool:
+    """An ERROR rule that rows of one raw object can break on their own: traced to the objects whose rows
+    break it. A ``ReferentialIntegrity`` rule only when it asks for every row (``= 1.0``, ``>= 1.0``): a
+    rule that tolerates a share of dangling rows is a table-level rule."""
+    if rule.severity != "ERROR":
+        return False
+    if rule.rule_type == "ReferentialIntegrity":
+        return _asks_every_row(rule.condition)
+    return rule.rule_type in _ROW_LEVEL_TYPES and rule.threshold is None
+
+
+def _asks_every_row(condition: Condition | None) -> bool:
+    if condition is None or condition.op not in ("=", ">=") or len(condition.operands) != 1:
+        return False
+    operand = condition.operands[0]
+    return operand.kind == "number" and float(operand.value) == 1.0
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """One table's new rows of one staging, and the observation attached to them."""
+
+    rules: list[Rule]
+    metrics: list[Column]
+    rows_df: DataFrame  # without the observation: the fallback's query
+    observation: Observation
+
+
+class RowObserver:
+    """Attach the row rules to every table a staging builds; after it, the objects whose new rows broke one.
+
+    Only the last staging counts (each call of the builder starts afresh): the bisection's probes and a
+    failed attempt are staged before the staging that is kept.
+    """
+
+    def __init__(self, rulesets: dict[str, list[Rule]], clock: datetime) -> None:
+        self.rules = {
+            table: [rule for rule in rules if is_row_level(rule) and rule.rule_type != "ReferentialIntegrity"]
+            for table, rules in rulesets.items()
+        }
+        self.clock = clock
+        self._watches: list[_Watch] = []
+
+    def observing(self, build_tables: TableBuilder) -> TableBuilder:
+        """``build_tables``, with each table's rows observed against its row rules."""
+        if not any(self.rules.values()):
+            return build_tables
+
+        def build(observations_df: DataFrame) -> dict[str, DataFrame]:
+            self._watches = []
+            return {
+                table: self._watch(table, rows_df) for table, rows_df in build_tables(observations_df).items()
+            }
+
+        return build
+
+    def _watch(self, table: str, rows_df: DataFrame) -> DataFrame:
+        rules = self.rules.get(table)
+        if not rules:
+            return rows_df
+        metrics = [
+            F.to_json(
+                F.collect_set(F.when(F.expr(broken_row_condition(rule, self.clock)), F.col("source_file")))
+            ).alias(f"r{i}")
+            for i, rule in enumerate(rules)
+        ]
+        observation = Observation()
+        self._watches.append(_Watch(rules, metrics, rows_df, observation))
+        return rows_df.observe(observation, *metrics)
+
+    def broken(self) -> dict[Rule, set[str]]:
+        """Per rule, the objects whose new rows of the last staging break it (only rules some row broke)."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while (
+            not all(_delivered(watch.observation) for watch in self._watches) and time.monotonic() < deadline
+        ):
+            time.sleep(_POLL_SECONDS)
+        broken: dict[Rule, set[str]] = {}
+        for watch in self._watches:
+            values = _observed(watch)
+            for i, rule in enumerate(watch.rules):
+                sources = set(json.loads(values.get(f"r{i}") or "[]"))
+                if sources:
+                    broken[rule] = sources
+        return broken
+
+
+def _observed(watch: _Watch) -> dict[str, str | None]:
+    """The observation's metrics if Spark has delivered them; else the same aggregate, as a query."""
+    if _delivered(watch.observation):
+        return dict(watch.observation.get)
+    row = watch.rows_df.agg(*watch.metrics).first()
+    return row.asDict() if row is not None else {}
+
+
+def _delivered(observation: Observation) -> bool:
+    """Whether Spark has handed the observation's metrics over, without waiting for them: Spark 4's public
+    ``Observation.future``, else Spark 3.5's ``metrics`` field (set once, when the metrics arrive). Neither
+    readable: not delivered, and the caller queries instead."""
+    java_observation = observation._jo
+    if java_observation is None:
+        return False
+    try:
+        return bool(java_observation.future().isCompleted())
+    except Py4JError:
+        pass
+    try:
+        field = java_observation.getClass().getDeclaredField("metrics")
+        field.setAccessible(True)
+        return bool(field.get(java_observation).isDefined())
+    except Py4JError:
+        return False
