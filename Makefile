@@ -84,9 +84,15 @@ $(LAMBDA_SITES)/%/.stamp: uv.lock | $(VENV)/.synced-run
 	$(BIN)/python -m infra.scripts.locked lambda-site --architecture $*
 	@touch $@
 
-install: java-check $(VENV)/.synced-run ## Create .venv/ with what running needs, exactly as uv.lock pins it (idempotent)
+# The driver JVM's class-data archive (spotify_etl/runtime/local/class_archive.py): built once per venv, after its
+# packages, by a short training run; a failure to build it is reported and sessions start without it.
+$(VENV)/.class-archive: uv.lock pyproject.toml spotify_etl/runtime/local/class_archive.py
+	$(BIN)/python -m spotify_etl.runtime.local.class_archive
+	@touch $@
 
-install-test: java-check $(VENV)/.synced-test $(TOOLS_VENV)/.synced $(LAMBDA_SITE_STAMPS) ## + test, lint, bench tools, checkov's venv and the Lambda's dependencies
+install: java-check $(VENV)/.synced-run $(VENV)/.class-archive ## Create .venv/ with what running needs, exactly as uv.lock pins it (idempotent)
+
+install-test: java-check $(VENV)/.synced-test $(VENV)/.class-archive $(TOOLS_VENV)/.synced $(LAMBDA_SITE_STAMPS) ## + test, lint, bench tools, checkov's venv and the Lambda's dependencies
 
 lock: | $(UV) ## Refresh uv.lock (Glue 5.0 and 6.0 forks) from pyproject.toml (UPGRADE=1: newest versions allowed); the only way a version changes
 	$(UV) lock $(if $(filter 1 true yes,$(UPGRADE)),--upgrade)

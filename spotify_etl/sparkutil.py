@@ -51,8 +51,11 @@ def local_spark_session(
 
     Glue sets the session time zone to UTC; so do we, so that ``extracted_at`` and ``snapshot_date``
     agree between the two runtimes. ``jvm_options`` are added to the driver JVM's options when this call
-    starts the JVM (``spotify_etl.runtime.local.jvm``: the quick-start options of a small run).
+    starts the JVM (``spotify_etl.runtime.local.jvm``: the quick-start options of a small run), after those
+    that map the venv's class-data archive (``spotify_etl.runtime.local.class_archive``) when it has one.
     """
+    from spotify_etl.runtime.local.class_archive import archive_options
+
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
@@ -68,6 +71,7 @@ def local_spark_session(
                 (
                     "-Duser.timezone=UTC -XX:+UseParallelGC",
                     f"-Dlog4j2.configurationFile={_LOG4J2.as_uri()}",
+                    *archive_options(),
                     *jvm_options,
                 )
             ),
