@@ -30,8 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from extract_lambda.landing import build_envelope, encode_envelope, format_extracted_at, raw_key
-from spotify_etl.local_extract import LocalLander
+from spotify_etl.local_extract import LocalLander, land_simulated
 from spotify_etl.simulator.world import ChartWorld
 
 GENERATOR_VERSION = 1
@@ -130,21 +129,9 @@ def _write_chunk(args: tuple[int, TierShape, Path, list[Observation]]) -> tuple[
     lander = LocalLander(raw)
     objects = items_n = gz = plain = 0
     for obs in observations:
-        extracted_at = obs.extracted_at()
-        playlist, items, artists = world.observe(ids[obs.playlist_index], extracted_at.date())
-        envelope = build_envelope(
-            playlist=playlist,
-            items=items,
-            artists=artists,
-            extracted_at=extracted_at,
-            artists_fetched_at={a["id"]: format_extracted_at(extracted_at) for a in artists},
-            market="US",
-            auth_flow="client_credentials",
-        )
-        body = encode_envelope(envelope)
-        lander.land(raw_key(playlist["id"], extracted_at, playlist.get("snapshot_id")), body)
+        envelope, body = land_simulated(lander, world, ids[obs.playlist_index], obs.extracted_at())
         objects += 1
-        items_n += len(items)
+        items_n += len(envelope["items"])
         gz += len(body)
         plain += len(json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()) + 1
     return objects, items_n, gz, plain

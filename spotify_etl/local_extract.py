@@ -23,10 +23,11 @@ from typing import Any
 
 from extract_lambda.client import TOKEN_NOT_STORED, ExtractError
 from extract_lambda.extractor import ExtractReport, ExtractSettings, FailedPlaylist, extract_playlists
-from extract_lambda.landing import LandResult
+from extract_lambda.landing import LandResult, build_envelope, encode_envelope, format_extracted_at, raw_key
 from extract_lambda.logs import RedactingFilter, log_event
 from extract_lambda.state import decode_state, encode_state
 from spotify_etl.lake import LakeLayout, local_path, path_uri
+from spotify_etl.simulator.world import ChartWorld
 
 TOKEN_FILE = "spotify_refresh_token"
 REFRESH_TOKEN_ENV_VAR = "SPOTIFY_REFRESH_TOKEN"
@@ -79,6 +80,26 @@ class LocalLander:
         finally:
             os.unlink(tmp)
         return LandResult(path_uri(target), key, True, len(body))
+
+
+def land_simulated(
+    lander: LocalLander, world: ChartWorld, playlist_id: str, extracted_at: datetime
+) -> tuple[dict[str, Any], bytes]:
+    """Land one observation of a simulated playlist as the extractor would (without HTTP): its envelope and
+    the gzip body landed (``make bench``'s data, the class-data archive's training run)."""
+    playlist, items, artists = world.observe(playlist_id, extracted_at.date())
+    envelope = build_envelope(
+        playlist=playlist,
+        items=items,
+        artists=artists,
+        extracted_at=extracted_at,
+        artists_fetched_at={a["id"]: format_extracted_at(extracted_at) for a in artists},
+        market="US",
+        auth_flow="client_credentials",
+    )
+    body = encode_envelope(envelope)
+    lander.land(raw_key(playlist["id"], extracted_at, playlist.get("snapshot_id")), body)
+    return envelope, body
 
 
 class LocalStateStore:

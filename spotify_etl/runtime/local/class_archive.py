@@ -32,9 +32,6 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from spotify_etl.config import DEFAULT_JOB_NAME, TransformConfig
-from spotify_etl.lake import LakeLayout
-
 ARCHIVE_NAME = "spark-classes.jsa"
 _SILENT = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 _TRAINING_PLAYLISTS = 3
@@ -96,7 +93,7 @@ def build(archive: Path | None = None) -> Path:
 def _train(partial: Path, lake: Path) -> None:
     """The transform over a few generated objects, in a JVM that writes ``partial`` when it exits."""
     from spotify_etl.runtime.local.jvm import driver_options
-    from spotify_etl.runtime.local.transform import run_local_transform
+    from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
     from spotify_etl.sparkutil import local_spark_session
 
     _land_training_objects(lake / "raw")
@@ -104,7 +101,7 @@ def _train(partial: Path, lake: Path) -> None:
         app_name="spotify-etl-class-archive",
         jvm_options=(*driver_options(raw_bytes=0), f"-XX:ArchiveClassesAtExit={partial}"),
     )
-    run_local_transform(_training_config(lake), spark)
+    run_local_transform(config_for_lake(lake)[0], spark)
     jvm = spark.sparkContext._gateway.proc  # type: ignore[union-attr]
     spark.stop()
     jvm.stdin.close()  # the JVM exits on end of input, and writes the archive before it does
@@ -112,39 +109,14 @@ def _train(partial: Path, lake: Path) -> None:
 
 
 def _land_training_objects(raw: Path) -> None:
-    from extract_lambda.landing import build_envelope, encode_envelope, format_extracted_at, raw_key
-    from spotify_etl.local_extract import LocalLander
+    from spotify_etl.local_extract import LocalLander, land_simulated
     from spotify_etl.simulator.world import ChartWorld
 
     world = ChartWorld(7, start=date(2026, 1, 1), n_playlists=_TRAINING_PLAYLISTS, playlist_size=20)
     lander = LocalLander(raw)
     for day in range(_TRAINING_DAYS):
-        extracted_at = datetime(2026, 1, 1 + day, 3, tzinfo=UTC)
         for playlist_id in world.playlist_ids:
-            playlist, items, artists = world.observe(playlist_id, extracted_at.date())
-            envelope = build_envelope(
-                playlist=playlist,
-                items=items,
-                artists=artists,
-                extracted_at=extracted_at,
-                artists_fetched_at={a["id"]: format_extracted_at(extracted_at) for a in artists},
-                market="US",
-                auth_flow="client_credentials",
-            )
-            lander.land(
-                raw_key(playlist["id"], extracted_at, playlist.get("snapshot_id")), encode_envelope(envelope)
-            )
-
-
-def _training_config(lake: Path) -> TransformConfig:
-    layout = LakeLayout.from_lake(lake)
-    return TransformConfig(
-        job_name=DEFAULT_JOB_NAME,
-        raw_path=layout.raw,
-        curated_path=layout.curated,
-        quarantine_path=layout.quarantine,
-        staging_path=layout.staging,
-    )
+            land_simulated(lander, world, playlist_id, datetime(2026, 1, 1 + day, 3, tzinfo=UTC))
 
 
 def main(argv: list[str] | None = None) -> int:
