@@ -26,6 +26,7 @@ def test_an_archive_is_mapped_only_when_it_is_as_long_as_when_it_was_built(tmp_p
     whole = _write_archive(tmp_path, b"x" * 64, recorded_length=64)
     assert archive_options(whole) == (
         f"-XX:SharedArchiveFile={whole}",
+        "-XX:+VerifySharedSpaces",
         "-Xlog:cds=off",
         "-Xlog:cds+dynamic=off",
     )
