@@ -85,7 +85,9 @@ $(LAMBDA_SITES)/%/.stamp: uv.lock | $(VENV)/.synced-run
 	@touch $@
 
 # The driver JVM's class-data archive (spotify_etl/runtime/local/class_archive.py): built once per venv, after its
-# packages, by a short training run; a failure to build it is reported and sessions start without it.
+# packages, by a short training run; a failure to build it is reported and sessions start without it. Its stamp is
+# inside the venv, so a venv that uv re-creates (the bench group's sync does) gets its archive again: list `install`
+# after any other sync in a target's prerequisites.
 $(VENV)/.class-archive: uv.lock pyproject.toml spotify_etl/runtime/local/class_archive.py
 	$(BIN)/python -m spotify_etl.runtime.local.class_archive
 	@touch $@
@@ -148,7 +150,7 @@ docker-check:
 
 TIER ?= S
 UPDATE_BASELINE ?=
-bench: install $(VENV)/.synced-bench ## Benchmark against DuckDB and bench/baseline.json (fails on a >20% regression): make bench [TIER=S|M|L|S,M] [UPDATE_BASELINE=1]
+bench: $(VENV)/.synced-bench install ## Benchmark against DuckDB and bench/baseline.json (fails on a >20% regression): make bench [TIER=S|M|L|S,M] [UPDATE_BASELINE=1]
 	$(BIN)/python -m bench.run --tier $(TIER) $(if $(filter 1 true yes,$(UPDATE_BASELINE)),--update-baseline)
 
 clean: ## Remove the venvs, the local lake, build output and generated benchmark data
