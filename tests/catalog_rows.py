@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spotify_etl.aws_twin.crawler import connect
+from spotify_etl.aws_twin.catalog_store import connect
 from spotify_etl.aws_twin.symlink_tables import create_session_views
 from spotify_etl.lake import LakeLayout
 

@@ -44,7 +44,8 @@ from spotify_etl.athena_sql import (
     read_sql_files,
     views_in_dependency_order,
 )
-from spotify_etl.aws_twin.crawler import CatalogError, connect
+from spotify_etl.aws_twin.catalog_store import connect
+from spotify_etl.aws_twin.catalog_types import CatalogError
 from spotify_etl.aws_twin.readonly import lock_down, not_a_query, refusal
 from spotify_etl.aws_twin.symlink_tables import create_session_views
 

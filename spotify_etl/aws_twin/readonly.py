@@ -22,7 +22,7 @@ from __future__ import annotations
 import duckdb
 from sqlglot import exp
 
-from spotify_etl.aws_twin.crawler import META_SCHEMA
+from spotify_etl.aws_twin.catalog_store import META_SCHEMA
 
 READ_STATEMENTS = (exp.Query, exp.Describe)
 

@@ -14,23 +14,22 @@ check that applies is recorded); ``tests/unit/transform/test_validate.py`` has o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DataType,
-    LongType,
-    MapType,
     StringType,
     StructField,
     StructType,
 )
 
 from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
+from spotify_etl.transform.envelope_keys import (
+    STRING_KEY_HOLDS_STRUCTURE,
+    STRING_KEY_HOLDS_STRUCTURE_SCAN,
+    wrong_type_detail,
+)
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
@@ -51,90 +50,6 @@ _PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
 
 _REPLACEMENT = "\ufffd"
-
-
-def _string_keys(schema: StructType) -> set[str]:
-    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
-
-    A name that is a string in one place and a structure in another would be ambiguous: none is, and
-    ``tests/unit/transform/test_validate.py`` checks it."""
-    keys: set[str] = set()
-    for schema_field in schema.fields:
-        if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
-            keys.add(schema_field.name)
-        dtype = schema_field.dataType
-        while isinstance(dtype, ArrayType):
-            dtype = dtype.elementType
-        if isinstance(dtype, StructType):
-            keys |= _string_keys(dtype)
-    return keys
-
-
-# A key the envelope schema reads as a string, holding an object or array in the raw text. Spark's JSON
-# reader would not reject it: it stores the value's JSON text as the string (a playlist name that reads
-# '{"a":1}'). No Spotify object uses these keys for anything but strings (or null). Inside a JSON string
-# the quotes are escaped (\"name\":{), so text inside a value never matches.
-_STRING_KEYS = sorted(_string_keys(ENVELOPE))
-_STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(_STRING_KEYS) + r')"\s*:\s*[\[{]'
-# The same matches, for the scan of every valid object's whole text (578 MB at make bench's M tier): at each
-# quote, a possessive run of at most the longest key's length to the next quote, then ``: {`` or ``: [``,
-# before the 18 names are tried; most quotes fail that in a few characters (a key followed by a string or a
-# number, a value's opening quote), so the names are tried only before an object or an array.
-_STRING_KEY_HOLDS_STRUCTURE_SCAN = (
-    r'"(?=[^"\\]{1,'
-    + str(max(map(len, _STRING_KEYS)))
-    + r'}+"\s*:\s*[\[{])'
-    + _STRING_KEY_HOLDS_STRUCTURE[1:]
-)
-
-
-def _keys_where(schema: StructType, wanted: Callable[[DataType], bool]) -> set[str]:
-    """Names of the fields at any depth of ``schema`` whose type satisfies ``wanted``."""
-    keys: set[str] = set()
-    for schema_field in schema.fields:
-        if wanted(schema_field.dataType):
-            keys.add(schema_field.name)
-        dtype = schema_field.dataType
-        while isinstance(dtype, ArrayType):
-            dtype = dtype.elementType
-        if isinstance(dtype, StructType):
-            keys |= _keys_where(dtype, wanted)
-    return keys
-
-
-# For every non-string kind of the envelope schema: what it expects, its keys, and a regex of a value that
-# fits (what follows the key's colon). A key whose value does not fit is the one Spark's parser refused. The
-# blanks before the value are taken possessively (``\s*+``): else the regex backtracks into them and "fits"
-# no longer starts at the value.
-_KINDS = (
-    ("an integer", lambda t: isinstance(t, LongType), r"-?\d{1,18}(?![\d.eE])|null\b"),
-    ("true or false", lambda t: isinstance(t, BooleanType), r"(?:true|false|null)\b"),
-    # A track object also carries boolean flags named "track" and "episode", the item's field names.
-    ("a JSON object", lambda t: isinstance(t, StructType | MapType), r"\{|(?:null|true|false)\b"),
-    ("an array", lambda t: isinstance(t, ArrayType), r"\[|null\b"),
-)
-KIND_KEYS = {label: _keys_where(ENVELOPE, wanted) for label, wanted, _ in _KINDS}
-_WRONG_TYPE = [
-    (label, r'"(' + "|".join(sorted(KIND_KEYS[label])) + r')"\s*:\s*+(?!' + fits + r")([^,}\]]{0,40})")
-    for label, _, fits in _KINDS
-]
-
-
-def _wrong_type_detail(value: Column) -> Column:
-    """``key "<key>" holds <value>; the envelope schema expects <kind>`` for the first key whose value does
-    not fit its kind (a few regexes, evaluated only for a rejected object)."""
-    details = [
-        F.when(
-            F.regexp_extract(value, pattern, 1) != "",
-            F.format_string(
-                f'key "%s" holds %s; the envelope schema expects {label}',
-                F.regexp_extract(value, pattern, 1),
-                F.trim(F.regexp_extract(value, pattern, 2)),
-            ),
-        )
-        for label, pattern in _WRONG_TYPE
-    ]
-    return F.coalesce(*details, F.lit("a field has a JSON type the envelope schema does not allow"))
 
 
 def parse_extracted_at(column: Column) -> Column:
@@ -245,7 +160,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
             F.lit("bad_artists_fetched_at"),
         )
         .when(F.exists(F.coalesce(envelope["items"], F.array()), _bad_added_at), F.lit("bad_added_at"))
-        .when(corrupt | value.rlike(_STRING_KEY_HOLDS_STRUCTURE_SCAN), F.lit("schema_mismatch"))
+        .when(corrupt | value.rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN), F.lit("schema_mismatch"))
     )
 
 
@@ -314,7 +229,7 @@ def _messages(envelope: Column, value: Column, latest: datetime | None, max_char
     plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
         f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
     )
-    structure_key = F.regexp_extract(value, _STRING_KEY_HOLDS_STRUCTURE, 1)
+    structure_key = F.regexp_extract(value, STRING_KEY_HOLDS_STRUCTURE, 1)
     extracted_at = _raw_field(value, "extracted_at")
     iso = "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"
     return {
@@ -357,7 +272,7 @@ def _messages(envelope: Column, value: Column, latest: datetime | None, max_char
                 structure_key,
                 F.lit(" field holds a JSON object or array; the envelope schema expects a string"),
             ),
-        ).otherwise(_wrong_type_detail(value)),
+        ).otherwise(wrong_type_detail(value)),
     }
 
 

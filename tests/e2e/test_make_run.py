@@ -14,7 +14,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.aws_twin.athena import load_queries
-from spotify_etl.aws_twin.crawler import connect
+from spotify_etl.aws_twin.catalog_store import connect
 from spotify_etl.devtools.clock import load_state
 from spotify_etl.devtools.errors import PipelineError
 from spotify_etl.devtools.pipeline import PipelineOptions, run_pipeline

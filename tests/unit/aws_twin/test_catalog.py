@@ -18,7 +18,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from spotify_etl.aws_twin.crawler import CatalogError, connect, crawl_lake, glue_type
+from spotify_etl.aws_twin.catalog_store import connect
+from spotify_etl.aws_twin.crawler import CatalogError, crawl_lake, glue_type
 from spotify_etl.lake import LakeLayout
 from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS

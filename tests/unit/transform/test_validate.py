@@ -238,8 +238,8 @@ def test_a_string_longer_than_jacksons_default_limit_is_parsed(spark: SparkSessi
 def test_string_keys_are_never_structures_elsewhere_in_the_envelope() -> None:
     from pyspark.sql.types import ArrayType, StructType
 
+    from spotify_etl.transform.envelope_keys import string_keys
     from spotify_etl.transform.schema import ENVELOPE
-    from spotify_etl.transform.validate import _string_keys
 
     def structured(schema: StructType) -> set[str]:
         names: set[str] = set()
@@ -253,8 +253,8 @@ def test_string_keys_are_never_structures_elsewhere_in_the_envelope() -> None:
                 names |= structured(dtype)
         return names
 
-    assert "genres" not in _string_keys(ENVELOPE)  # an array of strings: "genres": [ is right
-    assert _string_keys(ENVELOPE) & structured(ENVELOPE) == set()
+    assert "genres" not in string_keys(ENVELOPE)  # an array of strings: "genres": [ is right
+    assert string_keys(ENVELOPE) & structured(ENVELOPE) == set()
 
 
 def test_full_artists_with_genres_are_valid(spark: SparkSession) -> None:
@@ -290,7 +290,7 @@ def test_every_schema_mismatch_names_its_key_and_what_it_holds(
 
 
 def test_no_key_has_two_kinds() -> None:
-    from spotify_etl.transform.validate import KIND_KEYS
+    from spotify_etl.transform.envelope_keys import KIND_KEYS
 
     kinds = list(KIND_KEYS.values())
     assert all(not (a & b) for i, a in enumerate(kinds) for b in kinds[i + 1 :])

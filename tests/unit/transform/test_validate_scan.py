@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.transform.validate import _STRING_KEY_HOLDS_STRUCTURE, _STRING_KEY_HOLDS_STRUCTURE_SCAN
+from spotify_etl.transform.envelope_keys import STRING_KEY_HOLDS_STRUCTURE, STRING_KEY_HOLDS_STRUCTURE_SCAN
 
 TEXTS = [
     '{"name": {"text": "x"}}',
@@ -33,8 +33,8 @@ def test_the_scan_matches_the_same_texts_as_the_plain_pattern(spark: SparkSessio
         spark.createDataFrame([(t,) for t in TEXTS], "value string")
         .select(
             "value",
-            F.col("value").rlike(_STRING_KEY_HOLDS_STRUCTURE).alias("plain"),
-            F.col("value").rlike(_STRING_KEY_HOLDS_STRUCTURE_SCAN).alias("scan"),
+            F.col("value").rlike(STRING_KEY_HOLDS_STRUCTURE).alias("plain"),
+            F.col("value").rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN).alias("scan"),
         )
         .collect()
     )
