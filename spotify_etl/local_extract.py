@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extract_lambda.client import TOKEN_NOT_STORED, ExtractError
 from extract_lambda.extractor import ExtractReport, ExtractSettings, FailedPlaylist, extract_playlists
@@ -27,7 +27,9 @@ from extract_lambda.landing import LandResult, build_envelope, encode_envelope, 
 from extract_lambda.logs import RedactingFilter, log_event
 from extract_lambda.state import decode_state, encode_state
 from spotify_etl.lake import LakeLayout, local_path, path_uri
-from spotify_etl.simulator.world import ChartWorld
+
+if TYPE_CHECKING:  # only a type here: the simulator is imported by whoever simulates
+    from spotify_etl.simulator.world import ChartWorld
 
 TOKEN_FILE = "spotify_refresh_token"
 REFRESH_TOKEN_ENV_VAR = "SPOTIFY_REFRESH_TOKEN"

@@ -6,11 +6,8 @@ writer in the declared schema; it sits below both so that neither imports the ot
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql import DataFrame
+from pyspark.sql.types import StructField, StructType
 
 
 def conform(df: DataFrame, schema: StructType) -> DataFrame:
@@ -34,22 +31,32 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
             f"{', '.join(missing)} (they have: {', '.join(df.columns)})"
         )
     nullable_now = {field.name: field.nullable for field in df.schema.fields}
-    keyed_df = df
-    columns = []
-    for field in schema.fields:
-        column = F.col(field.name).cast(field.dataType)
-        if not field.nullable:
-            if nullable_now.get(field.name, True):
-                keyed_df = keyed_df.where(F.col(field.name).isNotNull())
-            column = F.coalesce(column, _placeholder(field.dataType.simpleString()))
-        elif not nullable_now.get(field.name, True):
-            column = F.when(column.isNotNull(), column)
-        columns.append(column.alias(field.name))
-    return keyed_df.select(*columns)
+    keys = [
+        f"{_quoted(f.name)} IS NOT NULL" for f in schema.fields if not f.nullable and nullable_now[f.name]
+    ]
+    keyed_df = df.where(" AND ".join(keys)) if keys else df
+    return keyed_df.selectExpr(*(_conformed(field, nullable_now[field.name]) for field in schema.fields))
 
 
-def _placeholder(type_name: str) -> Column:
+def _conformed(field: StructField, nullable_now: bool) -> str:
+    """One column as Spark SQL: cast to the field's type, carrying its nullability (``conform``). SQL text,
+    one expression per column, so a table's conform is one call to the JVM rather than a few per column."""
+    name = _quoted(field.name)
+    column = f"CAST({name} AS {field.dataType.simpleString()})"
+    if not field.nullable:
+        column = f"coalesce({column}, {_placeholder(field.dataType.simpleString())})"
+    elif not nullable_now:
+        column = f"CASE WHEN {column} IS NOT NULL THEN {column} END"
+    return f"{column} AS {name}"
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _placeholder(type_name: str) -> str:
     """A typed non-null literal for ``conform``'s nullability-only coalesce (never actually used)."""
     if type_name == "timestamp":
-        return F.lit(datetime(1970, 1, 1, tzinfo=UTC))
-    return F.lit("" if type_name == "string" else 0).cast(type_name)
+        return "TIMESTAMP '1970-01-01 00:00:00'"  # the session's time zone is UTC (sparkutil)
+    literal = "''" if type_name == "string" else "0"
+    return f"CAST({literal} AS {type_name})"

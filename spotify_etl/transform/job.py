@@ -21,7 +21,6 @@ Incremental behaviour:
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
+from spotify_etl.transform.batch_tuning import tune_for_batch
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, discard_stage, stage_curated
 from spotify_etl.transform.manifests import ensure_manifests
@@ -89,21 +89,6 @@ class RawSource(Protocol):
         ...
 
 
-def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, parallelism: int) -> int:
-    """Size shuffles to the data: about one task per 32 MB of compressed raw, at least the core count."""
-    if configured:
-        return configured
-    if raw_bytes is None:
-        return max(2, parallelism * 2)
-    return max(parallelism, min(200, math.ceil(raw_bytes / (32 * 1024 * 1024))))
-
-
-def _size_shuffles(spark: SparkSession, raw_bytes: int | None, configured: int | None) -> None:
-    parallelism = spark.sparkContext.defaultParallelism
-    partitions = choose_shuffle_partitions(raw_bytes, configured, parallelism)
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-
-
 def _new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
@@ -153,7 +138,7 @@ def _run_once(
     batch = source.read_new_raw(spark)
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
-        _size_shuffles(spark, batch.raw_bytes, config.shuffle_partitions)
+        tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions)
         checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
         gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)

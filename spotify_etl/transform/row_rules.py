@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import pyspark
 from py4j.protocol import Py4JError
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
@@ -35,6 +36,7 @@ from spotify_etl.transform.isolate import TableBuilder
 _ROW_LEVEL_TYPES = ("IsComplete", "ColumnValues")
 _WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
+_SPARK_MAJOR = int(pyspark.__version__.split(".")[0])
 
 
 def is_row_level(rule: Rule) -> bool:
@@ -110,13 +112,16 @@ class RowObserver:
     def broken(self) -> dict[Rule, set[str]]:
         """Per rule, the objects whose new rows of the last staging break it (only rules some row broke)."""
         deadline = time.monotonic() + _WAIT_SECONDS
-        while (
-            not all(_delivered(watch.observation) for watch in self._watches) and time.monotonic() < deadline
-        ):
-            time.sleep(_POLL_SECONDS)
+        pending = list(self._watches)
+        while pending and time.monotonic() < deadline:
+            pending = [watch for watch in pending if not _delivered(watch.observation)]
+            if pending:
+                time.sleep(_POLL_SECONDS)
+        # by identity: a watch holds Columns, whose == builds an expression
+        undelivered = {id(watch) for watch in pending}
         broken: dict[Rule, set[str]] = {}
         for watch in self._watches:
-            values = _observed(watch)
+            values = _queried(watch) if id(watch) in undelivered else dict(watch.observation.get)
             for i, rule in enumerate(watch.rules):
                 sources = set(json.loads(values.get(f"r{i}") or "[]"))
                 if sources:
@@ -124,26 +129,22 @@ class RowObserver:
         return broken
 
 
-def _observed(watch: _Watch) -> dict[str, str | None]:
-    """The observation's metrics if Spark has delivered them; else the same aggregate, as a query."""
-    if _delivered(watch.observation):
-        return dict(watch.observation.get)
+def _queried(watch: _Watch) -> dict[str, str | None]:
+    """The observation's aggregate as a query of its own: for an observation Spark has not delivered."""
     row = watch.rows_df.agg(*watch.metrics).first()
     return row.asDict() if row is not None else {}
 
 
 def _delivered(observation: Observation) -> bool:
     """Whether Spark has handed the observation's metrics over, without waiting for them: Spark 4's public
-    ``Observation.future``, else Spark 3.5's ``metrics`` field (set once, when the metrics arrive). Neither
-    readable: not delivered, and the caller queries instead."""
+    ``Observation.future``, Spark 3.5's ``metrics`` field (set once, when the metrics arrive). Not readable:
+    not delivered, and the caller queries instead."""
     java_observation = observation._jo
     if java_observation is None:
         return False
     try:
-        return bool(java_observation.future().isCompleted())
-    except Py4JError:
-        pass
-    try:
+        if _SPARK_MAJOR >= 4:
+            return bool(java_observation.future().isCompleted())
         field = java_observation.getClass().getDeclaredField("metrics")
         field.setAccessible(True)
         return bool(field.get(java_observation).isDefined())

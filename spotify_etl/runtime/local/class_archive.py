@@ -64,7 +64,8 @@ def build(archive: Path | None = None) -> Path:
     """Run the training transform in a JVM that archives its classes at exit; install the archive whole.
 
     Raises:
-        RuntimeError: the training run failed (its output is in the message); no archive is installed.
+        RuntimeError: the training run failed; its output is kept beside the archive (``*.training.log``),
+            the message is one line naming it; no archive is installed.
     """
     archive = archive or archive_path()
     _length_path(archive).unlink(missing_ok=True)  # the training JVM must not map the old archive
@@ -84,9 +85,9 @@ def build(archive: Path | None = None) -> Path:
             check=False,
         )
         if done.returncode != 0 or not partial.is_file():
-            raise RuntimeError(
-                f"the class-archive training run failed ({done.returncode}):\n{done.stderr[-3000:]}"
-            )
+            log = archive.with_name(archive.stem + ".training.log")
+            log.write_text(done.stdout + done.stderr, encoding="utf-8")
+            raise RuntimeError(f"the training run failed (exit {done.returncode}); its output is in {log}")
         shutil.move(partial, archive.with_name(archive.name + ".partial"))
         os.replace(archive.with_name(archive.name + ".partial"), archive)
         _length_path(archive).write_text(str(archive.stat().st_size))

@@ -7,14 +7,14 @@ runs with ``-XX:TieredStopAtLevel=1`` (compile with C1 only): C2, the optimising
 methods that a short run calls too few times to profit from, and on 2 cores it competes with the run
 itself. A large batch keeps C2: the JSON parse and the explodes are hot loops that C2 makes faster. The
 choice is made from the batch's raw bytes (known from the listing, before the JVM starts): at most
-``SMALL_BATCH_BYTES`` of gzip is small.
+``SMALL_BATCH_BYTES`` of gzip is small, the threshold at which the run also turns whole-stage code generation
+off (``spotify_etl.transform.batch_tuning``).
 """
 
 from __future__ import annotations
 
-# About 80 raw objects of 25 KB: more than a day's landing of the default four playlists by far, and below
-# make bench's S tier (5.2 MB), whose runs keep C2.
-SMALL_BATCH_BYTES = 2 * 1024 * 1024
+from spotify_etl.transform.batch_tuning import SMALL_BATCH_BYTES
+
 QUICK_START = ("-XX:TieredStopAtLevel=1",)
 
 

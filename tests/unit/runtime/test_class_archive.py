@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from spotify_etl.runtime.local import class_archive
 from spotify_etl.runtime.local.class_archive import ARCHIVE_NAME, archive_options, archive_path
 
 
@@ -80,3 +81,25 @@ def test_the_sessions_jvm_maps_the_venvs_archive_and_the_archive_fits_it(spark: 
 
     assert f"-XX:SharedArchiveFile={archive}" in arguments
     assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+
+
+def test_a_failed_training_run_installs_nothing_and_says_so_in_one_line_with_its_output_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The training program is a stand-in that fails the way any program does: output, then a non-zero exit."""
+    archive = tmp_path / ARCHIVE_NAME
+    failing = tmp_path / "failing-python"
+    failing.write_text('#!/bin/sh\necho "the training broke on: $*" >&2\nexit 3\n')
+    failing.chmod(0o755)
+    monkeypatch.setattr(class_archive, "archive_path", lambda: archive)
+    monkeypatch.setattr(class_archive.sys, "executable", str(failing))
+
+    assert class_archive.main([]) == 0  # an install-time report: the install goes on without the archive
+
+    log = tmp_path / "spark-classes.training.log"
+    assert capsys.readouterr().err == (
+        "class-data archive not built (sessions start without it): "
+        f"the training run failed (exit 3); its output is in {log}\n"
+    )
+    assert log.read_text(encoding="utf-8").startswith("the training broke on: -m spotify_etl.runtime.local")
+    assert (archive.exists(), archive_options(archive)) == (False, ())

@@ -53,6 +53,24 @@ def test_the_rows_written_name_the_objects_that_break_each_error_row_rule(
     assert observer.broken() == EXPECTED
 
 
+def test_the_metrics_of_a_written_table_are_read_as_delivered_not_queried_again(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe of this Spark version (``future`` on 4, the ``metrics`` field on 3.5) sees the delivery: a
+    probe that never did would make every run wait ``_WAIT_SECONDS`` and query each table again."""
+
+    def no_query(watch: object) -> dict[str, str | None]:
+        raise AssertionError("the observation was delivered; no query should run")
+
+    monkeypatch.setattr(row_rules, "_queried", no_query)
+    observer = RowObserver({"tracks": RULES}, CLOCK)
+    build = observer.observing(lambda df: {"tracks": _rows(spark)})
+
+    build(spark.range(1))["tracks"].write.parquet(str(tmp_path / "tracks"))
+
+    assert observer.broken() == EXPECTED
+
+
 def test_an_observation_spark_never_delivers_is_answered_by_a_query_and_leaves_no_thread_waiting(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:

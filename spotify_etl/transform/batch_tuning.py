@@ -1,0 +1,57 @@
+"""The Spark settings a run chooses from the size of its batch, before its first Spark job.
+
+The batch's raw bytes are known from the listing before anything is read, on Glue as locally, so the same
+choice is made by both runtimes (``job.run_transform`` calls :func:`tune_for_batch`), and the local runtime
+makes its JVM's start-up choice from the same threshold (``spotify_etl.runtime.local.jvm``).
+
+- **Shuffle width:** about one task per 32 MB of compressed raw, at least the core count.
+- **Whole-stage code generation off for a small batch.** Spark compiles each stage's operators into one
+  generated Java method (``spark.sql.codegen.wholeStage``, on by default). Compiling it costs the same
+  whether the stage reads ten rows or ten million; a daily run of a handful of objects writes six tables,
+  merges and judges them through dozens of plans, each compiled once and run over a few hundred rows.
+  Without it, the same operators run interpreted: the rows and files are identical (the setting chooses how
+  the plan executes, not what it computes). Measured in docs/performance.md ("Whole-stage code generation
+  for small batches"). A large batch keeps the session's own setting: there the generated code's speed
+  pays for its compilation many times over.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pyspark.sql import SparkSession
+
+# About 80 raw objects of 25 KB: more than a day's landing of the default four playlists by far, and below
+# make bench's S tier (5.2 MB), whose runs keep the large-batch settings.
+SMALL_BATCH_BYTES = 2 * 1024 * 1024
+WHOLE_STAGE_CODEGEN = "spark.sql.codegen.wholeStage"
+_MB_PER_SHUFFLE_TASK = 32
+
+
+def is_small_batch(raw_bytes: int | None) -> bool:
+    """At most ``SMALL_BATCH_BYTES`` of gzip; an unknown size counts as large."""
+    return raw_bytes is not None and raw_bytes <= SMALL_BATCH_BYTES
+
+
+def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, parallelism: int) -> int:
+    """Size shuffles to the data: about one task per 32 MB of compressed raw, at least the core count."""
+    if configured:
+        return configured
+    if raw_bytes is None:
+        return max(2, parallelism * 2)
+    return max(parallelism, min(200, math.ceil(raw_bytes / (_MB_PER_SHUFFLE_TASK * 1024 * 1024))))
+
+
+def whole_stage_codegen(spark: SparkSession, raw_bytes: int | None) -> str:
+    """``false`` for a small batch; else what the session was started with (Spark's default: ``true``)."""
+    if is_small_batch(raw_bytes):
+        return "false"
+    return spark.sparkContext.getConf().get(WHOLE_STAGE_CODEGEN, "true")
+
+
+def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partitions: int | None) -> None:
+    """Set the run's shuffle width and code generation from its batch's raw bytes."""
+    parallelism = spark.sparkContext.defaultParallelism
+    partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark.conf.set(WHOLE_STAGE_CODEGEN, whole_stage_codegen(spark, raw_bytes))

@@ -1,0 +1,67 @@
+"""A run's Spark settings follow its batch's raw bytes: whole-stage code generation off for a small batch, the
+session's own setting kept for a large one, and shuffles sized to the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pyspark.sql import SparkSession
+
+from spotify_etl.transform.batch_tuning import (
+    SMALL_BATCH_BYTES,
+    WHOLE_STAGE_CODEGEN,
+    choose_shuffle_partitions,
+    is_small_batch,
+    tune_for_batch,
+)
+
+
+@pytest.fixture
+def restored(spark: SparkSession) -> Iterator[SparkSession]:
+    before = {key: spark.conf.get(key) for key in (WHOLE_STAGE_CODEGEN, "spark.sql.shuffle.partitions")}
+    yield spark
+    for key, value in before.items():
+        spark.conf.set(key, value)
+
+
+def test_a_small_batch_is_at_most_the_threshold_and_an_unknown_size_is_large() -> None:
+    assert [is_small_batch(n) for n in (0, SMALL_BATCH_BYTES, SMALL_BATCH_BYTES + 1, None)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_a_small_batch_runs_without_whole_stage_codegen_and_a_large_one_gets_the_sessions_setting_back(
+    restored: SparkSession,
+) -> None:
+    spark = restored
+    configured = spark.sparkContext.getConf().get(WHOLE_STAGE_CODEGEN, "true")  # Spark's default: true
+
+    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
+    small = spark.conf.get(WHOLE_STAGE_CODEGEN)
+    plan_small = spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+    large = spark.conf.get(WHOLE_STAGE_CODEGEN)
+    plan_large = spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+
+    assert (small, large) == ("false", configured)
+    # a whole-stage-generated operator is printed with a leading "*(n)" in the physical plan
+    assert ("*(" in plan_small, "*(" in plan_large) == (False, configured == "true")
+
+
+@pytest.mark.parametrize(
+    ("raw_bytes", "configured", "expected"),
+    [(0, None, 2), (None, None, 4), (64 * 1024 * 1024 + 1, None, 3), (10**12, None, 200), (0, 7, 7)],
+)
+def test_shuffles_are_one_task_per_32_mb_of_raw_between_the_cores_and_200_unless_configured(
+    raw_bytes: int | None, configured: int | None, expected: int
+) -> None:
+    assert choose_shuffle_partitions(raw_bytes, configured, parallelism=2) == expected
+
+
+def test_the_run_sets_the_shuffle_width_it_chose(restored: SparkSession) -> None:
+    tune_for_batch(restored, 64 * 1024 * 1024 + 1, None)
+    assert restored.conf.get("spark.sql.shuffle.partitions") == "3"
