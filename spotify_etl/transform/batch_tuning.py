@@ -1,8 +1,9 @@
 """The Spark settings a run chooses from the size of its batch, before its first Spark job.
 
-The batch's raw bytes are known from the listing before anything is read, on Glue as locally, so the same
-choice is made by both runtimes (``job.run_transform`` calls :func:`tune_for_batch`), and the local runtime
-makes its JVM's start-up choice from the same threshold (``spotify_etl.runtime.local.jvm``).
+``job.run_transform`` calls :func:`tune_for_batch` with the batch's raw bytes, which the local runtime knows
+from its listing before anything is read (and makes its JVM's start-up choice from the same threshold,
+``spotify_etl.runtime.local.jvm``). The Glue runtime's bookmarked reader does not report them (``None``): a
+Glue run is treated as large and keeps the session's settings.
 
 - **Shuffle width:** about one task per 32 MB of compressed raw, at least the core count.
 - **Whole-stage code generation off for a small batch.** Spark compiles each stage's operators into one
