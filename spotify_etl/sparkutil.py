@@ -39,9 +39,14 @@ def apply_parquet_write_conf(spark: SparkSession) -> None:
         spark.conf.set(key, value)
 
 
+def spark_major_version() -> int:
+    """The major version of the installed PySpark (and so of its JVM): 3 or 4."""
+    return int(pyspark.__version__.split(".")[0])
+
+
 def glue_version() -> str:
     """The AWS Glue version whose Spark runs here: 6.0 on Spark 4 (4.1.1), 5.0 on Spark 3 (3.5.4)."""
-    return "6.0" if int(pyspark.__version__.split(".")[0]) >= 4 else "5.0"
+    return "6.0" if spark_major_version() >= 4 else "5.0"
 
 
 def local_spark_session(

@@ -24,19 +24,19 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import pyspark
 from py4j.protocol import Py4JError
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from spotify_etl.quality.dqdl import Condition, Rule
 from spotify_etl.quality.translate import broken_row_condition
+from spotify_etl.sparkutil import spark_major_version
 from spotify_etl.transform.isolate import TableBuilder
 
 _ROW_LEVEL_TYPES = ("IsComplete", "ColumnValues")
 _WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
-_SPARK_MAJOR = int(pyspark.__version__.split(".")[0])
+_SPARK_MAJOR = spark_major_version()
 
 
 def is_row_level(rule: Rule) -> bool:

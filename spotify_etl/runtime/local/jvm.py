@@ -13,11 +13,11 @@ off (``spotify_etl.transform.batch_tuning``).
 
 from __future__ import annotations
 
-from spotify_etl.transform.batch_tuning import SMALL_BATCH_BYTES
+from spotify_etl.transform import batch_tuning
 
 QUICK_START = ("-XX:TieredStopAtLevel=1",)
 
 
 def driver_options(raw_bytes: int | None) -> tuple[str, ...]:
     """The JVM options of a local run that will read ``raw_bytes`` of gzip (None: unknown, so large)."""
-    return QUICK_START if raw_bytes is not None and raw_bytes <= SMALL_BATCH_BYTES else ()
+    return QUICK_START if batch_tuning.is_small_batch(raw_bytes) else ()

@@ -10,18 +10,20 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.runtime.local import jvm
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
+from spotify_etl.transform import batch_tuning
 from tests import builders as b
 
 
 def test_a_small_batch_compiles_with_c1_only_and_a_large_one_keeps_c2() -> None:
     assert jvm.driver_options(0) == ("-XX:TieredStopAtLevel=1",)
-    assert jvm.driver_options(jvm.SMALL_BATCH_BYTES) == ("-XX:TieredStopAtLevel=1",)
-    assert jvm.driver_options(jvm.SMALL_BATCH_BYTES + 1) == ()
+    assert jvm.driver_options(batch_tuning.SMALL_BATCH_BYTES) == ("-XX:TieredStopAtLevel=1",)
+    assert jvm.driver_options(batch_tuning.SMALL_BATCH_BYTES + 1) == ()
     assert jvm.driver_options(None) == ()
 
 
 @pytest.mark.parametrize(
-    ("small_batch_bytes", "expected"), [(jvm.SMALL_BATCH_BYTES, ("-XX:TieredStopAtLevel=1",)), (10, ())]
+    ("small_batch_bytes", "expected"),
+    [(batch_tuning.SMALL_BATCH_BYTES, ("-XX:TieredStopAtLevel=1",)), (10, ())],
 )
 def test_a_local_run_starts_its_jvm_with_the_options_of_its_batch(
     spark: SparkSession,
@@ -31,7 +33,7 @@ def test_a_local_run_starts_its_jvm_with_the_options_of_its_batch(
     expected: tuple[str, ...],
 ) -> None:
     """One object of a few KB: small under the real threshold, large above a threshold of 10 bytes."""
-    monkeypatch.setattr(jvm, "SMALL_BATCH_BYTES", small_batch_bytes)
+    monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", small_batch_bytes)
     uri = b.land(tmp_path / "lake" / "raw", b.envelope(extracted_at=datetime(2026, 11, 20, 3, tzinfo=UTC)))
     started_with: list[tuple[str, ...]] = []
 
