@@ -16,13 +16,12 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    from spotify_etl.runtime.local.jvm import driver_options
     from spotify_etl.sparkutil import local_spark_session
 
-    # Tests read tiny data: the JVM options of a small batch (C1 only).
-    session = local_spark_session(
-        app_name="spotify-etl-tests", shuffle_partitions=2, jvm_options=driver_options(raw_bytes=0)
-    )
+    # Tests read tiny data, but one test process runs hundreds of transforms in one JVM: the JIT's default
+    # (C2 kept), not a small batch's C1-only start, which made each warm transform about 20% slower
+    # (docs/performance.md, "The test suite").
+    session = local_spark_session(app_name="spotify-etl-tests", shuffle_partitions=2)
     yield session
     session.stop()
     # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has

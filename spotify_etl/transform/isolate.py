@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors.exceptions.captured import CapturedException
@@ -27,6 +28,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spotify_etl.lake import table_symlinks
+from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
@@ -72,24 +74,23 @@ def stage_curated(
     merge_rule: MergeRule,
     curated_root: str,
     dates: Sequence[str],
+    concurrent: bool = False,
 ) -> CuratedStage:
-    """Stage all six tables of ``observations_df``; isolate objects whose data makes the write fail."""
+    """Stage all six tables of ``observations_df``; isolate objects whose data makes the write fail.
+
+    With ``concurrent`` (a small batch), the six tables are written at once, each from its own thread
+    (``concurrent.run_all``)."""
 
     def stage_all(obs_df: DataFrame, area: str) -> list[StagedTable]:
-        staged = []
-        for table, rows_df in build_tables(obs_df).items():
-            if table not in CURATED_TABLES:
-                raise ValueError(f"table builder returned unknown table {table!r}")
-            target = TableTarget(
-                table,
-                f"{curated_root}/{table}",
-                TABLE_SCHEMAS[table],
-                "snapshot_date",
-                merge_rule,
-                symlinks=table_symlinks(curated_root, table),
-            )
-            staged.append(writer.stage(target, rows_df, dates, area))
-        return staged
+        tables = build_tables(obs_df)
+        unknown = sorted(set(tables) - set(CURATED_TABLES))
+        if unknown:
+            raise ValueError(f"table builder returned unknown table {unknown[0]!r}")
+        calls = [
+            partial(writer.stage, _target(table, curated_root, merge_rule), rows_df, dates, area)
+            for table, rows_df in tables.items()
+        ]
+        return run_all(calls, concurrent, raise_first=lambda error: as_environment_fault(error) is not None)
 
     try:
         return CuratedStage(stage_all(observations_df, _OUT_AREA), [])
@@ -123,6 +124,17 @@ def stage_curated(
         good = [uri for uri in sources if uri not in culprits]
         staged = stage_all(only(good), _OUT_AREA)
         return CuratedStage(staged, [(uri, UNWRITABLE, culprits[uri]) for uri in sorted(culprits)])
+
+
+def _target(table: str, curated_root: str, merge_rule: MergeRule) -> TableTarget:
+    return TableTarget(
+        table,
+        f"{curated_root}/{table}",
+        TABLE_SCHEMAS[table],
+        "snapshot_date",
+        merge_rule,
+        symlinks=table_symlinks(curated_root, table),
+    )
 
 
 def discard_stage(writer: PartitionWriter) -> None:

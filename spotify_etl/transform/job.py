@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
-from spotify_etl.transform.batch_tuning import tune_for_batch
+from spotify_etl.transform.batch_tuning import is_small_batch, tune_for_batch
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, discard_stage, stage_curated
 from spotify_etl.transform.manifests import ensure_manifests
@@ -149,7 +149,14 @@ def _run_once(
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
             curated, landed_df = _stage_curated(
-                writer, checked_df, verdicts, config, build_tables or registry.build_tables, summary, gate
+                writer,
+                checked_df,
+                verdicts,
+                config,
+                build_tables or registry.build_tables,
+                summary,
+                gate,
+                concurrent=is_small_batch(batch.raw_bytes),
             )
             rejected += gate.rows.rejected + curated.unwritable
             _settle_gate(writer, gate, config, summary)
@@ -223,6 +230,7 @@ def _stage_curated(
     build_tables: TableBuilder,
     summary: RunSummary,
     gate: RunGate,
+    concurrent: bool,
 ) -> tuple[CuratedStage, DataFrame | None]:
     """Phase 1, stage: the six tables of the valid observations, written under staging before any table
     changes, and judged there by the gate. Objects whose data makes the write fail are counted as
@@ -252,6 +260,7 @@ def _stage_curated(
             merge.apply_merge_rule,
             config.curated_path,
             dates,
+            concurrent,
         )
         unwritable += curated.unwritable
         excluded |= {uri for uri, _, _ in curated.unwritable}
