@@ -14,6 +14,10 @@ Glue run is treated as large and keeps the session's settings.
   the plan executes, not what it computes). Measured in docs/performance.md ("Whole-stage code generation
   for small batches"). A large batch keeps the session's own setting: there the generated code's speed
   pays for its compilation many times over.
+- **The six tables staged at once for a small batch** (``job.py`` passes :func:`is_small_batch` to
+  ``isolate.stage_curated``, ``concurrent.py``): their tiny writes overlap instead of queueing behind each
+  other's planning. A large batch stages them one after the other: each write then fills the cores, and six
+  at once would hold six tables' shuffles in memory together.
 """
 
 from __future__ import annotations
