@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 
 from pyspark import SparkContext
 
+from spotify_etl.transform.registry import CURATED_TABLES
+
 T = TypeVar("T")
-_THREADS = 6  # one per curated table: the widest fan-out (isolate.stage_curated)
+_THREADS = len(CURATED_TABLES)  # one per curated table: the widest fan-out (isolate.stage_curated)
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

@@ -38,21 +38,6 @@ def test_concurrent_calls_run_at_once_each_with_its_own_spark_job_and_keep_their
     assert run_all([call(n) for n in (3, 1, 4, 2)], concurrent=True) == [3, 1, 4, 2]
 
 
-def test_sequential_calls_stop_at_the_first_error() -> None:
-    ran: list[str] = []
-
-    def ok(name: str) -> Callable[[], str]:
-        return lambda: ran.append(name) or name
-
-    def fails() -> str:
-        ran.append("fails")
-        raise DataError("bad row")
-
-    with pytest.raises(DataError, match="bad row"):
-        run_all([ok("a"), fails, ok("b")], concurrent=False)
-    assert ran == ["a", "fails"]
-
-
 def _calls(ran: list[str]) -> list[Callable[[], str]]:
     def ok(name: str) -> Callable[[], str]:
         return lambda: ran.append(name) or name
@@ -66,6 +51,13 @@ def _calls(ran: list[str]) -> list[Callable[[], str]]:
         raise DiskFull("no space left on device")
 
     return [ok("a"), data_error, disk_full, ok("b")]
+
+
+def test_sequential_calls_stop_at_the_first_error() -> None:
+    ran: list[str] = []
+    with pytest.raises(DataError, match="bad row"):
+        run_all(_calls(ran), concurrent=False)
+    assert ran == ["a", "data"]
 
 
 def test_concurrent_calls_all_run_and_the_first_error_in_order_is_raised() -> None:
