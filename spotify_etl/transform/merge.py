@@ -29,6 +29,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.conform import conform
 from spotify_etl.transform.registry import CuratedTable, curated_table
 
@@ -54,27 +55,27 @@ def _rank_order(table: CuratedTable) -> list[Column]:
     return [*present_first, *_newest_first(), *_content_order(table)]
 
 
-def filter_first_per_key(rows_df: DataFrame, key: tuple[str, ...], order: list[Column]) -> DataFrame:
-    """The best row of each ``key`` by ``order`` (one window, one shuffle on the key)."""
-    window = Window.partitionBy(*key).orderBy(*order)
-    return (
-        rows_df.withColumn(_ROW_NUMBER, F.row_number().over(window))
-        .where(F.col(_ROW_NUMBER) == 1)
-        .drop(_ROW_NUMBER)
-    )
+def _numbered_first(key: tuple[str, ...], order: list[Column]) -> Column:
+    """Each row's rank within its ``key`` by ``order`` (one window, one shuffle on the key)."""
+    return F.row_number().over(Window.partitionBy(*key).orderBy(*order))
 
 
-def filter_latest_observation(
-    rows_df: DataFrame, group: tuple[str, ...] = ("playlist_id", "snapshot_date")
-) -> DataFrame:
-    """The rows of the greatest observation of each ``group``, all of them."""
+def _latest_of(group: tuple[str, ...]) -> tuple[Column, Column]:
+    """The greatest observation of each ``group`` as a column, and the test that a row is of it."""
     observation = F.struct(*[F.col(name) for name in _PROVENANCE])
-    window = Window.partitionBy(*group)
-    return (
-        rows_df.withColumn(_LATEST, F.max(observation).over(window))
-        .where(observation == F.col(_LATEST))
-        .drop(_LATEST)
-    )
+    return F.max(observation).over(Window.partitionBy(*group)), observation == F.col(_LATEST)
+
+
+@per_jvm
+def _merge_columns(table: str) -> tuple[tuple[Column, Column] | None, Column]:
+    """``table``'s merge as columns (built once, ``columns_cache``): the latest-observation filter of a
+    whole-observation table (else None), and the row number whose 1 is each key's best row."""
+    curated = curated_table(table)
+    group = curated.merge.whole_observation
+    if group:
+        # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
+        return _latest_of(group), _numbered_first(curated.key, _content_order(curated))
+    return None, _numbered_first(curated.key, _rank_order(curated))
 
 
 def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
@@ -90,10 +91,9 @@ def apply_merge_rule(table: str, rows_df: DataFrame) -> DataFrame:
     """
     curated = curated_table(table)
     rows_df = conform(rows_df, curated.schema)
-    if curated.merge.whole_observation:
-        # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
-        latest_df = filter_latest_observation(rows_df, curated.merge.whole_observation)
-        merged_df = filter_first_per_key(latest_df, curated.key, _content_order(curated))
-    else:
-        merged_df = filter_first_per_key(rows_df, curated.key, _rank_order(curated))
+    latest, row_number = _merge_columns(table)
+    if latest is not None:
+        latest_column, is_latest = latest
+        rows_df = rows_df.withColumn(_LATEST, latest_column).where(is_latest).drop(_LATEST)
+    merged_df = rows_df.withColumn(_ROW_NUMBER, row_number).where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER)
     return conform(merged_df, curated.schema)

@@ -25,11 +25,14 @@ class HadoopFileSystem:
     """A thin wrapper over ``org.apache.hadoop.fs.FileSystem`` for the few operations the job needs."""
 
     def __init__(self, spark: SparkSession) -> None:
-        self._jvm: Any = spark.sparkContext._jvm
+        jvm: Any = spark.sparkContext._jvm
+        self._jvm: Any = jvm
         self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
+        # Resolved once: each package step of ``jvm.org.apache...`` is a round trip to the JVM.
+        self._path_class: Any = jvm.org.apache.hadoop.fs.Path
 
     def _path(self, uri: str) -> tuple[Any, Any]:
-        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        path = self._path_class(uri)
         return path.getFileSystem(self._conf), path
 
     def exists(self, uri: str) -> bool:

@@ -18,10 +18,13 @@ an album without id, an artist without id) are never emitted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructType
 
+from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.conform import conform
 from spotify_etl.transform.schema import (
     ALBUMS_TABLE,
@@ -149,11 +152,17 @@ def _first_per_key(rows: Column) -> Column:
     return F.filter(rows, lambda row, i: (i == 0) | (rows[i - 1][_KEY] != row[_KEY]))
 
 
-def _explode_rows(observations_df: DataFrame, rows: Column, table: StructType) -> DataFrame:
-    """One output row per distinct key of each observation's ``rows`` array, in the table's schema."""
-    sorted_df = observations_df.select(*_PROVENANCE, F.array_sort(rows).alias("_rows"))
-    exploded_df = sorted_df.select(*_PROVENANCE, F.explode(_first_per_key(F.col("_rows"))).alias("_row"))
+def _explode_rows(observations_df: DataFrame, rows_of: Callable[[], Column], table: StructType) -> DataFrame:
+    """One output row per distinct key of each observation's ``rows_of()`` array, in the table's schema."""
+    sort, explode = _sorted_and_exploded(rows_of)
+    sorted_df = observations_df.select(*_PROVENANCE, sort)
+    exploded_df = sorted_df.select(*_PROVENANCE, explode)
     return exploded_df.select(*_PROVENANCE, "_row.*").transform(lambda df: conform(df, table))
+
+
+@per_jvm
+def _sorted_and_exploded(rows_of: Callable[[], Column]) -> tuple[Column, Column]:
+    return F.array_sort(rows_of()).alias("_rows"), F.explode(_first_per_key(F.col("_rows"))).alias("_row")
 
 
 def _track_row(track: Column) -> Column:
@@ -227,8 +236,15 @@ def _with_key(rows: Column) -> Column:
 
 def playlist_snapshots(observations_df: DataFrame) -> DataFrame:
     """One row per observation: the playlist's metadata at that moment and how many items it had."""
+    return observations_df.select(*_snapshot_columns()).transform(
+        lambda df: conform(df, PLAYLIST_SNAPSHOTS_TABLE)
+    )
+
+
+@per_jvm
+def _snapshot_columns() -> list[Column | str]:
     playlist = F.col("playlist")
-    return observations_df.select(
+    return [
         playlist["id"].alias("playlist_id"),
         playlist["snapshot_id"].alias("snapshot_id"),
         playlist["name"].alias("playlist_name"),
@@ -240,20 +256,31 @@ def playlist_snapshots(observations_df: DataFrame) -> DataFrame:
         playlist["collaborative"].alias("is_collaborative"),
         F.size(_or_empty(F.col("items"))).alias("item_count"),
         *_PROVENANCE,
-    ).transform(lambda df: conform(df, PLAYLIST_SNAPSHOTS_TABLE))
+    ]
 
 
 def playlist_items(observations_df: DataFrame) -> DataFrame:
     """One row per item of each observation, at its 0-based position, whatever its type."""
-    exploded_df = observations_df.select(
+    exploding, item_columns = _item_columns()
+    return (
+        observations_df.select(*exploding)
+        .select(*item_columns)
+        .transform(lambda df: conform(df, PLAYLIST_ITEMS_TABLE))
+    )
+
+
+@per_jvm
+def _item_columns() -> tuple[list[Column | str], list[Column | str]]:
+    """The columns of ``playlist_items``: the explode by position, then the item's fields."""
+    exploding: list[Column | str] = [
         F.col("playlist")["id"].alias("playlist_id"),
         F.col("playlist")["snapshot_id"].alias("snapshot_id"),
         *_PROVENANCE,
         F.posexplode(_or_empty(F.col("items"))).alias("position", "item"),
-    )
+    ]
     item = F.col("item")
     kind = item_type(item)
-    return exploded_df.select(
+    return exploding, [
         "playlist_id",
         "snapshot_id",
         "position",
@@ -264,19 +291,25 @@ def playlist_items(observations_df: DataFrame) -> DataFrame:
         F.try_to_timestamp(item["added_at"]).alias("added_at"),
         item["added_by"]["id"].alias("added_by_id"),
         *_PROVENANCE,
-    ).transform(lambda df: conform(df, PLAYLIST_ITEMS_TABLE))
+    ]
 
 
 def tracks(observations_df: DataFrame) -> DataFrame:
     """One row per distinct track (non-null id, item type ``track``) of each observation."""
-    rows = F.transform(_track_objects(F.col("items")), _track_row)
-    return _explode_rows(observations_df, rows, TRACKS_TABLE)
+    return _explode_rows(observations_df, _track_rows, TRACKS_TABLE)
+
+
+def _track_rows() -> Column:
+    return F.transform(_track_objects(F.col("items")), _track_row)
 
 
 def albums(observations_df: DataFrame) -> DataFrame:
     """One row per distinct album (non-null id) of the tracks of each observation."""
-    rows = _with_key(F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])))
-    return _explode_rows(observations_df, rows, ALBUMS_TABLE)
+    return _explode_rows(observations_df, _album_rows, ALBUMS_TABLE)
+
+
+def _album_rows() -> Column:
+    return _with_key(F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])))
 
 
 def artists(observations_df: DataFrame) -> DataFrame:
@@ -285,6 +318,10 @@ def artists(observations_df: DataFrame) -> DataFrame:
     A full artist object from the envelope's ``artists`` (enriched: genres never null) wins over the
     simple objects of the same artist in the same observation.
     """
+    return _explode_rows(observations_df, _artist_rows, ARTISTS_TABLE)
+
+
+def _artist_rows() -> Column:
     credited = F.flatten(
         F.transform(
             _track_objects(F.col("items")),
@@ -295,7 +332,7 @@ def artists(observations_df: DataFrame) -> DataFrame:
         F.transform(_or_empty(F.col("artists")), _full_artist_row),
         F.transform(credited, _simple_artist_row),
     )
-    return _explode_rows(observations_df, _with_key(rows), ARTISTS_TABLE)
+    return _with_key(rows)
 
 
 def track_artists(observations_df: DataFrame) -> DataFrame:
@@ -304,7 +341,10 @@ def track_artists(observations_df: DataFrame) -> DataFrame:
     The position counts the credited artists that have an id, so it indexes ``tracks.artist_ids``.
     An artist credited twice on one track keeps its first position.
     """
+    return _explode_rows(observations_df, _credit_rows, TRACK_ARTISTS_TABLE)
 
+
+def _credit_rows() -> Column:
     def credits(track: Column) -> Column:
         return F.transform(
             _ids(track["artists"]),
@@ -316,8 +356,7 @@ def track_artists(observations_df: DataFrame) -> DataFrame:
             ),
         )
 
-    rows = F.flatten(F.transform(_track_objects(F.col("items")), credits))
-    return _explode_rows(observations_df, rows, TRACK_ARTISTS_TABLE)
+    return F.flatten(F.transform(_track_objects(F.col("items")), credits))
 
 
 __all__ = [

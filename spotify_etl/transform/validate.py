@@ -25,6 +25,7 @@ from pyspark.sql.types import (
 )
 
 from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
+from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.envelope_keys import (
     STRING_KEY_HOLDS_STRUCTURE,
     STRING_KEY_HOLDS_STRUCTURE_SCAN,
@@ -35,6 +36,7 @@ from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
 CORRUPT_COLUMN = "_corrupt_record"
+_LATEST = "_latest_plausible"  # the run's latest plausible extracted_at, a column of the records
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
 _DETAIL_CHARS = 200
 # The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
@@ -113,20 +115,19 @@ def filter_single_records_whole(objects_df: DataFrame) -> tuple[DataFrame, DataF
     return _split_counted(counted_df)
 
 
-def with_envelope(records_df: DataFrame) -> DataFrame:
-    """Parse ``value`` once with the explicit envelope schema into column ``envelope``."""
-    return records_df.withColumn("envelope", F.from_json("value", _ENVELOPE_WITH_CORRUPT, _JSON_OPTIONS))
+def _parsed(value: Column) -> Column:
+    """``value`` parsed once with the explicit envelope schema (and the corrupt-record column)."""
+    return F.from_json(value, _ENVELOPE_WITH_CORRUPT, _JSON_OPTIONS)
 
 
-def _implausible(extracted_at: Column, latest: datetime | None) -> Column:
+def _implausible(extracted_at: Column) -> Column:
+    """Before Spotify's launch, or after the run's latest plausible moment (column ``_LATEST``, null: no
+    upper bound)."""
     earliest = F.lit(iso_z(EARLIEST_EXTRACTED_AT).replace("T", " ").rstrip("Z")).cast("timestamp")
-    too_early = extracted_at < earliest
-    if latest is None:
-        return too_early
-    return too_early | (extracted_at > F.lit(iso_z(latest).replace("T", " ").rstrip("Z")).cast("timestamp"))
+    return (extracted_at < earliest) | F.coalesce(extracted_at > F.col(_LATEST), F.lit(False))
 
 
-def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datetime | None) -> Column:
+def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
     """The first quarantine reason that applies to a parsed record, or null when it is valid."""
     corrupt = envelope[CORRUPT_COLUMN].isNotNull()
     trimmed = F.ltrim(value)
@@ -149,7 +150,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column, latest: datet
             "missing_playlist_id",
         )
         .when(extracted_at.isNull(), F.lit("bad_extracted_at"))
-        .when(_implausible(extracted_at, latest), F.lit("implausible_extracted_at"))
+        .when(_implausible(extracted_at), F.lit("implausible_extracted_at"))
         .when(envelope["items"].isNull(), F.lit("items_not_array"))
         .when(F.size(envelope["items"]) > MAX_ITEMS, F.lit("too_many_items"))
         .when(
@@ -207,15 +208,13 @@ def _field_detail(label: str, found: Column, expectation: str) -> Column:
     return F.concat(F.lit(label), F.coalesce(found, F.lit("<missing>")), F.lit(f"; {expectation}"))
 
 
-def _detail(
-    reason: Column, envelope: Column, value: Column, latest: datetime | None, max_chars: int
-) -> Column:
+def _detail(reason: Column, envelope: Column, value: Column, max_chars: int) -> Column:
     """A message that says what was wrong, for a person reading the quarantine: the one of the record's reason.
 
     The reasons are taken in the order of ``reasons.py``; ``empty`` and ``multiple_records`` get theirs where
     they are found (``_split_counted``).
     """
-    messages = _messages(envelope, value, latest, max_chars)
+    messages = _messages(envelope, value, max_chars)
     first, *rest = [name for name in VALIDATION_REASONS if name in messages]
     detail = F.when(reason == first, messages[first])
     for name in rest:
@@ -223,11 +222,19 @@ def _detail(
     return detail
 
 
-def _messages(envelope: Column, value: Column, latest: datetime | None, max_chars: int) -> dict[str, Column]:
+def _messages(envelope: Column, value: Column, max_chars: int) -> dict[str, Column]:
     """Each reason's message, a Column of the record's text (forms as ``reasons.py`` documents them)."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
-    plausible = f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) " + (
-        f"to {iso_z(latest)} (the run's clock + {FUTURE_TOLERANCE})" if latest else "on"
+    plausible = F.concat(
+        F.lit(f"from {iso_z(EARLIEST_EXTRACTED_AT)} (Spotify's launch) "),
+        F.coalesce(
+            F.concat(
+                F.lit("to "),
+                F.date_format(F.col(_LATEST), "yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                F.lit(f" (the run's clock + {FUTURE_TOLERANCE})"),
+            ),
+            F.lit("on"),
+        ),
     )
     structure_key = F.regexp_extract(value, STRING_KEY_HOLDS_STRUCTURE, 1)
     extracted_at = _raw_field(value, "extracted_at")
@@ -247,8 +254,11 @@ def _messages(envelope: Column, value: Column, latest: datetime | None, max_char
         ),
         "missing_playlist_id": F.lit("playlist.id is missing or empty"),
         "bad_extracted_at": _field_detail("extracted_at=", extracted_at, iso),
-        "implausible_extracted_at": _field_detail(
-            "extracted_at=", extracted_at, f"a plausible extraction time is {plausible}"
+        "implausible_extracted_at": F.concat(
+            F.lit("extracted_at="),
+            F.coalesce(extracted_at, F.lit("<missing>")),
+            F.lit("; a plausible extraction time is "),
+            plausible,
         ),
         "items_not_array": _field_detail(
             "items is ", _snippet(F.get_json_object(value, "$.items")), "expected an array of playlist items"
@@ -292,31 +302,44 @@ def check_raw_objects(
     """
     split = filter_single_records_whole if whole_objects else filter_single_records
     records_df, multi_df = split(raw_df)
-    envelope = F.col("envelope")
-    parsed_df = (
-        with_envelope(records_df)
-        .withColumn("extracted_ts", parse_extracted_at(envelope["extracted_at"]))
-        .withColumn(
-            "reason",
-            F.when(F.length("value") > max_record_chars, F.lit("too_large")).otherwise(
-                _reason(envelope, F.col("value"), F.col("extracted_ts"), latest_extracted_at)
-            ),
-        )
+    latest = None if latest_extracted_at is None else iso_z(latest_extracted_at).replace("T", " ").rstrip("Z")
+    envelope, extracted_ts, reason, checked = _check_columns(max_record_chars)
+    checked_df = (
+        records_df.select("source_file", "value", F.lit(latest).cast("timestamp").alias(_LATEST))
+        .select("*", envelope)
+        .select("*", extracted_ts)
+        .select("*", reason)
+        .select(*checked)
     )
-    checked_df = parsed_df.select(
-        "source_file",
-        "reason",
-        _detail(F.col("reason"), envelope, F.col("value"), latest_extracted_at, max_record_chars).alias(
-            "detail"
-        ),
+    return checked_df.unionByName(multi_df, allowMissingColumns=True)
+
+
+@per_jvm
+def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, list[Column]]:
+    """The columns of :func:`check_raw_objects`, built once per bound (``columns_cache``): the parse, the
+    extraction time, the reason, and the checked row. The run's latest plausible moment is the column
+    ``_LATEST`` of the records, so the same columns serve every run."""
+    envelope = F.col("envelope")
+    reason = F.when(F.length("value") > max_record_chars, F.lit("too_large")).otherwise(
+        _reason(envelope, F.col("value"), F.col("extracted_ts"))
+    )
+    checked = [
+        F.col("source_file"),
+        F.col("reason"),
+        _detail(F.col("reason"), envelope, F.col("value"), max_record_chars).alias("detail"),
         F.col("extracted_ts").alias("extracted_at"),
         F.date_format("extracted_ts", "yyyy-MM-dd").alias("snapshot_date"),
         envelope["market"].alias("market"),
         envelope["playlist"].alias("playlist"),
         envelope["items"].alias("items"),
         F.coalesce(envelope["artists"], F.array().cast(OBSERVATION["artists"].dataType)).alias("artists"),
+    ]
+    return (
+        _parsed(F.col("value")).alias("envelope"),
+        parse_extracted_at(envelope["extracted_at"]).alias("extracted_ts"),
+        reason.alias("reason"),
+        checked,
     )
-    return checked_df.unionByName(multi_df, allowMissingColumns=True)
 
 
 def observations_of(checked_df: DataFrame) -> DataFrame:

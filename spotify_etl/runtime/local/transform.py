@@ -83,8 +83,9 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
     # deleted later, while the job runs, yields no row: ignoreMissingFiles), so a vanished object is skipped.
     present = [uri for uri in uris if os.path.lexists(local_path(uri))]
     jvm: Any = spark.sparkContext._jvm
+    hadoop_path: Any = jvm.org.apache.hadoop.fs.Path  # resolved once, not per object
     names = spark.createDataFrame(
-        [(str(jvm.org.apache.hadoop.fs.Path(uri).toUri().toString()), uri) for uri in present],
+        [(str(hadoop_path(uri).toUri().toString()), uri) for uri in present],
         "encoded string, listed string",
     )
     if not present:

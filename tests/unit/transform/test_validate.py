@@ -134,7 +134,7 @@ def test_each_reason_is_named_and_good_objects_pass(
 
 def test_every_message_of_the_parse_is_for_a_validation_reason_of_the_list(spark: SparkSession) -> None:
     """The parse names every validation reason but the two found when counting an object's lines."""
-    messages = validate._messages(F.col("envelope"), F.col("value"), LATEST, MAX_CHARS)
+    messages = validate._messages(F.col("envelope"), F.col("value"), MAX_CHARS)
 
     assert set(VALIDATION_REASONS) - set(messages) == {"empty", "multiple_records"}
     assert set(messages) <= set(VALIDATION_REASONS)
