@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.transform import validate
@@ -111,25 +111,52 @@ def _lines(spark: SparkSession, objects: dict[str, list[str]]):
     return spark.createDataFrame(rows, "source_file string, value string")
 
 
+def _case_folder(case: str) -> str:
+    return f"file:///raw/{case}/"
+
+
+@pytest.fixture(scope="module")
+def every_case_checked(spark: SparkSession) -> dict[bool, tuple[list[Row], list[str]]]:
+    """Per reader (``whole_objects``), the rejects and the valid objects of every case, checked in one batch:
+    each case's bad object and a good one under the case's own folder. Validation judges each object on its
+    own, so each case's verdicts are those it gets alone; one parse per reader instead of one per case."""
+    objects = {}
+    for case, (lines, _, _) in CASES.items():
+        objects[_case_folder(case) + "bad.json.gz"] = lines
+        objects[_case_folder(case) + "good.json.gz"] = [GOOD]
+    verdicts = {}
+    for whole_objects in (False, True):
+        read = objects
+        if whole_objects:  # one row per object holding its whole text, as the local reader gives it
+            read = {uri: ["\n".join(object_lines) + "\n"] for uri, object_lines in objects.items()}
+        checked = check_raw_objects(
+            _lines(spark, read),
+            whole_objects=whole_objects,
+            latest_extracted_at=LATEST,
+            max_record_chars=MAX_CHARS,
+        )
+        rejects = rejects_of(checked).collect()
+        valid = [row.source_file for row in observations_of(checked).collect()]
+        verdicts[whole_objects] = (rejects, valid)
+    return verdicts
+
+
 @pytest.mark.parametrize("whole_objects", [False, True], ids=["line_reader", "whole_object_reader"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_reason_is_named_and_good_objects_pass(
-    spark: SparkSession, case: str, whole_objects: bool
+    spark: SparkSession,
+    every_case_checked: dict[bool, tuple[list[Row], list[str]]],
+    case: str,
+    whole_objects: bool,
 ) -> None:
-    lines, reason, detail = CASES[case]
-    objects = {"file:///raw/bad.json.gz": lines, "file:///raw/good.json.gz": [GOOD]}
-    if whole_objects:  # one row per object holding its whole text, as the local reader gives it
-        objects = {uri: ["\n".join(object_lines) + "\n"] for uri, object_lines in objects.items()}
-    checked = check_raw_objects(
-        _lines(spark, objects),
-        whole_objects=whole_objects,
-        latest_extracted_at=LATEST,
-        max_record_chars=MAX_CHARS,
-    )
+    _, reason, detail = CASES[case]
+    rejects, valid = every_case_checked[whole_objects]
+    folder = _case_folder(case)
 
-    expected = spark.createDataFrame([("file:///raw/bad.json.gz", reason, detail)], REJECT_SCHEMA)
-    assert_df_equality(rejects_of(checked), expected, ignore_nullable=True)
-    assert [r.source_file for r in observations_of(checked).collect()] == ["file:///raw/good.json.gz"]
+    got = spark.createDataFrame([row for row in rejects if row.source_file.startswith(folder)], REJECT_SCHEMA)
+    expected = spark.createDataFrame([(folder + "bad.json.gz", reason, detail)], REJECT_SCHEMA)
+    assert_df_equality(got, expected, ignore_nullable=True)
+    assert [uri for uri in valid if uri.startswith(folder)] == [folder + "good.json.gz"]
 
 
 def test_every_message_of_the_parse_is_for_a_validation_reason_of_the_list(spark: SparkSession) -> None:
