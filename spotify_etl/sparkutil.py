@@ -33,6 +33,11 @@ PARQUET_WRITE_CONF: dict[str, str] = {
 }
 
 
+# Generated classes kept for reuse: the ~130 of one transform, the quality gate's and the reports' (measured:
+# docs/performance.md, "Compiled once").
+CODEGEN_CACHE_ENTRIES = 1000
+
+
 def apply_parquet_write_conf(spark: SparkSession) -> None:
     """Set ``PARQUET_WRITE_CONF`` on a running session (the Glue job's, which Glue creates)."""
     for key, value in PARQUET_WRITE_CONF.items():
@@ -88,6 +93,13 @@ def local_spark_session(
         # Spark lists more than 32 input paths with a distributed job of one task per path (up to 10,000):
         # for 2,000 raw objects that job took 26-57 s on 2 cores, listing them on the driver 2 s (make bench).
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
+        # Spark keeps the classes it generates and compiles for a plan in a cache of 100 (StaticSQLConf
+        # CODEGEN_CACHE_MAX_ENTRIES); one transform generates about 130, so a process that runs many (make run's
+        # days, a test process) compiled them all again each time: ~100 compiles, ~20% of a small run's CPU.
+        .config("spark.sql.codegen.cache.maxEntries", str(CODEGEN_CACHE_ENTRIES))
+        # Each SQL execution describes its plan for the UI's listener even with the UI off; the default
+        # "formatted" description walks the whole plan a second time (ExplainUtils), a few % of a small run's CPU.
+        .config("spark.sql.ui.explainMode", "simple")
         .config("spark.driver.memory", os.environ.get("SPOTIFY_ETL_DRIVER_MEMORY", "4g"))
         .config(
             "spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "spotify-etl-warehouse")

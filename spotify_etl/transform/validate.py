@@ -36,7 +36,12 @@ from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
 
 CORRUPT_COLUMN = "_corrupt_record"
-_LATEST = "_latest_plausible"  # the run's latest plausible extracted_at, a column of the records
+# The run's latest plausible extracted_at (ISO-8601 UTC like 2026-11-22T04:00:05Z, null: no upper bound), a
+# column of the records rather than a literal of the plan: the plan, and so the classes Spark generates and
+# compiles for it, is then the same for every run (a timestamp literal is inlined into the generated code;
+# a string one is passed by reference), and its compiled classes are reused (sparkutil, codegen cache).
+_LATEST = "_latest_plausible"
+_SORTABLE = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"  # fixed width (extracted_at has a 4-digit year): sorts as time
 _ENVELOPE_WITH_CORRUPT = StructType([*ENVELOPE.fields, StructField(CORRUPT_COLUMN, StringType(), True)])
 _DETAIL_CHARS = 200
 # The longest raw object (JSON text, in characters) the transform parses; a longer one is ``too_large``.
@@ -124,7 +129,10 @@ def _implausible(extracted_at: Column) -> Column:
     """Before Spotify's launch, or after the run's latest plausible moment (column ``_LATEST``, null: no
     upper bound)."""
     earliest = F.lit(iso_z(EARLIEST_EXTRACTED_AT).replace("T", " ").rstrip("Z")).cast("timestamp")
-    return (extracted_at < earliest) | F.coalesce(extracted_at > F.col(_LATEST), F.lit(False))
+    latest = F.concat(F.substring(F.col(_LATEST), 1, 19), F.lit(".000000Z"))
+    return (extracted_at < earliest) | F.coalesce(
+        F.date_format(extracted_at, _SORTABLE) > latest, F.lit(False)
+    )
 
 
 def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
@@ -230,7 +238,7 @@ def _messages(envelope: Column, value: Column, max_chars: int) -> dict[str, Colu
         F.coalesce(
             F.concat(
                 F.lit("to "),
-                F.date_format(F.col(_LATEST), "yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                F.col(_LATEST),
                 F.lit(f" (the run's clock + {FUTURE_TOLERANCE})"),
             ),
             F.lit("on"),
@@ -302,10 +310,10 @@ def check_raw_objects(
     """
     split = filter_single_records_whole if whole_objects else filter_single_records
     records_df, multi_df = split(raw_df)
-    latest = None if latest_extracted_at is None else iso_z(latest_extracted_at).replace("T", " ").rstrip("Z")
+    latest = None if latest_extracted_at is None else iso_z(latest_extracted_at)
     envelope, extracted_ts, reason, checked = _check_columns(max_record_chars)
     checked_df = (
-        records_df.select("source_file", "value", F.lit(latest).cast("timestamp").alias(_LATEST))
+        records_df.select("source_file", "value", F.lit(latest).cast("string").alias(_LATEST))
         .select("*", envelope)
         .select("*", extracted_ts)
         .select("*", reason)

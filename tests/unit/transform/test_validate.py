@@ -215,6 +215,40 @@ def test_an_extracted_at_before_spotify_existed_is_implausible(spark: SparkSessi
     assert [r.source_file for r in observations_of(checked).collect()] == ["file:///first.json.gz"]
 
 
+def test_the_latest_plausible_moment_is_plausible_and_a_microsecond_later_is_not(spark: SparkSession) -> None:
+    at_bound = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-23T01:00:00Z"')  # LATEST itself
+    just_after = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-23T01:00:00.000001Z"')
+    years_after = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"9999-12-31T23:59:59Z"')
+    checked = check_raw_objects(
+        _lines(
+            spark,
+            {
+                "file:///at.json.gz": [at_bound],
+                "file:///after.json.gz": [just_after],
+                "file:///far.json.gz": [years_after],
+            },
+        ),
+        latest_extracted_at=LATEST,
+    )
+    expected = spark.createDataFrame(
+        [
+            (
+                uri,
+                "implausible_extracted_at",
+                f"extracted_at={sent}; a plausible extraction time is from "
+                "2008-10-07T00:00:00Z (Spotify's launch) to 2026-11-23T01:00:00Z (the run's clock + 1:00:00)",
+            )
+            for uri, sent in (
+                ("file:///after.json.gz", '"2026-11-23T01:00:00.000001Z"'),
+                ("file:///far.json.gz", '"9999-12-31T23:59:59Z"'),
+            )
+        ],
+        REJECT_SCHEMA,
+    )
+    assert_df_equality(rejects_of(checked), expected, ignore_nullable=True, ignore_row_order=True)
+    assert [r.source_file for r in observations_of(checked).collect()] == ["file:///at.json.gz"]
+
+
 @pytest.mark.parametrize(
     ("sent", "key"),
     [('{"text": "Rap RU"}', "name"), ('["Rap", "RU"]', "name"), ('{"id": "owner1"}', "id")],
