@@ -34,7 +34,7 @@ PARQUET_WRITE_CONF: dict[str, str] = {
 
 
 # Generated classes kept for reuse: the ~130 of one transform, the quality gate's and the reports' (measured:
-# docs/performance.md, "Compiled once").
+# docs/performance.md, "Columns built once, classes compiled once").
 CODEGEN_CACHE_ENTRIES = 1000
 
 
