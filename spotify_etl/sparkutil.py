@@ -10,6 +10,8 @@ from pathlib import Path
 import pyspark
 from pyspark.sql import SparkSession
 
+from spotify_etl.transform.jvm_cache import import_hot_names
+
 # Warnings and errors only, so that a local run's output is the pipeline's, not Spark's start-up chatter.
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
@@ -109,4 +111,6 @@ def local_spark_session(
     )
     for key, value in PARQUET_WRITE_CONF.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    import_hot_names(session)
+    return session

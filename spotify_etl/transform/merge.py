@@ -29,8 +29,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.conform import conform
+from spotify_etl.transform.jvm_cache import per_jvm
 from spotify_etl.transform.registry import CuratedTable, curated_table
 
 _PROVENANCE = ("extracted_at", "source_file")
@@ -68,7 +68,7 @@ def _latest_of(group: tuple[str, ...]) -> tuple[Column, Column]:
 
 @per_jvm
 def _merge_columns(table: str) -> tuple[tuple[Column, Column] | None, Column]:
-    """``table``'s merge as columns (built once, ``columns_cache``): the latest-observation filter of a
+    """``table``'s merge as columns (built once, ``jvm_cache``): the latest-observation filter of a
     whole-observation table (else None), and the row number whose 1 is each key's best row."""
     curated = curated_table(table)
     group = curated.merge.whole_observation

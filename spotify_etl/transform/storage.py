@@ -12,6 +12,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from spotify_etl.lake import local_path
+from spotify_etl.transform.jvm_cache import jvm_class
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,10 @@ class HadoopFileSystem:
     """A thin wrapper over ``org.apache.hadoop.fs.FileSystem`` for the few operations the job needs."""
 
     def __init__(self, spark: SparkSession) -> None:
-        jvm: Any = spark.sparkContext._jvm
-        self._jvm: Any = jvm
         self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
-        # Resolved once: each package step of ``jvm.org.apache...`` is a round trip to the JVM.
-        self._path_class: Any = jvm.org.apache.hadoop.fs.Path
 
     def _path(self, uri: str) -> tuple[Any, Any]:
-        path = self._path_class(uri)
+        path = jvm_class("org.apache.hadoop.fs.Path")(uri)
         return path.getFileSystem(self._conf), path
 
     def exists(self, uri: str) -> bool:
@@ -74,7 +71,7 @@ class HadoopFileSystem:
         fs, path = self._path(uri)
         stream = fs.open(path)
         try:
-            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+            return bytes(jvm_class("org.apache.commons.io.IOUtils").toByteArray(stream))
         finally:
             stream.close()
 
@@ -90,7 +87,7 @@ class HadoopFileSystem:
         fs, path = self._path(uri)
         stream = fs.open(path)
         try:
-            return str(self._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream))
+            return str(jvm_class("org.apache.commons.codec.digest.DigestUtils").sha256Hex(stream))
         finally:
             stream.close()
 
@@ -147,8 +144,8 @@ class HadoopFileSystem:
     def parquet_rows(self, uri: str) -> int:
         """The row count a Parquet file's footer records (the driver reads the footer; no Spark job)."""
         _, path = self._path(uri)
-        input_file = self._jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(path, self._conf)
-        reader = self._jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
+        input_file = jvm_class("org.apache.parquet.hadoop.util.HadoopInputFile").fromPath(path, self._conf)
+        reader = jvm_class("org.apache.parquet.hadoop.ParquetFileReader").open(input_file)
         try:
             return int(reader.getRecordCount())
         finally:

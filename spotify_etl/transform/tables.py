@@ -24,8 +24,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructType
 
-from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.conform import conform
+from spotify_etl.transform.jvm_cache import per_jvm
 from spotify_etl.transform.schema import (
     ALBUMS_TABLE,
     ARTISTS_TABLE,

@@ -25,12 +25,12 @@ from pyspark.sql.types import (
 )
 
 from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
-from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.envelope_keys import (
     STRING_KEY_HOLDS_STRUCTURE,
     STRING_KEY_HOLDS_STRUCTURE_SCAN,
     wrong_type_detail,
 )
+from spotify_etl.transform.jvm_cache import per_jvm
 from spotify_etl.transform.plausibility import EARLIEST_EXTRACTED_AT, FUTURE_TOLERANCE, iso_z
 from spotify_etl.transform.reasons import VALIDATION_REASONS
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION, SUPPORTED_SCHEMA_VERSIONS
@@ -324,7 +324,7 @@ def check_raw_objects(
 
 @per_jvm
 def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, list[Column]]:
-    """The columns of :func:`check_raw_objects`, built once per bound (``columns_cache``): the parse, the
+    """The columns of :func:`check_raw_objects`, built once per bound (``jvm_cache``): the parse, the
     extraction time, the reason, and the checked row. The run's latest plausible moment is the column
     ``_LATEST`` of the records, so the same columns serve every run."""
     envelope = F.col("envelope")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -31,6 +30,7 @@ from spotify_etl.runtime.local.lock import writer_locks
 from spotify_etl.transform.bounds import Limits, check_object
 from spotify_etl.transform.faults import environment_fault
 from spotify_etl.transform.job import RawBatch, run_transform
+from spotify_etl.transform.jvm_cache import jvm_class
 from spotify_etl.transform.raw_objects import (
     Rejection,
     hadoop_literal,
@@ -82,8 +82,7 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
     # Spark refuses a path that does not exist when the read is planned: read only what is still there (a file
     # deleted later, while the job runs, yields no row: ignoreMissingFiles), so a vanished object is skipped.
     present = [uri for uri in uris if os.path.lexists(local_path(uri))]
-    jvm: Any = spark.sparkContext._jvm
-    hadoop_path: Any = jvm.org.apache.hadoop.fs.Path  # resolved once, not per object
+    hadoop_path = jvm_class("org.apache.hadoop.fs.Path")  # looked up once, not per object
     names = spark.createDataFrame(
         [(str(hadoop_path(uri).toUri().toString()), uri) for uri in present],
         "encoded string, listed string",

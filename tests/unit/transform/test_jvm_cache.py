@@ -1,16 +1,22 @@
-"""Columns built once per JVM: one build per argument, the same Column handed back, and that Column gives
-every DataFrame it is used in that DataFrame's own rows, from any thread."""
+"""Built once per JVM: one build per argument, the same Column handed back, and that Column gives every
+DataFrame it is used in that DataFrame's own rows, from any thread; classes looked up once; the names PySpark
+resolves on every call imported exactly, as the same classes."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pyspark
 import pytest
 from chispa import assert_df_equality
+from py4j.java_gateway import java_import
 from pyspark import SparkContext
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
-from spotify_etl.transform.columns_cache import per_jvm
 from spotify_etl.transform.concurrent import run_all
+from spotify_etl.transform.jvm_cache import HOT_NAMES, jvm_class, per_jvm
 
 
 def _counting_builder() -> tuple[list[int], object]:
@@ -63,3 +69,24 @@ def test_arguments_by_keyword_are_refused_rather_than_cached_apart(spark: SparkS
 
     with pytest.raises(TypeError, match="by position"):
         doubled_plus(n=1)
+
+
+def test_a_jvm_class_is_looked_up_once_and_works(spark: SparkSession) -> None:
+    path_class = jvm_class("org.apache.hadoop.fs.Path")
+
+    assert jvm_class("org.apache.hadoop.fs.Path") is path_class
+    assert path_class("file:///lake/raw/a%20b.json.gz").getName() == "a%20b.json.gz"
+
+
+def test_each_hot_name_resolves_to_the_class_pysparks_own_imports_give_it(spark: SparkSession) -> None:
+    # A fresh view with exactly PySpark's imports (read from the installed PySpark, in its order): what the
+    # names meant before import_hot_names (which the session's view has had since it started).
+    launcher = Path(pyspark.__file__).with_name("java_gateway.py").read_text(encoding="utf-8")
+    imports = re.findall(r'java_import\(gateway\.jvm, "([^"]+)"\)', launcher)
+    assert "org.apache.spark.sql.*" in imports
+    fresh = spark.sparkContext._gateway.new_jvm_view()
+    for package in imports:
+        java_import(fresh, package)
+
+    for name in HOT_NAMES:
+        assert getattr(spark.sparkContext._jvm, name)._fqn == getattr(fresh, name)._fqn, name

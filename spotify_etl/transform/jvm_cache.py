@@ -1,4 +1,4 @@
-"""Column expressions built once per JVM and reused by every run of the process.
+"""Column expressions, classes and names resolved once per JVM and reused by every run of the process.
 
 Building a Column from Python costs one py4j round trip per function, field and lambda variable: the six
 tables take several thousand, about a third of a small run's driver time (docs/performance.md, "Columns
@@ -6,6 +6,11 @@ built once"). A Column is an unresolved expression tree held by the JVM and boun
 built for a schema is valid in any DataFrame of that schema, in any thread; the analyzer resolves a copy of
 it per plan. The cache is keyed by the py4j gateway, which lives as long as the process: a Column is never
 handed to a JVM other than the one that holds it.
+
+Names are resolved through py4j's JVM view: a simple name (``functions``) is tried against each package the
+view imports, and each miss is a ``Class.forName`` that searches every jar on Spark's classpath (~10% of a
+small run's JVM samples, docs/performance.md). :func:`jvm_class` looks a class up once, and
+:func:`import_hot_names` gives the names PySpark resolves on every call an exact import.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Hashable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
+from py4j.java_gateway import java_import
 from pyspark import SparkContext
+from pyspark.sql import SparkSession
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -42,3 +49,27 @@ def per_jvm(build: Callable[_P, _T]) -> Callable[_P, _T]:
             return entry[1]
 
     return cached
+
+
+@per_jvm
+def jvm_class(fqn: str) -> Any:
+    """The JVM class ``fqn`` (a py4j ``JavaClass``), looked up once per JVM: ``jvm.org.apache...`` costs a
+    round trip per package step, each a failed class lookup across the classpath."""
+    found: Any = SparkContext._jvm
+    for part in fqn.split("."):
+        found = getattr(found, part)
+    return found
+
+
+# The simple names PySpark resolves through the JVM view on every Column and DataFrame call (counted over a
+# small run: ``functions`` ~400 times, ``PythonUtils`` ~150, ``Column`` ~30): each is found only after misses in
+# the packages imported before its own (``pyspark/java_gateway.py``'s imports, in order).
+HOT_NAMES = ("functions", "PythonUtils", "Column")
+
+
+def import_hot_names(spark: SparkSession) -> None:
+    """Import each hot name exactly, as the class the view resolves it to now: the same class afterwards (by
+    construction), found in the view's single imports, which py4j tries before its package imports."""
+    view: Any = spark.sparkContext._jvm
+    for name in HOT_NAMES:
+        java_import(view, getattr(view, name)._fqn)
