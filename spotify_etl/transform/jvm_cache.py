@@ -2,7 +2,7 @@
 
 Building a Column from Python costs one py4j round trip per function, field and lambda variable: the six
 tables take several thousand, about a third of a small run's driver time (docs/performance.md, "Columns
-built once"). A Column is an unresolved expression tree held by the JVM and bound to no DataFrame, so one
+built once, classes compiled once"). A Column is an unresolved expression tree held by the JVM and bound to no DataFrame, so one
 built for a schema is valid in any DataFrame of that schema, in any thread; the analyzer resolves a copy of
 it per plan. The cache is keyed by the py4j gateway, which lives as long as the process: a Column is never
 handed to a JVM other than the one that holds it.
@@ -32,7 +32,9 @@ def per_jvm(build: Callable[_P, _T]) -> Callable[_P, _T]:
     """``build(*args)`` built once per JVM and argument tuple (hashable arguments only), then reused.
 
     ``build`` must be a pure function of its arguments that returns Column expressions (or containers
-    of them) whose meaning does not depend on anything else: no clock, no DataFrame."""
+    of them) whose meaning does not depend on anything else: no clock, no DataFrame. The arguments are a
+    few constants (table names, class names, the record bound), so the cache holds a few dozen entries; a
+    value that changes per run (the run's clock) is a column of the data instead (``validate._LATEST``)."""
     built: dict[tuple[int, tuple[Hashable, ...]], tuple[object, _T]] = {}
     lock = threading.RLock()  # a build may use another cached build
 
