@@ -83,7 +83,7 @@ def test_each_hot_name_resolves_to_the_class_pysparks_own_imports_give_it(spark:
     # names meant before import_hot_names (which the session's view has had since it started).
     launcher = Path(pyspark.__file__).with_name("java_gateway.py").read_text(encoding="utf-8")
     imports = re.findall(r'java_import\(gateway\.jvm, "([^"]+)"\)', launcher)
-    assert "org.apache.spark.sql.*" in imports
+    assert "org.apache.spark.api.python.*" in imports  # PythonUtils' package, on Spark 3.5 and 4 alike
     fresh = spark.sparkContext._gateway.new_jvm_view()
     for package in imports:
         java_import(fresh, package)
