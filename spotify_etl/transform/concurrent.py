@@ -7,8 +7,11 @@ Application", https://spark.apache.org/docs/3.5.4/job-scheduling.html#scheduling
 
 The threads are one pool per process, kept for its life. In PySpark's pinned-thread mode each Python thread
 has its own connection to its own JVM thread; a thread that ends closes it (and py4j logs that at INFO, which
-a CLI that logs at INFO would print). Pool threads reuse theirs. Each call first takes the caller's local
-properties (job group, description), as ``pyspark.InheritableThread`` does for a new thread.
+a CLI that logs at INFO would print). Pool threads reuse theirs. Each call first takes its own copy of the
+caller's local properties (job group, description), as ``pyspark.InheritableThread`` does for a new thread.
+Its own: Spark puts a query's SQL settings into the submitting thread's local properties and removes them when
+the query ends (``SQLExecution.withSQLConfPropagated``), and the query's tasks read them there; threads that
+shared one copy removed each other's settings mid-query.
 """
 
 from __future__ import annotations
@@ -52,12 +55,12 @@ def run_all(
     if not concurrent or len(calls) < 2:
         return [call() for call in calls]
     context = SparkContext._active_spark_context
-    properties = context._jsc.sc().getLocalProperties().clone() if context is not None else None
+    caller_properties = context._jsc.sc().getLocalProperties().clone() if context is not None else None
 
     def with_caller_properties(call: Callable[[], T]) -> Callable[[], T]:
         def run() -> T:
-            if context is not None:
-                context._jsc.sc().setLocalProperties(properties)
+            if context is not None and caller_properties is not None:
+                context._jsc.sc().setLocalProperties(caller_properties.clone())  # this call's own copy
             return call()
 
         return run

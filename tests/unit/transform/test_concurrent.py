@@ -86,6 +86,44 @@ def test_concurrent_calls_run_under_the_callers_job_group(spark: SparkSession) -
     assert groups == ["stage-group"] * 3
 
 
+def test_each_concurrent_call_has_its_own_local_properties(spark: SparkSession) -> None:
+    """Spark sets a query's SQL settings as local properties of the submitting thread and removes them when the
+    query ends (SQLExecution.withSQLConfPropagated); its tasks read the settings from those properties. Calls
+    that shared one properties object lost each other's settings mid-query (a write ran with the default
+    Parquet rebase mode and failed on a date before 1582). Each call sets its own value, waits until all have,
+    and reads it back; a later call on the same pool thread starts from the caller's properties again."""
+    context = spark.sparkContext
+    barrier = threading.Barrier(6, timeout=60)
+
+    def own_value(n: int) -> Callable[[], str | None]:
+        def call() -> str | None:
+            context.setLocalProperty("spotify.etl.test.owner", str(n))
+            barrier.wait()
+            seen = context.getLocalProperty("spotify.etl.test.owner")
+            barrier.wait()  # no call removes its value before every call has read its own
+            context.setLocalProperty("spotify.etl.test.owner", None)  # type: ignore[arg-type]
+            return seen
+
+        return call
+
+    assert run_all([own_value(n) for n in range(6)], concurrent=True) == [str(n) for n in range(6)]
+    context.setLocalProperty("spotify.etl.test.caller", "kept")
+    try:
+        seen_next = run_all(
+            [
+                lambda: (
+                    context.getLocalProperty("spotify.etl.test.owner"),
+                    context.getLocalProperty("spotify.etl.test.caller"),
+                )
+                for _ in range(6)
+            ],
+            concurrent=True,
+        )
+    finally:
+        context.setLocalProperty("spotify.etl.test.caller", None)  # type: ignore[arg-type]
+    assert seen_next == [(None, "kept")] * 6
+
+
 def test_threads_outlive_their_calls_so_no_py4j_connection_is_closed(
     spark: SparkSession, caplog: pytest.LogCaptureFixture
 ) -> None:
