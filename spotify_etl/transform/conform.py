@@ -19,7 +19,9 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
     The non-nullable columns are keys, positions and provenance, which the builders never leave null;
     rows read back from Parquet (where Spark makes every column nullable) were written from them. So a
     row with a null there is filtered out first (a row without its key cannot be placed), which makes
-    the ``coalesce`` a no-op that only carries the nullability.
+    the ``coalesce`` a no-op that only carries the nullability. A column that already has its nullability is
+    only cast (a no-op cast Spark removes), so it stays the same column to the planner: rows hash-partitioned
+    on it stay partitioned by it (the writer's one shuffle per table, I4).
 
     Raises:
         ValueError: ``df`` lacks some of the schema's columns (all of them are named).
@@ -43,9 +45,9 @@ def _conformed(field: StructField, nullable_now: bool) -> str:
     one expression per column, so a table's conform is one call to the JVM rather than a few per column."""
     name = _quoted(field.name)
     column = f"CAST({name} AS {field.dataType.simpleString()})"
-    if not field.nullable:
+    if not field.nullable and nullable_now:
         column = f"coalesce({column}, {_placeholder(field.dataType.simpleString())})"
-    elif not nullable_now:
+    elif field.nullable and not nullable_now:
         column = f"CASE WHEN {column} IS NOT NULL THEN {column} END"
     return f"{column} AS {name}"
 

@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from spotify_etl.lake import MANIFEST_NAME, manifest_entries
+from spotify_etl.transform.conform import conform
 from spotify_etl.transform.storage import HadoopFileSystem
 
 # Rough compressed size of one row, used only to split a partition file that would outgrow target_file_mb.
@@ -112,10 +113,13 @@ class PartitionWriter:
             combined_df = combined_df.unionByName(existing_df)
         # One shuffle per table: hash-partitioning by the partition column satisfies the merge rule's
         # windows (their keys all include it) and leaves each partition's rows in one task, which then
-        # writes that partition's single file (I4).
-        merged_df = target.merge_rule(
-            target.name, combined_df.repartition(max(1, len(partitions)), target.partition_column)
-        ).select(*columns)
+        # writes that partition's single file (I4). The rows are conformed first (the rows read back are all
+        # nullable), so that the merge's own conform leaves the partition column as it is: an expression
+        # over it would be a new column to the planner, which would shuffle again by the window's key.
+        partitioned_df = conform(combined_df, target.schema).repartition(
+            max(1, len(partitions)), target.partition_column
+        )
+        merged_df = target.merge_rule(target.name, partitioned_df).select(*columns)
         staged_root = f"{self.run_staging}/{area}/{target.name}"
         max_rows = max(1, self.target_file_mb * 1024 * 1024 // _BYTES_PER_ROW_ESTIMATE)
         (

@@ -153,6 +153,39 @@ def test_a_crash_after_three_tables_were_swapped_then_a_rerun_equals_one_clean_r
     _assert_same_curated(spark, tmp_path, clean_lake)
 
 
+@pytest.mark.parametrize("adaptive", ["true", "false"])
+def test_merged_partitions_are_written_one_file_each_with_or_without_adaptive_execution(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, adaptive: str
+) -> None:
+    """I4 by the plan, not by adaptive execution's coalescing: the writer's one shuffle by snapshot_date puts
+    each partition's rows, new and read back, in one task, and the merge keeps that partitioning. (The merge
+    once re-wrote snapshot_date as an expression; the windows then shuffled again by their keys, two tasks
+    wrote each partition, and only adaptive execution, coalescing the tiny shuffle, hid it.)"""
+    from spotify_etl.transform import job
+
+    def tuned_then(spark: SparkSession, raw_bytes: int | None, configured: int | None) -> None:
+        tune_for_batch(spark, raw_bytes, configured)
+        spark.conf.set("spark.sql.adaptive.enabled", adaptive)
+
+    tune_for_batch = job.tune_for_batch
+    before = spark.conf.get("spark.sql.adaptive.enabled")
+    monkeypatch.setattr(job, "tune_for_batch", tuned_then)
+    try:
+        _land(tmp_path, FIRST)
+        _transform(tmp_path, spark)
+        _land(tmp_path, LATER)  # rows for both days: 2026-11-20 merges with the rows read back
+        _transform(tmp_path, spark)
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", before)
+
+    files = {
+        table: sorted(str(p.parent.name) for p in (tmp_path / "curated" / table).rglob("*.parquet"))
+        for table in CURATED_TABLES
+    }
+    both_days = ["snapshot_date=2026-11-20", "snapshot_date=2026-11-21"]
+    assert files == {table: both_days for table in CURATED_TABLES}
+
+
 def test_one_objects_unwritable_data_is_quarantined_and_the_rest_land(
     spark: SparkSession, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
