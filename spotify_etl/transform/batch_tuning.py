@@ -14,6 +14,11 @@ Glue run is treated as large and keeps the session's settings.
   the plan executes, not what it computes). Measured in docs/performance.md ("Whole-stage code generation
   for small batches"). A large batch keeps the session's own setting: there the generated code's speed
   pays for its compilation many times over.
+- **Adaptive query execution off for a small batch.** AQE (``spark.sql.adaptive.enabled``, on by default)
+  re-plans a query at each shuffle from the sizes it observed, and runs each stage as a Spark job of its own: a
+  small run is 17 jobs with it, 9 without, and a few hundred rows have nothing to re-plan for (no skew, no
+  partitions to coalesce: a small batch's shuffles are already 2 wide). Same rows and files; measured in
+  docs/performance.md ("Adaptive execution off for small batches"). A large batch keeps the session's setting.
 - **The six tables staged at once for a small batch** (``job.py`` passes :func:`is_small_batch` to
   ``isolate.stage_curated``, ``concurrent.py``): their tiny writes overlap instead of queueing behind each
   other's planning. A large batch stages them one after the other: each write then fills the cores, and six
@@ -30,6 +35,9 @@ from pyspark.sql import SparkSession
 # make bench's S tier (5.2 MB), whose runs keep the large-batch settings.
 SMALL_BATCH_BYTES = 2 * 1024 * 1024
 WHOLE_STAGE_CODEGEN = "spark.sql.codegen.wholeStage"
+ADAPTIVE_EXECUTION = "spark.sql.adaptive.enabled"
+# What a small batch runs without; a large one gets the session's own value back (Spark's default: true).
+SMALL_BATCH_OFF = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION)
 _MB_PER_SHUFFLE_TASK = 32
 
 
@@ -47,16 +55,18 @@ def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, par
     return max(parallelism, min(200, math.ceil(raw_bytes / (_MB_PER_SHUFFLE_TASK * 1024 * 1024))))
 
 
-def whole_stage_codegen(spark: SparkSession, raw_bytes: int | None) -> str:
-    """``false`` for a small batch; else what the session was started with (Spark's default: ``true``)."""
+def batch_setting(spark: SparkSession, key: str, raw_bytes: int | None) -> str:
+    """A setting of ``SMALL_BATCH_OFF``: ``false`` for a small batch; else what the session was started with
+    (Spark's default: ``true``)."""
     if is_small_batch(raw_bytes):
         return "false"
-    return spark.sparkContext.getConf().get(WHOLE_STAGE_CODEGEN, "true")
+    return spark.sparkContext.getConf().get(key, "true")
 
 
 def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partitions: int | None) -> None:
-    """Set the run's shuffle width and code generation from its batch's raw bytes."""
+    """Set the run's shuffle width, code generation and adaptive execution from its batch's raw bytes."""
     parallelism = spark.sparkContext.defaultParallelism
     partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    spark.conf.set(WHOLE_STAGE_CODEGEN, whole_stage_codegen(spark, raw_bytes))
+    for key in SMALL_BATCH_OFF:
+        spark.conf.set(key, batch_setting(spark, key, raw_bytes))

@@ -1,5 +1,5 @@
-"""A run's Spark settings follow its batch's raw bytes: whole-stage code generation off for a small batch, the
-session's own setting kept for a large one, and shuffles sized to the data."""
+"""A run's Spark settings follow its batch's raw bytes: whole-stage code generation and adaptive execution off
+for a small batch, the session's own settings kept for a large one, and shuffles sized to the data."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spotify_etl.transform.batch_tuning import (
+    ADAPTIVE_EXECUTION,
     SMALL_BATCH_BYTES,
     WHOLE_STAGE_CODEGEN,
     choose_shuffle_partitions,
@@ -19,7 +20,8 @@ from spotify_etl.transform.batch_tuning import (
 
 @pytest.fixture
 def restored(spark: SparkSession) -> Iterator[SparkSession]:
-    before = {key: spark.conf.get(key) for key in (WHOLE_STAGE_CODEGEN, "spark.sql.shuffle.partitions")}
+    keys = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION, "spark.sql.shuffle.partitions")
+    before = {key: spark.conf.get(key) for key in keys}
     yield spark
     for key, value in before.items():
         spark.conf.set(key, value)
@@ -50,6 +52,29 @@ def test_a_small_batch_runs_without_whole_stage_codegen_and_a_large_one_gets_the
     assert (small, large) == ("false", configured)
     # a whole-stage-generated operator is printed with a leading "*(n)" in the physical plan
     assert ("*(" in plan_small, "*(" in plan_large) == (False, configured == "true")
+
+
+def test_a_small_batch_runs_without_adaptive_execution_and_a_large_one_gets_the_sessions_setting_back(
+    restored: SparkSession,
+) -> None:
+    spark = restored
+    configured = spark.sparkContext.getConf().get(ADAPTIVE_EXECUTION, "true")  # Spark's default: true
+
+    def shuffling_plan() -> str:
+        grouped = spark.range(10).selectExpr("id % 3 AS k").groupBy("k").count()
+        return str(grouped._jdf.queryExecution().executedPlan().toString())
+
+    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
+    small, plan_small = spark.conf.get(ADAPTIVE_EXECUTION), shuffling_plan()
+    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+    large, plan_large = spark.conf.get(ADAPTIVE_EXECUTION), shuffling_plan()
+
+    assert (small, large) == ("false", configured)
+    # an adaptively executed query's physical plan is rooted in an AdaptiveSparkPlan
+    assert ("AdaptiveSparkPlan" in plan_small, "AdaptiveSparkPlan" in plan_large) == (
+        False,
+        configured == "true",
+    )
 
 
 @pytest.mark.parametrize(
