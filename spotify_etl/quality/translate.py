@@ -170,13 +170,17 @@ def aggregate_metric(rule: Rule, clock: datetime) -> str:
 
 
 def _unique_rows(table: str, columns: list[str]) -> str:
-    """Fraction of all rows whose (all non-null) column values occur in no other row."""
+    """Fraction of all rows whose (all non-null) column values occur in no other row.
+
+    One grouping of all the rows: a group's ``n`` rows share their values, NULLs included (a NULL makes the
+    group incomplete, and its rows never count as unique), and the groups' ``n`` add up to all the rows. One
+    scan and one shuffle; no second query to count the rows (a Spark job of its own per rule)."""
     cols = ", ".join(_ident(c) for c in columns)
     complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns)
     return (
-        f"SELECT CAST(coalesce(sum(CASE WHEN g.n = 1 THEN 1 ELSE 0 END), 0) AS DOUBLE)"
-        f" / NULLIF((SELECT count(*) FROM {_ident(table)}), 0)"
-        f" FROM (SELECT count(*) AS n FROM {_ident(table)} WHERE {complete} GROUP BY {cols}) g"
+        f"SELECT CAST(coalesce(sum(CASE WHEN g.complete AND g.n = 1 THEN 1 ELSE 0 END), 0) AS DOUBLE)"
+        f" / NULLIF(sum(g.n), 0)"
+        f" FROM (SELECT count(*) AS n, ({complete}) AS complete FROM {_ident(table)} GROUP BY {cols}) g"
     )
 
 

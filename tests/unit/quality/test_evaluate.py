@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import duckdb
 from pyspark.sql import SparkSession
 
 from spotify_etl.lake import LakeLayout
@@ -61,3 +62,28 @@ def test_spark_and_duckdb_agree_rule_by_rule_on_the_same_parquet(spark: SparkSes
         (True, ""),
         (False, "the statement must return one row of one value"),
     ]
+
+
+def test_uniqueness_counts_rows_whose_complete_key_occurs_once_among_all_rows_on_both_engines(
+    spark: SparkSession,
+) -> None:
+    """Of five rows, ("a", 1) twice, ("b", 1), ("c", NULL), ("d", 2): two have a complete key (k, d) found in no
+    other row, so IsPrimaryKey observes 2/5 (a key with a NULL is never unique, though "c" occurs once). Of k
+    alone, "b", "c" and "d" occur once: 3/5. Of d alone, only 2: 1/5 (the NULL is not unique)."""
+    values = [("a", 1), ("a", 1), ("b", 1), ("c", None), ("d", 2)]
+    ruleset = parse_ruleset(
+        'DefaultLabels = ["severity"="ERROR"]\n'
+        'Rules = [\n IsPrimaryKey "k" "d",\n Uniqueness "k" > 0.5,\n IsUnique "d"\n]',
+        "keyed",
+    )
+    session = spark.newSession()
+    session.createDataFrame(values, "k string, d int").createOrReplaceTempView("keyed")
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE keyed (k VARCHAR, d INTEGER)")
+        con.executemany("INSERT INTO keyed VALUES (?, ?)", values)
+        on_duckdb = evaluate(DuckDbEngine(con), {"keyed": ruleset}, CLOCK)
+    on_spark = evaluate(SparkEngine(session), {"keyed": ruleset}, CLOCK)
+
+    expected = [(False, 2 / 5), (True, 3 / 5), (False, 1 / 5)]
+    assert [(r.passed, r.observed) for r in on_spark] == expected
+    assert [(r.passed, r.observed) for r in on_duckdb] == expected
