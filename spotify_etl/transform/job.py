@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
 from spotify_etl.transform.batch_tuning import is_small_batch, tune_for_batch
+from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, discard_stage, stage_curated
 from spotify_etl.transform.manifests import ensure_manifests
@@ -143,20 +144,18 @@ def _run_once(
         gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            verdicts = _verdicts(checked_df)
+            small = is_small_batch(batch.raw_bytes)
+            observations_df = observations_of(checked_df)
+            observed_build = gate.observing(build_tables or registry.build_tables)
+            verdicts, observed_build = _verdicts_while_building(
+                checked_df, observations_df, observed_build, concurrent=small
+            )
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
             _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
             curated, landed_df = _stage_curated(
-                writer,
-                checked_df,
-                verdicts,
-                config,
-                build_tables or registry.build_tables,
-                summary,
-                gate,
-                concurrent=is_small_batch(batch.raw_bytes),
+                writer, observations_df, verdicts, config, observed_build, summary, gate, concurrent=small
             )
             rejected += gate.rows.rejected + curated.unwritable
             _settle_gate(writer, gate, config, summary)
@@ -183,6 +182,30 @@ def _run_once(
     summary.bookmark_committed = source.commit()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _verdicts_while_building(
+    checked_df: DataFrame, observations_df: DataFrame, build: TableBuilder, concurrent: bool
+) -> tuple[list[Row], TableBuilder]:
+    """The verdicts, and ``build`` with its first staging's tables built while the verdicts' Spark job ran.
+
+    Building the six tables is driver work (py4j calls, Spark analyzing each plan), the verdicts a Spark job:
+    with ``concurrent`` (a small batch) they overlap (``concurrent.run_all``). The tables are built on all the
+    valid observations, which is what the first staging stages (``observations_df`` itself); any later build
+    (a bisection probe, a staging without quarantined objects) builds anew."""
+    verdicts: list[Row] = []
+    first: list[dict[str, DataFrame]] = []
+    run_all(
+        [lambda: verdicts.extend(_verdicts(checked_df)), lambda: first.append(build(observations_df))],
+        concurrent,
+    )
+
+    def first_built_then_build(rows_df: DataFrame) -> dict[str, DataFrame]:
+        if first and rows_df is observations_df:
+            return first.pop()
+        return build(rows_df)
+
+    return verdicts, first_built_then_build
 
 
 def _verdicts(checked_df: DataFrame) -> list[Row]:
@@ -224,10 +247,10 @@ def _count_verdicts(summary: RunSummary, verdicts: list[Row], rejected: list[Rej
 
 def _stage_curated(
     writer: PartitionWriter,
-    checked_df: DataFrame,
+    observations_df: DataFrame,
     verdicts: list[Row],
     config: TransformConfig,
-    build_tables: TableBuilder,
+    observed_build: TableBuilder,
     summary: RunSummary,
     gate: RunGate,
     concurrent: bool,
@@ -238,11 +261,13 @@ def _stage_curated(
     (``gate.rows``), and the batch is staged and judged again without them (each pass removes at least one
     object, so this ends; a clean batch is staged and judged once).
 
+    ``observed_build`` builds the tables with the gate's row rules attached (``RunGate.observing``); its first
+    call may return tables built earlier (``_verdicts_while_building``).
+
     Returns the stage (with every unwritable object) and ``source_file`` of the objects staged into the
     tables (None when none was).
     """
     valid = {row.snapshot_date: list(row.sources) for row in verdicts if row.reason is None}
-    observations_df = observations_of(checked_df)
     excluded: set[str] = set()
     unwritable: list[Rejection] = []
     while True:
@@ -256,7 +281,7 @@ def _stage_curated(
         curated = stage_curated(
             writer,
             staged_df,
-            gate.observing(build_tables),
+            observed_build,
             merge.apply_merge_rule,
             config.curated_path,
             dates,
