@@ -146,16 +146,22 @@ def _run_once(
         try:
             small = is_small_batch(batch.raw_bytes)
             observations_df = observations_of(checked_df)
-            observed_build = gate.observing(build_tables or registry.build_tables)
-            verdicts, observed_build = _verdicts_while_building(
-                checked_df, observations_df, observed_build, concurrent=small
+            verdicts, first_built_then_build = _verdicts_while_building(
+                checked_df, observations_df, build_tables or registry.build_tables, concurrent=small
             )
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
             _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
             writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
             curated, landed_df = _stage_curated(
-                writer, observations_df, verdicts, config, observed_build, summary, gate, concurrent=small
+                writer,
+                observations_df,
+                verdicts,
+                config,
+                first_built_then_build,
+                summary,
+                gate,
+                concurrent=small,
             )
             rejected += gate.rows.rejected + curated.unwritable
             _settle_gate(writer, gate, config, summary)
@@ -192,7 +198,9 @@ def _verdicts_while_building(
     Building the six tables is driver work (py4j calls, Spark analyzing each plan), the verdicts a Spark job:
     with ``concurrent`` (a small batch) they overlap (``concurrent.run_all``). The tables are built on all the
     valid observations, which is what the first staging stages (``observations_df`` itself); any later build
-    (a bisection probe, a staging without quarantined objects) builds anew."""
+    (a bisection probe, a staging without quarantined objects) builds anew. The gate's row rules are attached
+    when a staging uses the tables (``RunGate.observing``), not here: an observed DataFrame that never runs would
+    keep its listener registered in the session (a batch of only rejected objects stages nothing)."""
     verdicts: list[Row] = []
     first: list[dict[str, DataFrame]] = []
     run_all(
@@ -250,7 +258,7 @@ def _stage_curated(
     observations_df: DataFrame,
     verdicts: list[Row],
     config: TransformConfig,
-    observed_build: TableBuilder,
+    build_tables: TableBuilder,
     summary: RunSummary,
     gate: RunGate,
     concurrent: bool,
@@ -261,8 +269,8 @@ def _stage_curated(
     (``gate.rows``), and the batch is staged and judged again without them (each pass removes at least one
     object, so this ends; a clean batch is staged and judged once).
 
-    ``observed_build`` builds the tables with the gate's row rules attached (``RunGate.observing``); its first
-    call may return tables built earlier (``_verdicts_while_building``).
+    ``build_tables``' first call may return tables built earlier (``_verdicts_while_building``); each staging
+    attaches the gate's row rules to what it builds (``RunGate.observing``).
 
     Returns the stage (with every unwritable object) and ``source_file`` of the objects staged into the
     tables (None when none was).
@@ -281,7 +289,7 @@ def _stage_curated(
         curated = stage_curated(
             writer,
             staged_df,
-            observed_build,
+            gate.observing(build_tables),
             merge.apply_merge_rule,
             config.curated_path,
             dates,

@@ -463,6 +463,25 @@ def test_conform_makes_a_non_null_column_nullable_where_declared(spark):
     assert_df_equality(actual_df, spark.createDataFrame([row], declared))
 
 
+def test_conform_keeps_a_declared_non_null_column_non_null_when_its_cast_could_fail(spark):
+    """A column already non-nullable keeps its declared nullability through a cast that can yield NULL (a
+    string to an int): conform still carries it with its coalesce, as for a nullable column."""
+    declared = TABLE_SCHEMAS["track_artists"]
+    as_text = StructType(
+        [
+            StructField(f.name, StringType() if f.name == "artist_position" else f.dataType, False)
+            for f in declared.fields
+        ]
+    )
+    strict_df = spark.createDataFrame([("t1", "a1", "2", T0, "file:///r/a", "2026-11-22")], as_text)
+
+    actual_df = conform(strict_df, declared)
+
+    assert_df_equality(
+        actual_df, spark.createDataFrame([("t1", "a1", 2, T0, "file:///r/a", "2026-11-22")], declared)
+    )
+
+
 def test_conform_names_a_missing_column(spark):
     df = spark.createDataFrame([("t1",)], "track_id string")
     with pytest.raises(
