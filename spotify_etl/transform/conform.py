@@ -32,30 +32,24 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
             f"rows for a table of columns {', '.join(schema.fieldNames())} lack the columns "
             f"{', '.join(missing)} (they have: {', '.join(df.columns)})"
         )
-    nullable_now = {field.name: field.nullable for field in df.schema.fields}
-    type_now = {field.name: field.dataType for field in df.schema.fields}
+    now = {field.name: field for field in df.schema.fields}
     keys = [
-        f"{_quoted(f.name)} IS NOT NULL" for f in schema.fields if not f.nullable and nullable_now[f.name]
+        f"{_quoted(f.name)} IS NOT NULL" for f in schema.fields if not f.nullable and now[f.name].nullable
     ]
     keyed_df = df.where(" AND ".join(keys)) if keys else df
-    return keyed_df.selectExpr(
-        *(
-            _conformed(field, nullable_now[field.name], type_now[field.name] == field.dataType)
-            for field in schema.fields
-        )
-    )
+    return keyed_df.selectExpr(*(_conformed(field, now[field.name]) for field in schema.fields))
 
 
-def _conformed(field: StructField, nullable_now: bool, same_type: bool) -> str:
-    """One column as Spark SQL: cast to the field's type, carrying its nullability (``conform``). SQL text,
-    one expression per column, so a table's conform is one call to the JVM rather than a few per column.
-    A cast to another type can make a non-nullable column nullable (a string that is no number), so such a
-    column keeps the ``coalesce`` even when it is not nullable now."""
+def _conformed(field: StructField, now: StructField) -> str:
+    """One column as Spark SQL: cast to the field's type, carrying its nullability (``conform``); ``now`` is the
+    column as it is. SQL text, one expression per column, so a table's conform is one call to the JVM rather
+    than a few per column. A cast to another type can make a non-nullable column nullable (a string that is no
+    number), so such a column keeps the ``coalesce`` even when it is not nullable now."""
     name = _quoted(field.name)
     column = f"CAST({name} AS {field.dataType.simpleString()})"
-    if not field.nullable and (nullable_now or not same_type):
+    if not field.nullable and (now.nullable or now.dataType != field.dataType):
         column = f"coalesce({column}, {_placeholder(field.dataType.simpleString())})"
-    elif field.nullable and not nullable_now:
+    elif field.nullable and not now.nullable:
         column = f"CASE WHEN {column} IS NOT NULL THEN {column} END"
     return f"{column} AS {name}"
 
