@@ -40,10 +40,12 @@ PARQUET_WRITE_CONF: dict[str, str] = {
 CODEGEN_CACHE_ENTRIES = 1000
 
 
-def apply_parquet_write_conf(spark: SparkSession) -> None:
-    """Set ``PARQUET_WRITE_CONF`` on a running session (the Glue job's, which Glue creates)."""
+def prepare_glue_session(spark: SparkSession) -> None:
+    """Prepare the session Glue creates as :func:`local_spark_session` prepares its own: ``PARQUET_WRITE_CONF``
+    set, and the hot names imported (``jvm_cache.import_hot_names``)."""
     for key, value in PARQUET_WRITE_CONF.items():
         spark.conf.set(key, value)
+    import_hot_names(spark)
 
 
 def spark_major_version() -> int:

@@ -37,9 +37,8 @@ from spotify_etl.config import (
 )
 from spotify_etl.lake import raw_objects_root
 from spotify_etl.runtime import run_metrics
-from spotify_etl.sparkutil import apply_parquet_write_conf
+from spotify_etl.sparkutil import prepare_glue_session
 from spotify_etl.transform.job import RawBatch, run_transform
-from spotify_etl.transform.jvm_cache import import_hot_names
 from spotify_etl.transform.quality_gate import QualityGateFailed, counts
 from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, RAW_SUFFIX, Rejection, name_rejection
 from spotify_etl.transform.summary import RunSummary
@@ -245,8 +244,7 @@ def run_glue_job(
         glue_context_factory, job_factory = _default_glue_factories()
     glue_context = glue_context_factory()
     spark: SparkSession = glue_context.spark_session
-    apply_parquet_write_conf(spark)
-    import_hot_names(spark)
+    prepare_glue_session(spark)
     job = job_factory(glue_context)
     job.init(args["JOB_NAME"], args)
     try:
