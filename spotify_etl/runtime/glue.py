@@ -38,9 +38,11 @@ from spotify_etl.config import (
 from spotify_etl.lake import raw_objects_root
 from spotify_etl.runtime import run_metrics
 from spotify_etl.sparkutil import prepare_glue_session
+from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.quality_gate import QualityGateFailed, counts
 from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, RAW_SUFFIX, Rejection, name_rejection
+from spotify_etl.transform.schema import RAW_TEXT
 from spotify_etl.transform.summary import RunSummary
 
 GROUP_SIZE_BYTES = 64 * 1024 * 1024
@@ -140,7 +142,7 @@ class GlueRuntime:
         frame_df = dynamic_frame.toDF()
         value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
         if not value_columns:  # nothing new since the bookmark: Glue gives a frame without columns
-            return spark.createDataFrame([], "source_file string, value string")
+            return driver_rows(spark, [], RAW_TEXT)
         lines_df = frame_df.select(
             F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_columns[0]).cast("string").alias("value")
         ).persist(StorageLevel.MEMORY_AND_DISK)

@@ -29,8 +29,10 @@ from pyspark.sql import functions as F
 
 from spotify_etl.lake import table_symlinks
 from spotify_etl.transform.concurrent import run_all
+from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
+from spotify_etl.transform.schema import SOURCE_FILES
 from spotify_etl.transform.writer import MergeRule, PartitionWriter, StagedTable, TableTarget
 
 # What a failed Spark write raises in pyspark 3.5: a converted JVM exception, or the raw Py4J error.
@@ -103,7 +105,7 @@ def stage_curated(
         spark = observations_df.sparkSession
 
         def only(subset: Sequence[str]) -> DataFrame:
-            keys_df = spark.createDataFrame([(uri,) for uri in subset], "source_file string")
+            keys_df = driver_rows(spark, [(uri,) for uri in subset], SOURCE_FILES)
             return observations_df.join(F.broadcast(keys_df), "source_file", "left_semi")
 
         def probe(subset: Sequence[str]) -> BaseException | None:

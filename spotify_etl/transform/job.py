@@ -36,6 +36,7 @@ from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
 from spotify_etl.transform.batch_tuning import is_small_batch, tune_for_batch
 from spotify_etl.transform.concurrent import run_all
+from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
 from spotify_etl.transform.isolate import UNWRITABLE, CuratedStage, TableBuilder, discard_stage, stage_curated
 from spotify_etl.transform.manifests import ensure_manifests
@@ -44,6 +45,7 @@ from spotify_etl.transform.quality_gate import QUALITY, RunGate, counts, load_ga
 from spotify_etl.transform.quarantine import stage_quarantine
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.record import stage_record
+from spotify_etl.transform.schema import REJECTION
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
@@ -339,8 +341,7 @@ def _rejects(checked_df: DataFrame, rejected: list[Rejection]) -> DataFrame:
     rejects_df = rejects_of(checked_df)
     if not rejected:
         return rejects_df
-    schema = "source_file string, reason string, detail string"
-    return rejects_df.unionByName(checked_df.sparkSession.createDataFrame(rejected, schema))
+    return rejects_df.unionByName(driver_rows(checked_df.sparkSession, rejected, REJECTION))
 
 
 def _swap(

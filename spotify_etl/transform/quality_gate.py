@@ -41,10 +41,12 @@ from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import broken_rows_query, verdict
+from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.isolate import TableBuilder
 from spotify_etl.transform.raw_objects import Rejection
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.row_rules import RowObserver, is_row_level
+from spotify_etl.transform.schema import SOURCE_FILES
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.writer import PartitionWriter, StagedTable
 
@@ -142,7 +144,7 @@ def without_objects(rows_df: DataFrame, sources: list[str]) -> DataFrame:
     """``rows_df`` (observations, or a table: both have ``source_file``) without the rows of ``sources``."""
     if not sources:
         return rows_df
-    keys_df = rows_df.sparkSession.createDataFrame([(uri,) for uri in sources], "source_file string")
+    keys_df = driver_rows(rows_df.sparkSession, [(uri,) for uri in sources], SOURCE_FILES)
     return rows_df.join(F.broadcast(keys_df), "source_file", "left_anti")
 
 
@@ -153,7 +155,7 @@ def _register_staged(spark: SparkSession, fs: HadoopFileSystem, staged: list[Sta
         if fs.list_dirs(table.staged_root):
             df = spark.read.schema(schema).option("basePath", table.staged_root).parquet(table.staged_root)
         else:
-            df = spark.createDataFrame([], schema)
+            df = driver_rows(spark, [], schema)
         df.createOrReplaceTempView(table.target.name)
 
 
@@ -235,7 +237,7 @@ def record_gate_results(
     in under its final name (a reader never sees half a file). Returns the file's URI."""
     columns = [f for f in RESULTS_SCHEMA.fields if f.name != RESULTS_PARTITION_KEY]
     rows = result_rows(results, run_id, evaluated_at, EVALUATED_BY)
-    spark.createDataFrame(rows, StructType(columns)).coalesce(1).write.mode("overwrite").parquet(scratch)
+    driver_rows(spark, rows, StructType(columns)).coalesce(1).write.mode("overwrite").parquet(scratch)
     (written,) = fs.list_files(scratch, ".parquet")
     day = evaluated_at.strftime("%Y-%m-%d")
     target = f"{curated_path}/{RESULTS_TABLE}/{RESULTS_PARTITION_KEY}={day}/part-{run_id}.parquet"

@@ -16,7 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.lake import QUARANTINE_TABLE
-from spotify_etl.transform.schema import QUARANTINE
+from spotify_etl.transform.driver_rows import driver_rows
+from spotify_etl.transform.schema import QUARANTINE, REJECTION
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.writer import PartitionWriter, StagedTable, TableTarget
 
@@ -67,11 +68,7 @@ def stage_quarantine(
         return None
     rejected_date = started_at.strftime("%Y-%m-%d")
     partitions: Sequence[str] = sorted({*superseded, *([rejected_date] if rejects_df is not None else [])})
-    rows_df = (
-        rejects_df
-        if rejects_df is not None
-        else spark.createDataFrame([], "source_file string, reason string, detail string")
-    )
+    rows_df = rejects_df if rejects_df is not None else driver_rows(spark, [], REJECTION)
     rows_df = rows_df.withColumn(
         "rejected_at", F.lit(started_at.replace(tzinfo=None)).cast("timestamp")
     ).withColumn(PARTITION_COLUMN, F.lit(rejected_date))

@@ -126,6 +126,13 @@ OBSERVATION = StructType(
     ]
 )
 
+# Rows the driver hands to Spark (transform/driver_rows.py): raw text before it is read, keys, rejections.
+RAW_TEXT = StructType([_f("source_file", StringType()), _f("value", StringType())])
+SOURCE_FILES = StructType([_f("source_file", StringType())])
+REJECTION = StructType(
+    [_f("source_file", StringType()), _f("reason", StringType()), _f("detail", StringType())]
+)
+
 QUARANTINE = StructType(
     [
         _f("source_file", StringType(), False),

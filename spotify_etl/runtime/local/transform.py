@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from spotify_etl.config import (
     DEFAULT_BOOKMARK_OPTION,
@@ -28,6 +29,7 @@ from spotify_etl.lake import LakeLayout, local_path, path_uri, raw_objects_root,
 from spotify_etl.runtime.local.bookmarks import LocalBookmarkStore, ObjectVersion, mark_warnings
 from spotify_etl.runtime.local.lock import writer_locks
 from spotify_etl.transform.bounds import Limits, check_object
+from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import environment_fault
 from spotify_etl.transform.job import RawBatch, run_transform
 from spotify_etl.transform.jvm_cache import jvm_class
@@ -38,10 +40,16 @@ from spotify_etl.transform.raw_objects import (
     name_rejection,
     unreadable_object,
 )
+from spotify_etl.transform.schema import RAW_TEXT
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 
 _BYTES_PER_TASK = 16 * 1024 * 1024
+# Up to this many objects, the encoded names are mapped back by a map literal in the plan; beyond, by a broadcast
+# join. The join costs a Spark job of its own (the broadcast: about 0.9 s of a cold one-object run); a map
+# lookup scans its keys, fine for a day's landing, quadratic for a full load.
+_NAMES_IN_PLAN_MAX = 128
+_ENCODED_NAMES = StructType([StructField("encoded", StringType()), StructField("listed", StringType())])
 
 
 def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
@@ -82,26 +90,29 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
     # Spark refuses a path that does not exist when the read is planned: read only what is still there (a file
     # deleted later, while the job runs, yields no row: ignoreMissingFiles), so a vanished object is skipped.
     present = [uri for uri in uris if os.path.lexists(local_path(uri))]
-    hadoop_path = jvm_class("org.apache.hadoop.fs.Path")  # looked up once, not per object
-    names = spark.createDataFrame(
-        [(str(hadoop_path(uri).toUri().toString()), uri) for uri in present],
-        "encoded string, listed string",
-    )
     if not present:
-        return spark.createDataFrame([], "source_file string, value string")
+        return driver_rows(spark, [], RAW_TEXT)
+    hadoop_path = jvm_class("org.apache.hadoop.fs.Path")  # looked up once, not per object
+    pairs = [(str(hadoop_path(uri).toUri().toString()), uri) for uri in present]
     read_df = (
         spark.read.option("ignoreCorruptFiles", "true")
         .option("ignoreMissingFiles", "true")
         .text([hadoop_literal(uri) for uri in present], wholetext=True)  # one row per object
         .select(F.input_file_name().alias("encoded"), "value")
     )
+    if len(pairs) <= _NAMES_IN_PLAN_MAX and len({encoded for encoded, _ in pairs}) == len(pairs):
+        listed = F.create_map(*(F.lit(name) for pair in pairs for name in pair))
+        return read_df.select(listed[F.col("encoded")].alias("source_file"), "value").where(
+            F.col("source_file").isNotNull()
+        )
+    names = driver_rows(spark, pairs, _ENCODED_NAMES)
     return read_df.join(F.broadcast(names), "encoded").select(F.col("listed").alias("source_file"), "value")
 
 
 def _read_objects(spark: SparkSession, uris: list[str], raw_bytes: int) -> DataFrame:
     """One row per object (``source_file``, ``value``: its whole text), in partitions sized to the data."""
     if not uris:
-        return spark.createDataFrame([], "source_file string, value string")
+        return driver_rows(spark, [], RAW_TEXT)
     # A whole-text read packs fewer objects per partition than a line read (126 partitions at 2,000 objects,
     # make bench); every later stage would inherit that width. Narrow it to the data: about one task per
     # 16 MB of gzip, never fewer than two per core.

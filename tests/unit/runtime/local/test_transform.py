@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
+from spotify_etl.lake import path_uri
 from spotify_etl.runtime.local import transform as local_transform
 from spotify_etl.runtime.local.transform import config_for_lake, list_raw_objects, run_local_transform
 from spotify_etl.transform.globs import excluded
@@ -76,3 +78,36 @@ def test_a_dangling_symlink_is_quarantined_and_a_vanished_file_skipped(
     ]
     assert summary.bookmark_committed
     assert not os.path.lexists(vanishing)
+
+
+AWKWARD_NAMES = [
+    "plain.json",
+    "odd [1] {x,y} *? %41 $HOME é.json",
+    "with space.json",
+    "100%.json",
+    "a+b=c;d.json",
+]
+
+
+@pytest.mark.parametrize(
+    "names_in_plan_max", [local_transform._NAMES_IN_PLAN_MAX, 0], ids=["in-plan", "joined"]
+)
+def test_each_object_is_read_once_under_its_listed_name_whichever_way_names_are_mapped(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names_in_plan_max: int
+) -> None:
+    monkeypatch.setattr(local_transform, "_NAMES_IN_PLAN_MAX", names_in_plan_max)
+    folder = tmp_path / "raw dir [x]"
+    folder.mkdir()
+    for i, name in enumerate(AWKWARD_NAMES):
+        (folder / name).write_text(f"object {i}\nsecond line")
+    uris = [path_uri(folder / name) for name in AWKWARD_NAMES]
+
+    read = local_transform._read_literally(spark, uris)
+
+    expected = spark.createDataFrame(
+        [(uri, f"object {i}\nsecond line") for i, uri in enumerate(uris)],
+        "source_file string, value string",
+    )
+    assert_df_equality(read, expected, ignore_row_order=True, ignore_nullable=True)
+    joined = "BroadcastHashJoin" in read._jdf.queryExecution().executedPlan().toString()
+    assert joined is (names_in_plan_max == 0)
