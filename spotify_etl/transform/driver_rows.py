@@ -11,7 +11,9 @@ all in the JVM. Spark folds the parse of a literal into the plan, so the rows ar
 
 Bound: up to ``MAX_LITERAL_ROWS`` rows go in the plan (a few hundred bytes each: the plan's text, which Spark
 logs and shows, stays small); more rows go through ``createDataFrame``, where a worker's start is small beside
-the batch that produced them (hundreds of rejected objects, a bisection of a large batch).
+the batch that produced them (hundreds of rejected objects, a bisection of a large batch). Values are checked
+in Python against their column's type before either (the JSON reader would coerce some: a number into a string
+column), so both ways take and refuse the same rows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ from datetime import UTC, date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from spotify_etl.transform.conform import conform
 
@@ -32,25 +46,20 @@ _TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"  # what _json_value writes
 
 def driver_rows(spark: SparkSession, rows: Sequence[Sequence[object]], schema: StructType) -> DataFrame:
     """``rows`` (tuples in ``schema``'s column order) as a DataFrame of exactly ``schema``, nullability included;
-    in the plan up to ``MAX_LITERAL_ROWS`` rows, else by ``createDataFrame``.
-
-    Values: ``str``, ``int``, ``float`` (NaN and infinities included), ``bool``, ``None``, ``date``, and
-    ``datetime`` with a time zone (a naive one has no instant).
+    in the plan up to ``MAX_LITERAL_ROWS`` rows, else by ``createDataFrame``. Either way, each value is checked
+    against its column's type first (``_ACCEPTED``), so what is refused does not depend on how many rows there are.
 
     Raises:
-        ValueError: a row's length differs from the schema's, ``None`` in a non-nullable column, or a naive
-            ``datetime`` (all before Spark is called).
-        TypeError: a value of another type.
+        ValueError: a row's length differs from the schema's, ``None`` in a non-nullable column, an integer out
+            of its column's range, or a ``datetime`` without a time zone (a naive one has no instant).
+        TypeError: a value its column's type does not take, or a column of a type not in ``_ACCEPTED``.
     """
     names = schema.fieldNames()
     records = []
     for row in rows:
         if len(row) != len(names):
             raise ValueError(f"a row of {len(row)} values for the {len(names)} columns {', '.join(names)}")
-        for field, value in zip(schema.fields, row, strict=True):
-            if value is None and not field.nullable:
-                raise ValueError(f"column {field.name} is not nullable, but a row holds None there")
-        records.append({name: _json_value(value) for name, value in zip(names, row, strict=True)})
+        records.append({f.name: _json_value(f, value) for f, value in zip(schema.fields, row, strict=True)})
     if len(records) > MAX_LITERAL_ROWS:
         return spark.createDataFrame(rows, schema)
     options = {"mode": "FAILFAST", "timestampFormat": _TIMESTAMP_FORMAT}
@@ -60,13 +69,54 @@ def driver_rows(spark: SparkSession, rows: Sequence[Sequence[object]], schema: S
     return conform(spark.sql("SELECT 1").select(F.inline(parsed)), schema)
 
 
-def _json_value(value: object) -> object:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value  # json writes NaN and the infinities as Spark's JSON reader reads them
+# What each column type takes, as createDataFrame's own check does (a bool is no number, a datetime no date).
+_ACCEPTED: dict[type[DataType], tuple[type, ...]] = {
+    StringType: (str,),
+    LongType: (int,),
+    IntegerType: (int,),
+    DoubleType: (float,),
+    BooleanType: (bool,),
+    DateType: (date,),
+    TimestampType: (datetime,),
+}
+_SUBCLASSES_REFUSED: dict[type[DataType], tuple[type, ...]] = {
+    LongType: (bool,),
+    IntegerType: (bool,),
+    DateType: (datetime,),
+}
+_BITS = {LongType: 64, IntegerType: 32}
+
+
+def _json_value(field: StructField, value: object) -> object:
+    """``value`` as the JSON that Spark reads back as it, for ``field``'s column (``driver_rows``)."""
+    if value is None:
+        if not field.nullable:
+            raise ValueError(f"column {field.name} is not nullable, but a row holds None there")
+        return None
+    kind = type(field.dataType)
+    accepted = _ACCEPTED.get(kind)
+    if accepted is None:
+        raise TypeError(
+            f"column {field.name}: rows of type {field.dataType.simpleString()} are not supported"
+        )
+    if not isinstance(value, accepted) or isinstance(value, _SUBCLASSES_REFUSED.get(kind, ())):
+        raise TypeError(
+            f"column {field.name} ({field.dataType.simpleString()}) cannot hold the {type(value).__name__} {value!r}"
+        )
+    if (
+        isinstance(value, int)
+        and kind in _BITS
+        and not -(2 ** (_BITS[kind] - 1)) <= value < 2 ** (_BITS[kind] - 1)
+    ):
+        raise ValueError(f"column {field.name} ({field.dataType.simpleString()}) cannot hold {value}")
+    if isinstance(value, str):
+        # A lone surrogate (a file name that is not UTF-8, as Python lists it) has no UTF-8 form: U+FFFD, as
+        # Spark's readers decode such bytes.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ValueError(f"a datetime without a time zone has no instant: {value.isoformat()}")
+            raise ValueError(f"column {field.name}: a datetime without a time zone has no instant: {value}")
         return value.astimezone(UTC).isoformat(timespec="microseconds")  # the year always in four digits
     if isinstance(value, date):
         return value.isoformat()
-    raise TypeError(f"no JSON form for a {type(value).__name__} value: {value!r}")
+    return value  # json writes NaN and the infinities as Spark's JSON reader reads them

@@ -9,9 +9,11 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql.types import (
+    ArrayType,
     BooleanType,
     DateType,
     DoubleType,
+    IntegerType,
     LongType,
     StringType,
     StructField,
@@ -77,27 +79,63 @@ def test_no_rows_is_an_empty_dataframe_of_the_schema(spark: SparkSession) -> Non
     assert "ExistingRDD" not in _plan(built)
 
 
+def _row(**values: object) -> tuple[object, ...]:
+    """ROWS[0] with some columns changed."""
+    return tuple(values.get(name, value) for name, value in zip(SCHEMA.fieldNames(), ROWS[0], strict=True))
+
+
+@pytest.mark.parametrize("literal_rows_max", [module.MAX_LITERAL_ROWS, 0], ids=["in-plan", "many-rows"])
 @pytest.mark.parametrize(
-    ("row", "refusal"),
+    ("row", "error", "refusal"),
     [
-        ((None, "x", None, None, None, None, datetime(2026, 1, 1, tzinfo=UTC)), "column key is not nullable"),
-        (("a", "x", None, None, None, None, datetime(2026, 1, 1)), "a datetime without a time zone"),
-        (("a", "x"), "a row of 2 values for the 7 columns key, text"),
+        (_row(key=None), ValueError, "column key is not nullable, but a row holds None there"),
         (
-            ("a", b"bytes", None, None, None, None, datetime(2026, 1, 1, tzinfo=UTC)),
-            "no JSON form for a bytes",
+            _row(at=datetime(2026, 1, 1)),
+            ValueError,
+            "column at: a datetime without a time zone has no instant",
         ),
+        (("a", "x"), ValueError, "a row of 2 values for the 7 columns key, text"),
+        (_row(text=12), TypeError, r"column text \(string\) cannot hold the int 12"),
+        (_row(count=True), TypeError, r"column count \(bigint\) cannot hold the bool True"),
+        (_row(observed=1), TypeError, r"column observed \(double\) cannot hold the int 1"),
+        (
+            _row(day=datetime(2026, 1, 1, tzinfo=UTC)),
+            TypeError,
+            r"column day \(date\) cannot hold the datetime",
+        ),
+        (_row(at="2026-01-01"), TypeError, r"column at \(timestamp\) cannot hold the str"),
+        (_row(count=2**63), ValueError, r"column count \(bigint\) cannot hold 9223372036854775808"),
     ],
 )
-def test_a_row_the_schema_cannot_hold_is_refused_before_spark_runs(spark: SparkSession, row, refusal) -> None:
-    with pytest.raises((ValueError, TypeError), match=refusal):
-        driver_rows(spark, [ROWS[0], row], SCHEMA)
+def test_a_value_its_column_cannot_hold_is_refused_before_spark_runs_whatever_the_row_count(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, literal_rows_max: int, row, error, refusal
+) -> None:
+    monkeypatch.setattr(module, "MAX_LITERAL_ROWS", literal_rows_max)
+
+    with pytest.raises(error, match=refusal):
+        driver_rows(spark, [ROWS[1], row], SCHEMA)
 
 
-def test_a_value_spark_cannot_read_as_its_type_fails_the_query_instead_of_becoming_null(
+def test_an_int_column_refuses_what_does_not_fit_32_bits_and_other_types_are_not_taken(
     spark: SparkSession,
 ) -> None:
-    schema = StructType([StructField("count", LongType(), True)])
+    ints = StructType([StructField("n", IntegerType(), True)])
+    arrays = StructType([StructField("ids", ArrayType(StringType()), True)])
 
-    with pytest.raises(Exception, match=r"(?i)malformed record"):
-        driver_rows(spark, [("twelve",)], schema).collect()
+    assert [r.n for r in driver_rows(spark, [(2**31 - 1,), (-(2**31),)], ints).collect()] == [
+        2**31 - 1,
+        -(2**31),
+    ]
+    with pytest.raises(ValueError, match=r"column n \(int\) cannot hold 2147483648"):
+        driver_rows(spark, [(2**31,)], ints)
+    with pytest.raises(TypeError, match="column ids: rows of type array<string> are not supported"):
+        driver_rows(spark, [(["a"],)], arrays)
+
+
+def test_a_name_that_is_not_utf8_keeps_its_replacement_character_as_sparks_readers_give_it(
+    spark: SparkSession,
+) -> None:
+    name = b"caf\xe9.json.gz".decode("utf-8", "surrogateescape")  # as os.walk lists a Latin-1 file name
+    schema = StructType([StructField("source_file", StringType(), True)])
+
+    assert [r.source_file for r in driver_rows(spark, [(name,)], schema).collect()] == ["caf\ufffd.json.gz"]
