@@ -84,7 +84,7 @@ _SUBCLASSES_REFUSED: dict[type[DataType], tuple[type, ...]] = {
     IntegerType: (bool,),
     DateType: (datetime,),
 }
-_BITS = {LongType: 64, IntegerType: 32}
+_INT_LIMITS: dict[type[DataType], int] = {LongType: 2**63, IntegerType: 2**31}  # a value v fits when -limit <= v < limit
 
 
 def _json_value(field: StructField, value: object) -> object:
@@ -103,11 +103,8 @@ def _json_value(field: StructField, value: object) -> object:
         raise TypeError(
             f"column {field.name} ({field.dataType.simpleString()}) cannot hold the {type(value).__name__} {value!r}"
         )
-    if (
-        isinstance(value, int)
-        and kind in _BITS
-        and not -(2 ** (_BITS[kind] - 1)) <= value < 2 ** (_BITS[kind] - 1)
-    ):
+    limit = _INT_LIMITS.get(kind)
+    if limit is not None and isinstance(value, int) and not -limit <= value < limit:
         raise ValueError(f"column {field.name} ({field.dataType.simpleString()}) cannot hold {value}")
     if isinstance(value, str):
         # A lone surrogate (a file name that is not UTF-8, as Python lists it) has no UTF-8 form: U+FFFD, as

@@ -126,7 +126,9 @@ OBSERVATION = StructType(
     ]
 )
 
-# Rows the driver hands to Spark (transform/driver_rows.py): raw text before it is read, keys, rejections.
+# Rows the driver hands to Spark (transform/driver_rows.py): raw text before it is read, the local reader's
+# names (Spark's percent-encoded input_file_name -> the listed URI), keys, rejections.
+ENCODED_NAMES = StructType([_f("encoded", StringType()), _f("listed", StringType())])
 RAW_TEXT = StructType([_f("source_file", StringType()), _f("value", StringType())])
 SOURCE_FILES = StructType([_f("source_file", StringType())])
 REJECTION = StructType(

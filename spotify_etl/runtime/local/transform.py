@@ -17,7 +17,6 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
 
 from spotify_etl.config import (
     DEFAULT_BOOKMARK_OPTION,
@@ -40,7 +39,7 @@ from spotify_etl.transform.raw_objects import (
     name_rejection,
     unreadable_object,
 )
-from spotify_etl.transform.schema import RAW_TEXT
+from spotify_etl.transform.schema import ENCODED_NAMES, RAW_TEXT
 from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 
@@ -49,7 +48,6 @@ _BYTES_PER_TASK = 16 * 1024 * 1024
 # join. The join costs a Spark job of its own (the broadcast: about 0.9 s of a cold one-object run); a map
 # lookup scans its keys, fine for a day's landing, quadratic for a full load.
 _NAMES_IN_PLAN_MAX = 128
-_ENCODED_NAMES = StructType([StructField("encoded", StringType()), StructField("listed", StringType())])
 
 
 def list_raw_objects(raw_path: str) -> list[ObjectVersion]:
@@ -105,7 +103,7 @@ def _read_literally(spark: SparkSession, uris: list[str]) -> DataFrame:
         return read_df.select(listed[F.col("encoded")].alias("source_file"), "value").where(
             F.col("source_file").isNotNull()
         )
-    names = driver_rows(spark, pairs, _ENCODED_NAMES)
+    names = driver_rows(spark, pairs, ENCODED_NAMES)
     return read_df.join(F.broadcast(names), "encoded").select(F.col("listed").alias("source_file"), "value")
 
 
