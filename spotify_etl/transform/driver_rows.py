@@ -84,7 +84,10 @@ _SUBCLASSES_REFUSED: dict[type[DataType], tuple[type, ...]] = {
     IntegerType: (bool,),
     DateType: (datetime,),
 }
-_INT_LIMITS: dict[type[DataType], int] = {LongType: 2**63, IntegerType: 2**31}  # a value v fits when -limit <= v < limit
+_INT_LIMITS: dict[type[DataType], int] = {
+    LongType: 2**63,
+    IntegerType: 2**31,
+}  # a value v fits when -limit <= v < limit
 
 
 def _json_value(field: StructField, value: object) -> object:
