@@ -4,7 +4,8 @@ Spark's JSON reader, in PERMISSIVE mode, rejects a record whose value does not f
 which key; and it does not reject a key the schema reads as a string holding an object or an array (it keeps
 the value's JSON text). These regexes name the key, for the ``schema_mismatch`` reason and its detail
 (``validate.py``). Each is evaluated only on a rejected object's text, except
-``STRING_KEY_HOLDS_STRUCTURE_SCAN``, which the validation runs on every object.
+``STRING_KEY_HOLDS_STRUCTURE_SCAN``, which the validation runs on the text of an object whose parsed strings
+hold one that starts like a structure (``string_may_hold_structure``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,40 @@ STRING_KEY_HOLDS_STRUCTURE = r'"(' + "|".join(STRING_KEYS) + r')"\s*:\s*[\[{]'
 STRING_KEY_HOLDS_STRUCTURE_SCAN = (
     r'"(?=[^"\\]{1,' + str(max(map(len, STRING_KEYS))) + r'}+"\s*:\s*[\[{])' + STRING_KEY_HOLDS_STRUCTURE[1:]
 )
+
+
+# Joins the parsed strings of an object for the test below: a separator that then precedes "{" or "[" is a
+# string that starts like a structure (or a string holding the separator: a false alarm, which the scan of
+# the raw text then clears).
+_JOINED = "\u0001"
+
+
+def string_may_hold_structure(envelope: Column) -> Column:
+    """Whether a string field of ``envelope`` (an object parsed with the envelope schema), at any depth, starts with ``{`` or ``[``.
+
+    Spark's parser keeps an object or array under a string key as its JSON text, which starts with ``{`` or
+    ``[``; so an object whose parsed strings hold none cannot have one, and only the others need the scan of
+    their raw text (``STRING_KEY_HOLDS_STRUCTURE_SCAN``), which costs about as much as the parse. The test
+    is one Spark expression without lambdas: the strings, gathered through the arrays of structs
+    (``items.track.artists.name`` ...), joined by a separator and searched for it before ``{`` or ``[``.
+    """
+    joined = F.concat(F.lit(_JOINED), F.concat_ws(_JOINED, *_strings(envelope, ENVELOPE, False)))
+    return joined.contains(_JOINED + "{") | joined.contains(_JOINED + "[")
+
+
+def _strings(column: Column, schema: StructType, in_array: bool) -> list[Column]:
+    """The string fields of ``column`` (of type ``schema``; with ``in_array`` an array of it), each a string
+    or an array of strings: the same fields as ``string_keys``."""
+    found: list[Column] = []
+    for schema_field in schema.fields:
+        dtype, value = schema_field.dataType, column[schema_field.name]
+        if isinstance(dtype, StringType):
+            found.append(value)
+        elif isinstance(dtype, StructType):
+            found += _strings(value, dtype, in_array)
+        elif isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StructType):
+            found += _strings(F.flatten(value) if in_array else value, dtype.elementType, True)
+    return found
 
 
 def _keys_where(schema: StructType, wanted: Callable[[DataType], bool]) -> set[str]:

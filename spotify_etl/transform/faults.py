@@ -26,6 +26,7 @@ EXIT_ENVIRONMENT = 4
 _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("no space left on device", ("No space left on device", "Disk quota exceeded")),
     ("read-only file system", ("Read-only file system",)),
+    ("disk I/O error", ("Input/output error",)),
     (
         "permission denied",
         (
@@ -57,6 +58,7 @@ _ERRNOS = {
     errno.ENOSPC: "no space left on device",
     errno.EDQUOT: "no space left on device",
     errno.EROFS: "read-only file system",
+    errno.EIO: "disk I/O error",
     errno.EACCES: "permission denied",
     errno.EPERM: "permission denied",
 }

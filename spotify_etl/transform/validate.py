@@ -28,6 +28,7 @@ from spotify_etl.transform.bounds import MAX_INFLATED_BYTES, MAX_ITEMS
 from spotify_etl.transform.envelope_keys import (
     STRING_KEY_HOLDS_STRUCTURE,
     STRING_KEY_HOLDS_STRUCTURE_SCAN,
+    string_may_hold_structure,
     wrong_type_detail,
 )
 from spotify_etl.transform.jvm_cache import per_jvm
@@ -73,51 +74,27 @@ def _snippet(column: Column) -> Column:
     return F.substring(F.regexp_replace(column, r"\s+", " "), 1, _DETAIL_CHARS)
 
 
-def _split_counted(counted_df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """From ``(source_file, lines, value)``: objects of exactly one non-blank line, and rejects for the rest."""
-    records_df = counted_df.where(F.col("lines") == 1).select("source_file", "value")
-    rejected_df = counted_df.where(F.col("lines") != 1).select(
-        "source_file",
-        F.when(F.col("lines") == 0, F.lit("empty")).otherwise(F.lit("multiple_records")).alias("reason"),
-        F.when(F.col("lines") == 0, F.lit("the object holds no JSON line"))
-        .otherwise(
-            F.format_string(
-                "%d non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",
-                F.col("lines"),
-            )
-        )
-        .alias("detail"),
-    )
-    return records_df, rejected_df
-
-
-def filter_single_records(lines_df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """For a read that yields one row per LINE (Glue's reader): group the lines of each object.
-
-    Returns ``(records_df, rejected_df)``; ``records_df`` has ``source_file, value``.
-    """
+def count_lines(lines_df: DataFrame) -> DataFrame:
+    """For a read that yields one row per LINE (Glue's reader): ``(source_file, lines, value)`` per object,
+    ``lines`` its non-blank lines and ``value`` the first of them (null when there is none)."""
     non_blank = F.trim(F.col("value")) != ""
-    counted_df = lines_df.groupBy("source_file").agg(
+    return lines_df.groupBy("source_file").agg(
         F.count(F.when(non_blank, F.lit(1))).alias("lines"),
         F.first(F.when(non_blank, F.col("value")), ignorenulls=True).alias("value"),
     )
-    return _split_counted(counted_df)
 
 
-def filter_single_records_whole(objects_df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """For a read that yields one row per OBJECT (its whole text, the local reader): no shuffle.
-
-    The same verdicts as ``filter_single_records``, decided inside the row instead of by a
-    ``groupBy(source_file)`` that would move every object's text across a shuffle.
-    """
+def count_lines_whole(objects_df: DataFrame) -> DataFrame:
+    """For a read that yields one row per OBJECT (its whole text, the local reader): the same rows as
+    ``count_lines``, counted inside the row instead of by a ``groupBy(source_file)`` that would move every
+    object's text across a shuffle."""
     lines = F.filter(F.split(F.col("value"), "\n"), lambda line: F.trim(line) != "")
-    counted_df = objects_df.select(
+    return objects_df.select(
         # try_element_at: an object of blank lines has no line 1, which raises in ANSI mode (Spark 4's default).
         "source_file",
         F.size(lines).alias("lines"),
         F.try_element_at(lines, F.lit(1)).alias("value"),
     )
-    return _split_counted(counted_df)
 
 
 def _parsed(value: Column) -> Column:
@@ -169,7 +146,10 @@ def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
             F.lit("bad_artists_fetched_at"),
         )
         .when(F.exists(F.coalesce(envelope["items"], F.array()), _bad_added_at), F.lit("bad_added_at"))
-        .when(corrupt | value.rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN), F.lit("schema_mismatch"))
+        .when(
+            corrupt | (string_may_hold_structure(envelope) & value.rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN)),
+            F.lit("schema_mismatch"),
+        )
     )
 
 
@@ -216,13 +196,10 @@ def _field_detail(label: str, found: Column, expectation: str) -> Column:
     return F.concat(F.lit(label), F.coalesce(found, F.lit("<missing>")), F.lit(f"; {expectation}"))
 
 
-def _detail(reason: Column, envelope: Column, value: Column, max_chars: int) -> Column:
-    """A message that says what was wrong, for a person reading the quarantine: the one of the record's reason.
-
-    The reasons are taken in the order of ``reasons.py``; ``empty`` and ``multiple_records`` get theirs where
-    they are found (``_split_counted``).
-    """
-    messages = _messages(envelope, value, max_chars)
+def _detail(reason: Column, envelope: Column, value: Column, lines: Column, max_chars: int) -> Column:
+    """A message that says what was wrong, for a person reading the quarantine: the one of the record's reason
+    (the reasons taken in the order of ``reasons.py``)."""
+    messages = _messages(envelope, value, lines, max_chars)
     first, *rest = [name for name in VALIDATION_REASONS if name in messages]
     detail = F.when(reason == first, messages[first])
     for name in rest:
@@ -230,7 +207,7 @@ def _detail(reason: Column, envelope: Column, value: Column, max_chars: int) -> 
     return detail
 
 
-def _messages(envelope: Column, value: Column, max_chars: int) -> dict[str, Column]:
+def _messages(envelope: Column, value: Column, lines: Column, max_chars: int) -> dict[str, Column]:
     """Each reason's message, a Column of the record's text (forms as ``reasons.py`` documents them)."""
     versions = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
     plausible = F.concat(
@@ -248,6 +225,10 @@ def _messages(envelope: Column, value: Column, max_chars: int) -> dict[str, Colu
     extracted_at = _raw_field(value, "extracted_at")
     iso = "expected ISO-8601 UTC like 2026-11-22T03:00:05Z"
     return {
+        "empty": F.lit("the object holds no JSON line"),
+        "multiple_records": F.format_string(
+            "%d non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)", lines
+        ),
         "too_large": F.format_string(
             f"the JSON text is %d characters; the transform parses objects of at most {max_chars:,}",
             F.length(value),
@@ -308,33 +289,37 @@ def check_raw_objects(
     ``extracted_at`` (``plausibility.latest_plausible`` of the run's clock); None checks the lower only.
     An object whose text is longer than ``max_record_chars`` is ``too_large``.
     """
-    split = filter_single_records_whole if whole_objects else filter_single_records
-    records_df, multi_df = split(raw_df)
+    counted_df = count_lines_whole(raw_df) if whole_objects else count_lines(raw_df)
     latest = None if latest_extracted_at is None else iso_z(latest_extracted_at)
-    envelope, extracted_ts, reason, checked = _check_columns(max_record_chars)
-    checked_df = (
-        records_df.select("source_file", "value", F.lit(latest).cast("string").alias(_LATEST))
+    record, envelope, extracted_ts, reason, checked = _check_columns(max_record_chars)
+    # One projection for every verdict, "empty" and "multiple_records" included: a union of the one-line
+    # objects with the others would read (and, locally, inflate) every raw object twice.
+    return (
+        counted_df.select("source_file", "lines", record, F.lit(latest).cast("string").alias(_LATEST))
         .select("*", envelope)
         .select("*", extracted_ts)
         .select("*", reason)
         .select(*checked)
     )
-    return checked_df.unionByName(multi_df, allowMissingColumns=True)
 
 
 @per_jvm
-def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, list[Column]]:
-    """The columns of :func:`check_raw_objects`, built once per bound (``jvm_cache``): the parse, the
-    extraction time, the reason, and the checked row. The run's latest plausible moment is the column
-    ``_LATEST`` of the records, so the same columns serve every run."""
-    envelope = F.col("envelope")
-    reason = F.when(F.length("value") > max_record_chars, F.lit("too_large")).otherwise(
-        _reason(envelope, F.col("value"), F.col("extracted_ts"))
+def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, Column, list[Column]]:
+    """The columns of :func:`check_raw_objects`, built once per bound (``jvm_cache``): the record (the
+    object's one line; null for an object of none or several), the parse, the extraction time, the reason,
+    and the checked row. The run's latest plausible moment is the column ``_LATEST`` of the records, so the
+    same columns serve every run."""
+    envelope, lines = F.col("envelope"), F.col("lines")
+    reason = (
+        F.when(lines == 0, F.lit("empty"))
+        .when(lines != 1, F.lit("multiple_records"))
+        .when(F.length("value") > max_record_chars, F.lit("too_large"))
+        .otherwise(_reason(envelope, F.col("value"), F.col("extracted_ts")))
     )
     checked = [
         F.col("source_file"),
         F.col("reason"),
-        _detail(F.col("reason"), envelope, F.col("value"), max_record_chars).alias("detail"),
+        _detail(F.col("reason"), envelope, F.col("value"), lines, max_record_chars).alias("detail"),
         F.col("extracted_ts").alias("extracted_at"),
         F.date_format("extracted_ts", "yyyy-MM-dd").alias("snapshot_date"),
         envelope["market"].alias("market"),
@@ -343,6 +328,7 @@ def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, list[
         F.coalesce(envelope["artists"], F.array().cast(OBSERVATION["artists"].dataType)).alias("artists"),
     ]
     return (
+        F.when(lines == 1, F.col("value")).alias("value"),
         _parsed(F.col("value")).alias("envelope"),
         parse_extracted_at(envelope["extracted_at"]).alias("extracted_ts"),
         reason.alias("reason"),

@@ -34,6 +34,7 @@ class _SparkError(Exception):
         ("java.io.IOException: No space left on device", "no space left on device"),
         ("java.nio.file.FileSystemException: /lake/x: Read-only file system", "read-only file system"),
         ("java.nio.file.AccessDeniedException: /lake/curated", "permission denied"),
+        ("java.io.IOException: Input/output error", "disk I/O error"),
         (
             "java.io.IOException: Mkdirs failed to create file:/lake/_staging/r (exists=false)",
             "a folder could not be created (permissions or a read-only file system)",
@@ -67,6 +68,7 @@ def test_a_jvm_cause_deep_in_a_spark_failure_names_the_environment_fault(java_te
         (errno.ENOSPC, "no space left on device"),
         (errno.EROFS, "read-only file system"),
         (errno.EACCES, "permission denied"),
+        (errno.EIO, "disk I/O error"),
     ],
 )
 def test_an_os_error_is_named_by_its_errno(code: int, cause: str) -> None:

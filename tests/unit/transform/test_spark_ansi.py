@@ -94,24 +94,25 @@ def test_a_well_shaped_but_impossible_extracted_at_is_null(ansi_spark: SparkSess
 
 def test_an_object_of_blank_lines_is_rejected_as_empty_not_a_failed_run(ansi_spark: SparkSession) -> None:
     objects_df = ansi_spark.createDataFrame(
-        [("s3://raw/blank.json.gz", "\n   \n"), ("s3://raw/one.json.gz", '{"a": 1}\n')],
+        [("s3://raw/blank.json.gz", "\n   \n"), ("s3://raw/two.json.gz", '{"a": 1}\n\n{"a": 2}\n')],
         "source_file string, value string",
     )
 
-    records_df, rejected_df = validate.filter_single_records_whole(objects_df)
+    checked_df = validate.check_raw_objects(objects_df, whole_objects=True)
 
     assert_df_equality(
-        records_df,
+        validate.rejects_of(checked_df),
         ansi_spark.createDataFrame(
-            [("s3://raw/one.json.gz", '{"a": 1}')], "source_file string, value string"
-        ),
-        ignore_nullable=True,
-    )
-    assert_df_equality(
-        rejected_df,
-        ansi_spark.createDataFrame(
-            [("s3://raw/blank.json.gz", "empty", "the object holds no JSON line")],
+            [
+                ("s3://raw/blank.json.gz", "empty", "the object holds no JSON line"),
+                (
+                    "s3://raw/two.json.gz",
+                    "multiple_records",
+                    "2 non-blank lines; a raw object holds exactly one JSON line (docs/design.md s.2)",
+                ),
+            ],
             "source_file string, reason string, detail string",
         ),
         ignore_nullable=True,
+        ignore_row_order=True,
     )

@@ -1,7 +1,8 @@
 """The fast scan for "a string key holds an object or array" finds exactly what the plain pattern finds.
 
-``validate`` runs the scan over every valid object's whole text (the plain pattern tries 18 key names at
-every quote; docs/performance.md); the plain pattern names the key in the quarantine's detail. Both run on Java's regex engine, so the test compares them in Spark.
+``validate`` runs the scan over the whole text of an object one of whose parsed strings starts like a structure
+(``envelope_keys.string_may_hold_structure``); the plain pattern names the key in the quarantine's detail. Both
+run on Java's regex engine, so the test compares them in Spark.
 """
 
 from __future__ import annotations

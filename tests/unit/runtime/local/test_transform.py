@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import gzip
 import os
 from pathlib import Path
 
@@ -9,9 +11,10 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from spotify_etl.lake import path_uri
+from spotify_etl.lake import local_path, path_uri
 from spotify_etl.runtime.local import transform as local_transform
 from spotify_etl.runtime.local.transform import config_for_lake, list_raw_objects, run_local_transform
+from spotify_etl.transform.faults import EnvironmentFault
 from spotify_etl.transform.globs import excluded
 from spotify_etl.transform.raw_objects import GLUE_EXCLUSIONS, is_hidden
 from spotify_etl.transform.schema import QUARANTINE
@@ -111,3 +114,40 @@ def test_each_object_is_read_once_under_its_listed_name_whichever_way_names_are_
     assert_df_equality(read, expected, ignore_row_order=True, ignore_nullable=True)
     joined = "BroadcastHashJoin" in read._jdf.queryExecution().executedPlan().toString()
     assert joined is (names_in_plan_max == 0)
+
+
+def test_the_checks_before_the_read_run_while_the_jvm_starts_and_give_the_same_verdicts(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Without a session given, the run starts the checks (names, links, bounds) in a thread, then the JVM
+    # (here the test's session, already running); the read takes the thread's verdicts.
+    lake = tmp_path / "lake"
+    b.land(lake / "raw", b.envelope(playlist=b.playlist(id="p1")))
+    deep = b.land(lake / "raw", b.envelope(playlist=b.playlist(id="p2", name="[" * 70)))
+    deep_path = Path(local_path(deep))
+    deep_path.write_bytes(gzip.compress(b'{"x": ' + b"[" * 70 + b"]" * 70 + b"}\n"))
+    config, bookmarks = config_for_lake(lake)
+
+    summary = run_local_transform(config, bookmarks_root=bookmarks)
+
+    assert (summary.objects_valid, summary.rejected, summary.bookmark_committed) == (1, {"too_deep": 1}, True)
+    assert [row[:2] for row in _rejected(spark, lake)] == [(deep_path.name, "too_deep")]
+
+
+def test_a_read_error_in_the_checks_thread_stops_the_run_as_an_environment_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession
+) -> None:
+    lake = tmp_path / "lake"
+    b.land(lake / "raw", b.envelope(playlist=b.playlist(id="p1")))
+    config, bookmarks = config_for_lake(lake)
+
+    def failing_disk(*_: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(local_transform, "check_object", failing_disk)
+
+    with pytest.raises(EnvironmentFault, match=r"bookmark unmoved\): disk I/O error: .*Input/output error"):
+        run_local_transform(config, bookmarks_root=bookmarks)
+    assert not (lake / "quarantine").exists()
+    monkeypatch.undo()  # the disk is back: the next run reads the object the failed run did not move past
+    assert run_local_transform(config, spark, bookmarks_root=bookmarks).objects_valid == 1
