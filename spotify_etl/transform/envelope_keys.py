@@ -64,7 +64,9 @@ def string_may_hold_structure(envelope: Column) -> Column:
     ``[``; so an object whose parsed strings hold none cannot have one, and only the others need the scan of
     their raw text (``STRING_KEY_HOLDS_STRUCTURE_SCAN``), which costs about as much as the parse. The test
     is one Spark expression without lambdas: the strings, gathered through the arrays of structs
-    (``items.track.artists.name`` ...), joined by a separator and searched for it before ``{`` or ``[``.
+    (``items.track.artists.name`` ...), joined by a separator and searched for it before ``{`` or ``[``. When
+    the scan runs it reads the whole text, so it also finds such a key where the schema reads nothing (an
+    unknown field); when it does not, that key is not looked at: its value reaches no table.
     """
     joined = F.concat(F.lit(_JOINED), F.concat_ws(_JOINED, *_strings(envelope, ENVELOPE, False)))
     return joined.contains(_JOINED + "{") | joined.contains(_JOINED + "[")
@@ -81,7 +83,11 @@ def _strings(column: Column, schema: StructType, in_array: bool) -> list[Column]
         elif isinstance(dtype, StructType):
             found += _strings(value, dtype, in_array)
         elif isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StructType):
-            found += _strings(F.flatten(value) if in_array else value, dtype.elementType, True)
+            # flatten is null when any inner array is (an item without a track, a track without an album,
+            # an album without images): drop those first, or every string below would go unseen.
+            found += _strings(
+                F.flatten(F.array_compact(value)) if in_array else value, dtype.elementType, True
+            )
     return found
 
 

@@ -11,8 +11,9 @@ bytes (known from the listing, before the JVM starts):
   ``-XX:TieredStopAtLevel=1`` (compile with C1 only): such a run calls nothing often enough for C2 to pay,
   and the same threshold turns whole-stage code generation off (``spotify_etl.transform.batch_tuning``);
 - a medium batch (up to ``SHORT_RUN_BYTES``) keeps C2 for what is really hot, and spends less on the rest
-  (``LESS_JIT``): a method must be called ten times as often as by default before C2 compiles it (Java 17's
-  Tier4 thresholds are 5,000 calls, 15,000 calls and loops, 40,000 loop iterations), and C2 inlines less
+  (``LESS_JIT``): a method must be called 10 times as often (or run 10 times as many loop iterations, or 4
+  times as many calls and loops) as by default before C2 compiles it (Java 17's Tier4 thresholds: 5,000
+  calls, 40,000 loop iterations, 15,000 calls and loops), and C2 inlines less
   deeply (defaults: ``MaxInlineLevel`` 15, ``MaxInlineSize`` 35, ``FreqInlineSize`` 325, ``InlineSmallCode``
   2500). The JSON parse and the explodes still reach C2 within the first seconds;
 - a larger batch, a run of many minutes where compiling pays back, keeps the JVM's defaults.

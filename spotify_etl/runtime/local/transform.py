@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -132,6 +133,7 @@ class LocalRuntime:
     _selected: list[ObjectVersion] | None = field(default=None, init=False)
     _readable: list[str] = field(default_factory=list, init=False)  # what read_new_raw gave Spark to read
     _refusing: Future[list[Rejection]] | None = field(default=None, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
     def __post_init__(self) -> None:
         self.store = LocalBookmarkStore(self.bookmarks_root, self.config.job_name, RAW_TRANSFORMATION_CTX)
@@ -149,10 +151,17 @@ class LocalRuntime:
 
     def refuse_while_starting(self) -> None:
         """Start the checks of the selected objects before the read (``_refused``) in a thread of their own,
-        so that they run while the JVM starts; ``read_new_raw`` takes their result (or their error)."""
+        so that they run while the JVM starts; ``read_new_raw`` takes their result (or their error). Call
+        after ``select`` (the thread reads the selection), and ``stop_refusing`` when the run ends."""
+        self.select()
         executor = ThreadPoolExecutor(1, thread_name_prefix="bounds")
         self._refusing = executor.submit(self._refused)
         executor.shutdown(wait=False)  # the thread ends with its one task
+
+    def stop_refusing(self) -> None:
+        """Stop the thread's checks at the next object (their result is then never taken): a run that failed
+        before its read, or was interrupted, exits without inflating the rest of the batch."""
+        self._stop.set()
 
     def _refused(self) -> list[Rejection]:
         """The selected objects refused before the read: a bad name, a dangling link, a bound exceeded.
@@ -161,7 +170,12 @@ class LocalRuntime:
         rejected = [r for r in (name_rejection(o.uri) or _dangling(o.uri) for o in selected) if r]
         # Bounded before Spark materializes anything: an object over a bound is never given to the reader.
         refused = {uri for uri, _, _ in rejected}
-        return rejected + [r for r in (self._over_bounds(o) for o in selected if o.uri not in refused) if r]
+        for obj in selected:
+            if self._stop.is_set():
+                raise RuntimeError("the checks before the read were stopped")
+            if obj.uri not in refused and (over := self._over_bounds(obj)):
+                rejected.append(over)
+        return rejected
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
         selected = self.select()
@@ -290,8 +304,12 @@ def run_local_transform(
             from spotify_etl.sparkutil import local_spark_session
 
             runtime.refuse_while_starting()
-            # The JVM's options follow the batch's size, known from the listing before the JVM starts.
-            spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
+            try:
+                # The JVM's options follow the batch's size, known from the listing before the JVM starts.
+                spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
+                return run_transform(spark, runtime, config, now=now)
+            finally:
+                runtime.stop_refusing()  # a run that failed before its read does not wait for the checks
         return run_transform(spark, runtime, config, now=now)
 
 

@@ -8,6 +8,7 @@ and on, on whichever Spark the suite runs (make test, make test GLUE_VERSION=6.0
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -94,11 +95,19 @@ def test_a_well_shaped_but_impossible_extracted_at_is_null(ansi_spark: SparkSess
 
 def test_an_object_of_blank_lines_is_rejected_as_empty_not_a_failed_run(ansi_spark: SparkSession) -> None:
     objects_df = ansi_spark.createDataFrame(
-        [("s3://raw/blank.json.gz", "\n   \n"), ("s3://raw/two.json.gz", '{"a": 1}\n\n{"a": 2}\n')],
+        [
+            ("s3://raw/blank.json.gz", "\n   \n"),
+            ("s3://raw/two.json.gz", '{"a": 1}\n\n{"a": 2}\n'),
+            ("s3://raw/one.json.gz", json.dumps(b.envelope(playlist=b.playlist(id="p1"))) + "\n"),
+        ],
         "source_file string, value string",
     )
 
     checked_df = validate.check_raw_objects(objects_df, whole_objects=True)
+
+    assert [row.source_file for row in validate.observations_of(checked_df).collect()] == [
+        "s3://raw/one.json.gz"
+    ]
 
     assert_df_equality(
         validate.rejects_of(checked_df),

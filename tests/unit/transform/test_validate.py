@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructType
 
 from spotify_etl.transform import validate
+from spotify_etl.transform.envelope_keys import STRING_KEYS
 from spotify_etl.transform.reasons import VALIDATION_REASONS, quarantine_reason
 from spotify_etl.transform.schema import ENVELOPE, OBSERVATION
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
@@ -401,6 +402,13 @@ def _name(path: tuple[str, ...]) -> str:
 # A string path whose structure an earlier check of reasons.py rejects: what that check records instead.
 _EARLIER = {("extracted_at",): "bad_extracted_at", ("items[]", "added_at"): "bad_added_at"}
 FULL = b.envelope(playlist=b.playlist(id="p1"), artists=[b.full_artist(id="a1", genres=["rock"])])
+# Items after the first (where _with puts its value) whose arrays on the way are missing: no track (an
+# unavailable item), no album, an album without images or artists. A null array there must not hide the first.
+FULL["items"] += [
+    {**FULL["items"][0], "item": None, "track": None},
+    {**FULL["items"][0], "track": {"id": "t9", "name": "no album"}},
+    {**FULL["items"][0], "track": {"id": "t8", "album": {"id": "al8", "name": "bare"}}},
+]
 STRING_PATHS = _string_paths(ENVELOPE)
 
 
@@ -428,7 +436,8 @@ def test_a_structure_in_any_string_field_the_schema_reads_is_a_schema_mismatch(s
     got = rejects_of(checked).select(
         "source_file", "reason", F.when(F.col("reason") == "schema_mismatch", F.col("detail")).alias("detail")
     )
-    assert len(STRING_PATHS) > 40  # the schema's strings, down to items[].track.album.images[].url
+    assert {path[-1] for path in STRING_PATHS} == set(STRING_KEYS)  # every string key, at each of its places
+    assert len(STRING_PATHS) == 53  # down to items[].track.album.images[].url
     assert_df_equality(
         got, spark.createDataFrame(expected, REJECT_SCHEMA), ignore_nullable=True, ignore_row_order=True
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import gzip
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,30 @@ def test_a_read_error_in_the_checks_thread_stops_the_run_as_an_environment_fault
     assert not (lake / "quarantine").exists()
     monkeypatch.undo()  # the disk is back: the next run reads the object the failed run did not move past
     assert run_local_transform(config, spark, bookmarks_root=bookmarks).objects_valid == 1
+
+
+def test_a_run_that_stops_before_its_read_stops_the_checks_at_the_next_object(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    for i in range(3):
+        b.land(lake / "raw", b.envelope(playlist=b.playlist(id=f"p{i}")))
+    config, bookmarks = config_for_lake(lake)
+    checked: list[str] = []
+    first_checked, go_on = threading.Event(), threading.Event()
+
+    def slow_check(path: Path, uri: str, *_: object) -> None:
+        checked.append(uri)
+        first_checked.set()
+        go_on.wait(10)
+
+    monkeypatch.setattr(local_transform, "check_object", slow_check)
+    runtime = local_transform.LocalRuntime(config, bookmarks)
+    runtime.refuse_while_starting()
+    assert first_checked.wait(10)
+    runtime.stop_refusing()  # as run_local_transform does when the JVM fails to start
+    go_on.set()
+
+    with pytest.raises(RuntimeError, match="checks before the read were stopped"):
+        runtime.read_new_raw(spark)
+    assert len(checked) == 1
