@@ -10,7 +10,7 @@ hold one that starts like a structure (``string_may_hold_structure``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -19,21 +19,27 @@ from pyspark.sql.types import ArrayType, BooleanType, DataType, LongType, MapTyp
 from spotify_etl.transform.schema import ENVELOPE
 
 
-def string_keys(schema: StructType) -> set[str]:
-    """Names of the string fields at any depth of ``schema`` (through structs and arrays of structs).
-
-    A name that is a string in one place and a structure in another would be ambiguous: none is, and
-    ``tests/unit/transform/test_validate.py`` checks it."""
-    keys: set[str] = set()
+def string_fields(schema: StructType) -> Iterator[tuple[tuple[str, bool], ...]]:
+    """Every string field at any depth of ``schema`` (through structs and arrays of structs; an array of strings
+    is no string field: "genres": [ is right), as its path: per step, the key and whether it holds an array."""
     for schema_field in schema.fields:
-        if isinstance(schema_field.dataType, StringType):  # not an array of strings: "genres": [ is right
-            keys.add(schema_field.name)
         dtype = schema_field.dataType
+        if isinstance(dtype, StringType):
+            yield ((schema_field.name, False),)
+        in_array = isinstance(dtype, ArrayType)
         while isinstance(dtype, ArrayType):
             dtype = dtype.elementType
         if isinstance(dtype, StructType):
-            keys |= string_keys(dtype)
-    return keys
+            for path in string_fields(dtype):
+                yield ((schema_field.name, in_array), *path)
+
+
+def string_keys(schema: StructType) -> set[str]:
+    """Names of the string fields at any depth of ``schema`` (``string_fields``).
+
+    A name that is a string in one place and a structure in another would be ambiguous: none is, and
+    ``tests/unit/transform/test_validate.py`` checks it."""
+    return {path[-1][0] for path in string_fields(schema)}
 
 
 # A key the envelope schema reads as a string, holding an object or array in the raw text. Spark's JSON
@@ -68,26 +74,24 @@ def string_may_hold_structure(envelope: Column) -> Column:
     the scan runs it reads the whole text, so it also finds such a key where the schema reads nothing (an
     unknown field); when it does not, that key is not looked at: its value reaches no table.
     """
-    joined = F.concat(F.lit(_JOINED), F.concat_ws(_JOINED, *_strings(envelope, ENVELOPE, False)))
+    joined = F.concat(F.lit(_JOINED), F.concat_ws(_JOINED, *_strings(envelope)))
     return joined.contains(_JOINED + "{") | joined.contains(_JOINED + "[")
 
 
-def _strings(column: Column, schema: StructType, in_array: bool) -> list[Column]:
-    """The string fields of ``column`` (of type ``schema``; with ``in_array`` an array of it), each a string
-    or an array of strings: the same fields as ``string_keys``."""
+def _strings(envelope: Column) -> list[Column]:
+    """Each string field of ``envelope`` (``string_fields`` of the envelope schema): a string, or below an array
+    an array of strings."""
     found: list[Column] = []
-    for schema_field in schema.fields:
-        dtype, value = schema_field.dataType, column[schema_field.name]
-        if isinstance(dtype, StringType):
-            found.append(value)
-        elif isinstance(dtype, StructType):
-            found += _strings(value, dtype, in_array)
-        elif isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StructType):
-            # flatten is null when any inner array is (an item without a track, a track without an album,
-            # an album without images): drop those first, or every string below would go unseen.
-            found += _strings(
-                F.flatten(F.array_compact(value)) if in_array else value, dtype.elementType, True
-            )
+    for path in string_fields(ENVELOPE):
+        value, in_array = envelope, False
+        for key, holds_array in path:
+            value = value[key]
+            if holds_array and in_array:
+                # flatten is null when any inner array is (an item without a track, a track without an album,
+                # an album without images): drop those first, or every string below would go unseen.
+                value = F.flatten(F.array_compact(value))
+            in_array = in_array or holds_array
+        found.append(value)
     return found
 
 

@@ -296,21 +296,21 @@ def run_local_transform(
     _check_local_roots(config)
     with writer_locks(written_lakes(config), wait=wait, on_wait=on_wait):
         runtime = LocalRuntime(config, bookmarks_root, reprocess=tuple(reprocess))
-        if spark is None:
-            started = time.perf_counter()
-            if not runtime.select():
-                return _commit_without_spark(runtime, started)
-            from spotify_etl.runtime.local.jvm import driver_options
-            from spotify_etl.sparkutil import local_spark_session
+        if spark is not None:
+            return run_transform(spark, runtime, config, now=now)
+        started = time.perf_counter()
+        if not runtime.select():
+            return _commit_without_spark(runtime, started)
+        from spotify_etl.runtime.local.jvm import driver_options
+        from spotify_etl.sparkutil import local_spark_session
 
-            runtime.refuse_while_starting()
-            try:
-                # The JVM's options follow the batch's size, known from the listing before the JVM starts.
-                spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
-                return run_transform(spark, runtime, config, now=now)
-            finally:
-                runtime.stop_refusing()  # a run that failed before its read does not wait for the checks
-        return run_transform(spark, runtime, config, now=now)
+        runtime.refuse_while_starting()
+        try:
+            # The JVM's options follow the batch's size, known from the listing before the JVM starts.
+            spark = local_spark_session(jvm_options=driver_options(sum(o.size for o in runtime.select())))
+            return run_transform(spark, runtime, config, now=now)
+        finally:
+            runtime.stop_refusing()  # a run that failed before its read does not wait for the checks
 
 
 def written_lakes(config: TransformConfig) -> list[Path]:
