@@ -39,6 +39,10 @@ PARQUET_WRITE_CONF: dict[str, str] = {
 # docs/performance.md, "Columns built once, classes compiled once").
 CODEGEN_CACHE_ENTRIES = 1000
 
+# The module Spark runs as the Python workers' daemon in local sessions (PySpark's own, without Spark's archives
+# on the workers' path: see the module).
+PYTHON_DAEMON_MODULE = "spotify_etl.runtime.local.python_daemon"
+
 
 def prepare_glue_session(spark: SparkSession) -> None:
     """Prepare the session Glue creates as :func:`local_spark_session` prepares its own: ``PARQUET_WRITE_CONF``
@@ -104,6 +108,8 @@ def local_spark_session(
         # Each SQL execution describes its plan for the UI's listener even with the UI off; the default
         # "formatted" description walks the whole plan a second time (ExplainUtils), a few % of a small run's CPU.
         .config("spark.sql.ui.explainMode", "simple")
+        # Python workers without Spark's archives on their path: each Python task re-read them (Python 3.11).
+        .config("spark.python.daemon.module", PYTHON_DAEMON_MODULE)
         .config("spark.driver.memory", os.environ.get("SPOTIFY_ETL_DRIVER_MEMORY", "4g"))
         .config(
             "spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "spotify-etl-warehouse")
