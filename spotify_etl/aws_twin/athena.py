@@ -22,6 +22,7 @@ DuckDB does not; the files divide ``CAST(... AS DOUBLE)``) and ``format()`` (Jav
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -101,6 +102,9 @@ def athena_semantics(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_TRANSLATIONS_KEPT = 256  # distinct SQL texts (the repository holds about 50 views and queries)
+
+
 def _parse(sql: str) -> list[exp.Expression]:
     try:
         trees = sqlglot.parse(sql, read="trino")
@@ -115,7 +119,16 @@ def _to_duckdb(trees: list[exp.Expression]) -> list[str]:
 
 def transpile(sql: str) -> list[str]:
     """Trino SQL (one or more statements) -> DuckDB SQL statements."""
-    return _to_duckdb(_parse(sql))
+    return list(_translated(sql, "query")[1])
+
+
+@functools.lru_cache(maxsize=_TRANSLATIONS_KEPT)
+def _translated(sql: str, name: str) -> tuple[str | None, tuple[str, ...]]:
+    """The refusal of ``sql`` (named ``name``) if a statement is not a query, and its DuckDB statements: a pure
+    function of the text, kept for the texts a process runs again (the views at every session, a report's
+    queries; sqlglot takes about 4 ms per statement). A text that does not parse raises, and is not kept."""
+    trees = _parse(sql)
+    return not_a_query(trees, name), tuple(_to_duckdb(trees))
 
 
 def _temp_view(statement: str) -> str:
@@ -152,14 +165,13 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, name: str = "query") -> Qu
         QueryRefused: a statement is not a query, or reads a file outside the lake's tables.
         QueryError: the SQL does not parse or fails.
     """
-    trees = _parse(sql)
-    if not trees:
+    refused, statements = _translated(sql, name)
+    if not statements:
         raise QueryError(f"{name}: no SQL statement")
-    refused = not_a_query(trees, name)
     if refused:
         raise QueryRefused(refused)
     cursor = None
-    for statement in _to_duckdb(trees):
+    for statement in statements:
         try:
             cursor = con.execute(statement)
         except duckdb.PermissionException as error:

@@ -8,6 +8,7 @@ same data (tested on one lake with each engine). Each table's row-by-row rules a
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,9 +50,16 @@ class DuckDbEngine:
         self.con = con
 
     def rows(self, spark_sql: str) -> Sequence[Sequence[Any]]:
-        sql = sqlglot.transpile(spark_sql, read="spark", write="duckdb")[0]
-        result: list[tuple[Any, ...]] = self.con.execute(sql).fetchall()
+        result: list[tuple[Any, ...]] = self.con.execute(_duckdb_sql(spark_sql)).fetchall()
         return result
+
+
+@functools.lru_cache(
+    maxsize=1024
+)  # the rules' queries: about 200 distinct texts, each run for every evaluation
+def _duckdb_sql(spark_sql: str) -> str:
+    """A rule's Spark SQL as DuckDB SQL (sqlglot: about 8 ms per query, the same text every evaluation)."""
+    return sqlglot.transpile(spark_sql, read="spark", write="duckdb")[0]
 
 
 class SparkEngine:

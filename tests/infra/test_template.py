@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.scripts import catalog_tables
 from infra.scripts import package as packaging
+from spotify_etl import cfn_template
 from spotify_etl.aws_twin.crawler_spec import crawler_spec
 from spotify_etl.cfn_template import resources_of_type
 from spotify_etl.config import BOOKMARK_OPTIONS, JOB_ARGS, OPTIONAL_JOB_ARGS, TransformConfig
@@ -39,6 +41,19 @@ GLUE_SPECIAL_PARAMETERS = frozenset(
 
 def _props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
     return resources[logical_id]["Properties"]
+
+
+def test_the_template_reads_the_same_with_libyaml_and_with_pyyamls_own_parser() -> None:
+    # parse_template uses libyaml's parser when PyYAML has it (faster); PyYAML's pure-Python one is the reference
+    class PurePythonLoader(yaml.SafeLoader):
+        pass
+
+    PurePythonLoader.add_multi_constructor("!", cfn_template._long_form)
+    text = cfn_template.DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    assert yaml.__with_libyaml__ and issubclass(cfn_template._CfnLoader, yaml.CSafeLoader)
+    assert cfn_template.parse_template(text) == yaml.load(text, Loader=PurePythonLoader)
+    with pytest.raises(cfn_template.TemplateError, match=r"(?s)^t\.yaml is not valid YAML: .*line 2"):
+        cfn_template.parse_template("Resources:\n  a: [1, 2\n", "t.yaml")
 
 
 # ---------------------------------------------------------------- extract Lambda

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
-from spotify_etl.aws_twin.crawler import CatalogError, crawl
+from spotify_etl.aws_twin.crawler import _ROWS_PER_INSERT, CatalogError, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
 from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
 from spotify_etl.lake import LakeLayout
@@ -76,6 +78,26 @@ def test_the_templates_crawler_registers_the_declared_tables_and_adds_their_part
     for table in CURATED_TABLES:
         columns = [(c.name, c.glue_type) for c in result.tables[table].columns]
         assert columns == [*declared_columns(table), ("snapshot_date", "string")], table
+
+
+def test_a_table_of_more_partitions_than_one_insert_takes_registers_every_one(lake, tmp_path):
+    # the catalog takes a table's partitions in statements of _ROWS_PER_INSERT rows: 1,201 make three
+    shutil.copytree(lake / "curated", tmp_path / "curated", symlinks=True)
+    manifests = tmp_path / "curated" / "symlinks" / "tracks"
+    days = [f"{date(2020, 1, 1) + timedelta(days=n):%Y-%m-%d}" for n in range(2 * _ROWS_PER_INSERT + 201)]
+    for day in days:
+        shutil.copytree(manifests / f"snapshot_date={D1}", manifests / f"snapshot_date={day}")
+
+    result = crawl(
+        tmp_path, LakeLayout.from_lake(tmp_path).catalog_file, crawler_spec(load_template(DEFAULT_TEMPLATE))
+    )
+
+    assert result.partitions_added["tracks"] == sorted([*days, D1, D2])
+    assert catalog_rows(
+        tmp_path,
+        "SELECT snapshot_date, location, file_count FROM lake_catalog.partitions WHERE table_name = 'tracks' "
+        "ORDER BY snapshot_date",
+    ) == sorted((day, f"{manifests.as_uri()}/snapshot_date={day}", 1) for day in [*days, D1, D2])
 
 
 def test_a_wrong_declared_type_fails_the_crawl_naming_the_column(lake, tmp_path, template):
