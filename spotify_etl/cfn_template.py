@@ -28,9 +28,10 @@ class TemplateError(ValueError):
     """A template file is missing, is not YAML, or has no Resources section; the message says which."""
 
 
-# libyaml's parser where PyYAML was built with it (the lock's wheels are): the same documents and errors, about
-# ten times faster than the pure-Python one (0.017 s against 0.15 s for the template); the local crawler reads the
-# template at every crawl (docs/performance.md, "Python workers without Spark's archives").
+# libyaml's parser where PyYAML was built with it (the lock's wheels are): the same documents (its errors are
+# worded differently), about ten times faster than the pure-Python one (0.017 s against 0.15 s for the template);
+# the local crawler reads the template at every crawl (docs/performance.md, "The test suite's Python workers and
+# the local twins' per-call costs").
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

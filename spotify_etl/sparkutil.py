@@ -108,8 +108,6 @@ def local_spark_session(
         # Each SQL execution describes its plan for the UI's listener even with the UI off; the default
         # "formatted" description walks the whole plan a second time (ExplainUtils), a few % of a small run's CPU.
         .config("spark.sql.ui.explainMode", "simple")
-        # Python workers without Spark's archives on their path: each Python task re-read them (Python 3.11).
-        .config("spark.python.daemon.module", PYTHON_DAEMON_MODULE)
         .config("spark.driver.memory", os.environ.get("SPOTIFY_ETL_DRIVER_MEMORY", "4g"))
         .config(
             "spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "spotify-etl-warehouse")
@@ -117,6 +115,10 @@ def local_spark_session(
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
     )
+    if os.path.realpath(os.environ["PYSPARK_PYTHON"]) == os.path.realpath(sys.executable):
+        # Python workers without Spark's archives on their path: each Python task re-read them (Python 3.11).
+        # Only for workers of this interpreter, which has this package; another keeps PySpark's own daemon.
+        builder = builder.config("spark.python.daemon.module", PYTHON_DAEMON_MODULE)
     for key, value in PARQUET_WRITE_CONF.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -119,16 +119,23 @@ def _to_duckdb(trees: list[exp.Expression]) -> list[str]:
 
 def transpile(sql: str) -> list[str]:
     """Trino SQL (one or more statements) -> DuckDB SQL statements."""
-    return list(_translated(sql, "query")[1])
+    return list(_transpiled(sql))
+
+
+# sqlglot takes about 4 ms per statement; a process runs the same texts again (the views at every session, a
+# report's queries): both translations below are pure functions of the text, kept per text. A text that does
+# not parse raises, and is not kept.
+@functools.lru_cache(maxsize=_TRANSLATIONS_KEPT)
+def _transpiled(sql: str) -> tuple[str, ...]:
+    return tuple(_to_duckdb(_parse(sql)))
 
 
 @functools.lru_cache(maxsize=_TRANSLATIONS_KEPT)
-def _translated(sql: str, name: str) -> tuple[str | None, tuple[str, ...]]:
-    """The refusal of ``sql`` (named ``name``) if a statement is not a query, and its DuckDB statements: a pure
-    function of the text, kept for the texts a process runs again (the views at every session, a report's
-    queries; sqlglot takes about 4 ms per statement). A text that does not parse raises, and is not kept."""
+def _checked(sql: str, name: str) -> tuple[str | None, tuple[str, ...]]:
+    """The refusal of ``sql`` (named ``name``) if a statement is not a query, else its DuckDB statements."""
     trees = _parse(sql)
-    return not_a_query(trees, name), tuple(_to_duckdb(trees))
+    refused = not_a_query(trees, name)
+    return (refused, ()) if refused else (None, tuple(_to_duckdb(trees)))
 
 
 def _temp_view(statement: str) -> str:
@@ -165,11 +172,11 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, name: str = "query") -> Qu
         QueryRefused: a statement is not a query, or reads a file outside the lake's tables.
         QueryError: the SQL does not parse or fails.
     """
-    refused, statements = _translated(sql, name)
-    if not statements:
-        raise QueryError(f"{name}: no SQL statement")
+    refused, statements = _checked(sql, name)
     if refused:
         raise QueryRefused(refused)
+    if not statements:
+        raise QueryError(f"{name}: no SQL statement")
     cursor = None
     for statement in statements:
         try:

@@ -280,7 +280,7 @@ def _note_changes(
     return gone if keep_gone else []
 
 
-_ROWS_PER_INSERT = 500  # a statement's text and parameters stay small for a table of many partitions
+_ROWS_PER_INSERT = 500  # a statement's text stays small for a table of many partitions
 
 
 def _write_meta(
@@ -328,9 +328,10 @@ def _write_meta(
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[object, ...]]) -> None:
-    """``rows`` into ``table``, ``_ROWS_PER_INSERT`` per statement, as literals: DuckDB binds parameters at about
-    6 ms per statement here (``executemany``: per row), a literal statement of 15 rows takes under 1 ms, and a
-    crawl writes three rows sets for each of seven tables (measured: docs/performance.md)."""
+    """``rows`` into ``table``, ``_ROWS_PER_INSERT`` per statement, as literals: DuckDB binds a statement's
+    parameters slowly here (a 15-row ``INSERT``: 6.5-6.8 ms with parameters, 7.8-8.3 ms by ``executemany``, which
+    runs one statement per row; under 1 ms as literals), and a crawl writes three sets of rows for each of seven
+    tables (docs/performance.md)."""
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         values = ", ".join(
             "(" + ", ".join(map(_literal, row)) + ")" for row in rows[start : start + _ROWS_PER_INSERT]
@@ -346,9 +347,9 @@ def _literal(value: object) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) and value.tzinfo is None:  # the catalog's times are naive UTC
         return f"TIMESTAMP {quote_str(value.isoformat(sep=' '))}"
-    if isinstance(value, str):
+    if isinstance(value, str) and "\x00" not in value:  # a NUL would end DuckDB's literal early
         return quote_str(value)
     raise TypeError(f"no catalog literal for {type(value).__name__} {value!r}")
 

@@ -8,12 +8,14 @@ the task), and on Python 3.10 and 3.11 that re-reads the central directory of ev
 https://github.com/python/cpython/issues/103200, found by Spark's developers and fixed in 3.12 only. Glue 5.0's
 Python 3.11 thus spent about 85 ms of CPU per Python task here re-reading 17 MB of archives, for tasks of a few
 rows (the rows a test or the driver hands to ``createDataFrame``): about a tenth of the test suite's CPU
-(docs/performance.md, "Python workers without Spark's archives").
+(docs/performance.md, "The test suite's Python workers and the local twins' per-call costs").
 
 This module drops those archives (files under the venv's ``pyspark`` package) from the path, then runs PySpark's
 own daemon as ``__main__``, with its arguments (Spark 4 names the worker module there); the workers it forks
-inherit the path and import pyspark from the venv. Python files a job adds (``addPyFile``) are put on the path
-by each worker later, as before. Set by ``sparkutil.local_spark_session`` (``spark.python.daemon.module``,
+inherit the path and import pyspark and py4j from the venv, as the driver does (on Glue 6.0 the venv's py4j is
+0.10.9.7, the lock's, where Spark 4.1.1 bundles 0.10.9.9; the workers do not call the JVM through py4j, and the
+driver has always run the lock's). Python files a job adds (``addPyFile``) are put on the path
+by each worker later, as before. Set by ``sparkutil.local_spark_session`` when the workers run the driver's interpreter (``spark.python.daemon.module``,
 https://issues.apache.org/jira/browse/SPARK-22959); Glue runs its own workers.
 """
 

@@ -23,7 +23,7 @@ from pyspark.sql import SparkSession
 from spotify_etl.aws_twin.crawler import _ROWS_PER_INSERT, CatalogError, crawl
 from spotify_etl.aws_twin.crawler_spec import CrawlerSpecError, crawler_spec
 from spotify_etl.cfn_template import DEFAULT_TEMPLATE, load_template
-from spotify_etl.lake import LakeLayout
+from spotify_etl.lake import LakeLayout, path_uri
 from spotify_etl.quality.results import RESULTS_TABLE
 from spotify_etl.transform.globs import GlobError, escape, matches
 from spotify_etl.transform.glue_types import declared_columns
@@ -98,7 +98,7 @@ def test_a_table_of_more_partitions_than_one_insert_takes_registers_every_one(la
         tmp_path,
         "SELECT snapshot_date, location, file_count FROM lake_catalog.partitions WHERE table_name = 'tracks' "
         "ORDER BY snapshot_date",
-    ) == sorted((day, f"{manifests.as_uri()}/snapshot_date={day}", 1) for day in [*days, D1, D2])
+    ) == sorted((day, path_uri(manifests / f"snapshot_date={day}"), 1) for day in [*days, D1, D2])
 
 
 def test_a_wrong_declared_type_fails_the_crawl_naming_the_column(lake, tmp_path, template):
