@@ -54,9 +54,9 @@ class DuckDbEngine:
         return result
 
 
-@functools.lru_cache(
-    maxsize=1024
-)  # the rules' queries: about 200 distinct texts, each run for every evaluation
+# The rules' queries are the same texts at every evaluation (19 distinct ones for 1,026 runs over two test
+# files); 1,024 is far above what the rulesets hold.
+@functools.lru_cache(maxsize=1024)
 def _duckdb_sql(spark_sql: str) -> str:
     """A rule's Spark SQL as DuckDB SQL (sqlglot: about 8 ms per query, the same text every evaluation)."""
     return sqlglot.transpile(spark_sql, read="spark", write="duckdb")[0]

@@ -14,9 +14,9 @@ This module drops those archives (files under the venv's ``pyspark`` package) fr
 own daemon as ``__main__``, with its arguments (Spark 4 names the worker module there); the workers it forks
 inherit the path and import pyspark and py4j from the venv, as the driver does (on Glue 6.0 the venv's py4j is
 0.10.9.7, the lock's, where Spark 4.1.1 bundles 0.10.9.9; the workers do not call the JVM through py4j, and the
-driver has always run the lock's). Python files a job adds (``addPyFile``) are put on the path
-by each worker later, as before. Set by ``sparkutil.local_spark_session`` when the workers run the driver's interpreter (``spark.python.daemon.module``,
-https://issues.apache.org/jira/browse/SPARK-22959); Glue runs its own workers.
+driver has always run the lock's). Python files a job adds (``addPyFile``) are put on the path by each worker
+later, as before. Set by ``sparkutil.local_spark_session`` when the workers run the driver's interpreter
+(``spark.python.daemon.module``, https://issues.apache.org/jira/browse/SPARK-22959); Glue runs its own workers.
 """
 
 from __future__ import annotations
