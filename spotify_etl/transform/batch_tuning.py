@@ -19,6 +19,16 @@ Glue run is treated as large and keeps the session's settings.
   small run is 17 jobs with it, 9 without, and a few hundred rows have nothing to re-plan for (no skew, no
   partitions to coalesce: a small batch's shuffles are already 2 wide). Same rows and files; measured in
   docs/performance.md ("Adaptive execution off for small batches"). A large batch keeps the session's setting.
+- **Interpreted projections for a small batch.** Without whole-stage code generation each operator still
+  generates, and looks up in the cache of compiled classes, a projection per task (Spark's
+  ``CodeGeneratorWithInterpretedFallback``: the Java source is written and its comments stripped by regular
+  expressions before the lookup, about a seventh of a test JVM's samples), and a cold run compiles each one
+  with Janino. ``spark.sql.codegen.factoryMode`` ``NO_CODEGEN`` makes those factories build Spark's
+  interpreted projections, predicates and orderings instead: the same expressions, evaluated row by row
+  (Spark's own expression tests check every expression both ways). The setting is internal to Spark
+  (documented for its tests, "not supposed to be set by end users"): it is set only for a local-size batch,
+  only through this table, and a test compares a small batch's six tables with a large batch's. Measured in
+  docs/performance.md ("Interpreted projections for small batches").
 - **The six tables staged at once for a small batch** (``job.py`` passes :func:`is_small_batch` to
   ``isolate.stage_curated``, ``concurrent.py``): their tiny writes overlap instead of queueing behind each
   other's planning. A large batch stages them one after the other: each write then fills the cores, and six
@@ -36,8 +46,14 @@ from pyspark.sql import SparkSession
 SMALL_BATCH_BYTES = 2 * 1024 * 1024
 WHOLE_STAGE_CODEGEN = "spark.sql.codegen.wholeStage"
 ADAPTIVE_EXECUTION = "spark.sql.adaptive.enabled"
-# What a small batch runs without; a large one gets the session's own value back (Spark's default: true).
-SMALL_BATCH_OFF = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION)
+CODEGEN_FACTORY_MODE = "spark.sql.codegen.factoryMode"
+# What a small batch runs with, and Spark's default, which a large batch gets back unless the session was
+# started with its own value.
+SMALL_BATCH_SETTINGS = {
+    WHOLE_STAGE_CODEGEN: ("false", "true"),
+    ADAPTIVE_EXECUTION: ("false", "true"),
+    CODEGEN_FACTORY_MODE: ("NO_CODEGEN", "FALLBACK"),
+}
 _MB_PER_SHUFFLE_TASK = 32
 
 
@@ -56,11 +72,12 @@ def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, par
 
 
 def batch_setting(spark: SparkSession, key: str, raw_bytes: int | None) -> str:
-    """A setting of ``SMALL_BATCH_OFF``: ``false`` for a small batch; else what the session was started with
-    (Spark's default: ``true``)."""
+    """A setting of ``SMALL_BATCH_SETTINGS``: its small-batch value for a small batch; else what the session
+    was started with (or Spark's default)."""
+    small, default = SMALL_BATCH_SETTINGS[key]
     if is_small_batch(raw_bytes):
-        return "false"
-    return spark.sparkContext.getConf().get(key, "true")
+        return small
+    return spark.sparkContext.getConf().get(key, default)
 
 
 def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partitions: int | None) -> None:
@@ -68,5 +85,5 @@ def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partit
     parallelism = spark.sparkContext.defaultParallelism
     partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    for key in SMALL_BATCH_OFF:
+    for key in SMALL_BATCH_SETTINGS:
         spark.conf.set(key, batch_setting(spark, key, raw_bytes))

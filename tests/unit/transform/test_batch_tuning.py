@@ -1,5 +1,6 @@
 """A run's Spark settings follow its batch's raw bytes: whole-stage code generation and adaptive execution off
-for a small batch, the session's own settings kept for a large one, and shuffles sized to the data."""
+and projections interpreted for a small batch, the session's own settings kept for a large one, and shuffles
+sized to the data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pyspark.sql import SparkSession
 
 from spotify_etl.transform.batch_tuning import (
     ADAPTIVE_EXECUTION,
+    CODEGEN_FACTORY_MODE,
     SMALL_BATCH_BYTES,
     WHOLE_STAGE_CODEGEN,
     choose_shuffle_partitions,
@@ -20,11 +22,14 @@ from spotify_etl.transform.batch_tuning import (
 
 @pytest.fixture
 def restored(spark: SparkSession) -> Iterator[SparkSession]:
-    keys = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION, "spark.sql.shuffle.partitions")
-    before = {key: spark.conf.get(key) for key in keys}
+    keys = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION, CODEGEN_FACTORY_MODE, "spark.sql.shuffle.partitions")
+    before = {key: spark.conf.get(key, None) for key in keys}
     yield spark
     for key, value in before.items():
-        spark.conf.set(key, value)
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
 
 
 def test_a_small_batch_is_at_most_the_threshold_and_an_unknown_size_is_large() -> None:
@@ -75,6 +80,46 @@ def test_a_small_batch_runs_without_adaptive_execution_and_a_large_one_gets_the_
         False,
         configured == "true",
     )
+
+
+def _classes_compiled(spark: SparkSession) -> int:
+    """How many classes Spark's code generator has compiled in this JVM (its own metric, tasks included:
+    local mode runs them in the driver's JVM)."""
+    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics  # type: ignore[union-attr]
+    return int(metrics.METRIC_COMPILATION_TIME().getCount())
+
+
+def test_a_small_batch_compiles_no_class_and_a_large_one_gets_the_sessions_factory_mode_back(
+    restored: SparkSession,
+) -> None:
+    """Interpreted projections and predicates for a small batch: a query never seen before (its literals make
+    its generated source new, so no cached class could serve it) compiles nothing; with the large batch's
+    settings the same kind of query is compiled. (A hash aggregation's row joiner and a range shuffle's
+    ordering are generated outside the factories and still compile once per distinct source.)"""
+    spark = restored
+    configured = spark.sparkContext.getConf().get(CODEGEN_FACTORY_MODE, "FALLBACK")  # Spark's default
+    unseen = id(spark) % 100_000 + 7_919  # a literal no other test uses
+
+    def new_query_compiles(factor: int) -> int:
+        before = _classes_compiled(spark)
+        rows = (
+            spark.range(40, numPartitions=2)
+            .selectExpr(f"explode(array(id, id * {factor})) AS scaled", f"concat('k', id % {factor}) AS key")
+            .where(f"scaled <> -{factor}")
+            .selectExpr("key", "row_number() OVER (PARTITION BY key ORDER BY scaled) AS position")
+            .collect()
+        )
+        assert len(rows) == 80  # the query ran: every exploded row passes the filter
+        return _classes_compiled(spark) - before
+
+    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
+    small, compiled_small = spark.conf.get(CODEGEN_FACTORY_MODE), new_query_compiles(unseen)
+    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+    large, compiled_large = spark.conf.get(CODEGEN_FACTORY_MODE), new_query_compiles(unseen + 2)
+
+    assert (small, large) == ("NO_CODEGEN", configured)
+    assert compiled_small == 0
+    assert compiled_large > 0
 
 
 @pytest.mark.parametrize(

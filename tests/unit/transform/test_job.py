@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, run_local_transform
+from spotify_etl.transform import batch_tuning
 from spotify_etl.transform.job import run_transform
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
@@ -296,6 +297,27 @@ def reference_tables(spark: SparkSession, tmp_path_factory: pytest.TempPathFacto
     _land_all(lake / "raw", _corpus(), bad=True)
     _run(lake, spark)
     return _tables(spark, lake)
+
+
+def test_a_large_batch_lands_the_small_batchs_rows_and_quarantines_the_same_objects(
+    spark: SparkSession, reference_tables: dict[str, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small-batch settings (``batch_tuning``: no whole-stage code generation, no adaptive execution,
+    interpreted projections; the tables staged at once) choose how the plans run, not what they compute."""
+    monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)  # every batch is large
+    _land_all(tmp_path / "raw", _corpus(), bad=True)
+    _run(tmp_path, spark)
+    got = _tables(spark, tmp_path)
+
+    assert [spark.conf.get(key) for key in batch_tuning.SMALL_BATCH_SETTINGS] == [
+        spark.sparkContext.getConf().get(key, default)
+        for key, (_, default) in batch_tuning.SMALL_BATCH_SETTINGS.items()
+    ]  # the run was tuned as a large batch
+    for table in CURATED_TABLES:
+        assert got[table] == reference_tables[table], table
+    assert [(r.source_file, r.reason, r.detail) for r in got["rejected"]] == [
+        (r.source_file, r.reason, r.detail) for r in reference_tables["rejected"]
+    ]
 
 
 @pytest.fixture()
