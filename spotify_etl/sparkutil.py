@@ -111,10 +111,10 @@ def local_spark_session(
         # Each SQL execution describes its plan for the UI's listener even with the UI off; the default
         # "formatted" description walks the whole plan a second time (ExplainUtils), a few % of a small run's CPU.
         .config("spark.sql.ui.explainMode", "simple")
-        # PySpark 4 records the Python call site of every Column and DataFrame call in the JVM (for its error
-        # messages' "DataFrame context"): 8 more py4j round trips per call, 5,700 of a +1 run's validation
-        # planning alone (2,300 without). Spark's own description of the setting: "non-trivial performance
-        # overhead because of the stack trace collection". A static setting, so set here; Spark 3.5 has none.
+        # PySpark 4 sends the Python call site of each Column operation to the JVM first (for its errors'
+        # "DataFrame context"), about ten py4j round trips more per operation; Spark's own description: "a
+        # non-trivial performance overhead". Static, so set here; Spark 3.5 has no such capture (measured in
+        # docs/performance.md, "PySpark 4's call sites off in local sessions").
         .config(DATAFRAME_DEBUGGING, "false")
         .config("spark.driver.memory", os.environ.get("SPOTIFY_ETL_DRIVER_MEMORY", "4g"))
         .config(

@@ -45,6 +45,17 @@ def _quality_gate_rules() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(params=["small batch", "large batch"])
+def either_batch_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test once as a small batch (its own size: interpreted projections, no whole-stage code generation or
+    adaptive execution, ``transform/batch_tuning.py``) and once with every batch counted large (Glue's case)."""
+    from spotify_etl.transform import batch_tuning
+
+    if request.param == "large batch":
+        monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)
+    return str(request.param)
+
+
 @pytest.fixture
 def quality_gate_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run the transform's quality gate with the rules of ``quality/`` (see ``_quality_gate_rules``)."""

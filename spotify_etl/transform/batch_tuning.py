@@ -3,7 +3,8 @@
 ``job.run_transform`` calls :func:`tune_for_batch` with the batch's raw bytes, which the local runtime knows
 from its listing before anything is read (and makes its JVM's start-up choice from the same threshold,
 ``spotify_etl.runtime.local.jvm``). The Glue runtime's bookmarked reader does not report them (``None``): a
-Glue run is treated as large and keeps the session's settings.
+Glue run is treated as large and keeps the session's settings. The settings last as long as the run:
+``job.run_transform`` puts the session's own values back when it ends (:func:`settings_kept`).
 
 - **Shuffle width:** about one task per 32 MB of compressed raw, at least the core count.
 - **Whole-stage code generation off for a small batch.** Spark compiles each stage's operators into one
@@ -22,13 +23,12 @@ Glue run is treated as large and keeps the session's settings.
 - **Interpreted projections for a small batch.** Without whole-stage code generation each operator still
   generates, and looks up in the cache of compiled classes, a projection per task (Spark's
   ``CodeGeneratorWithInterpretedFallback``: the Java source is written and its comments stripped by regular
-  expressions before the lookup, about a seventh of a test JVM's samples), and a cold run compiles each one
-  with Janino. ``spark.sql.codegen.factoryMode`` ``NO_CODEGEN`` makes those factories build Spark's
-  interpreted projections, predicates and orderings instead: the same expressions, evaluated row by row
-  (Spark's own expression tests check every expression both ways). The setting is internal to Spark
-  (documented for its tests, "not supposed to be set by end users"): it is set only for a local-size batch,
-  only through this table, and a test compares a small batch's six tables with a large batch's. Measured in
-  docs/performance.md ("Interpreted projections for small batches").
+  expressions before the lookup), and a cold run compiles each one with Janino. ``spark.sql.codegen.factoryMode``
+  ``NO_CODEGEN`` makes those factories build Spark's interpreted projections and predicates instead: the same
+  expressions, evaluated row by row. The setting is internal to Spark (documented for its tests, "not supposed to
+  be set by end users"): it is set only for a local-size batch, and tests compare a small batch's tables,
+  quarantine and gate with a large batch's. Measured in docs/performance.md ("Interpreted projections for small
+  batches").
 - **The six tables staged at once for a small batch** (``job.py`` passes :func:`is_small_batch` to
   ``isolate.stage_curated``, ``concurrent.py``): their tiny writes overlap instead of queueing behind each
   other's planning. A large batch stages them one after the other: each write then fills the cores, and six
@@ -38,6 +38,8 @@ Glue run is treated as large and keeps the session's settings.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from pyspark.sql import SparkSession
 
@@ -47,12 +49,13 @@ SMALL_BATCH_BYTES = 2 * 1024 * 1024
 WHOLE_STAGE_CODEGEN = "spark.sql.codegen.wholeStage"
 ADAPTIVE_EXECUTION = "spark.sql.adaptive.enabled"
 CODEGEN_FACTORY_MODE = "spark.sql.codegen.factoryMode"
-# What a small batch runs with, and Spark's default, which a large batch gets back unless the session was
-# started with its own value.
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+# What a small batch runs with; a large one runs with the session's own values (Spark's defaults unless the
+# session was started with others).
 SMALL_BATCH_SETTINGS = {
-    WHOLE_STAGE_CODEGEN: ("false", "true"),
-    ADAPTIVE_EXECUTION: ("false", "true"),
-    CODEGEN_FACTORY_MODE: ("NO_CODEGEN", "FALLBACK"),
+    WHOLE_STAGE_CODEGEN: "false",
+    ADAPTIVE_EXECUTION: "false",
+    CODEGEN_FACTORY_MODE: "NO_CODEGEN",
 }
 _MB_PER_SHUFFLE_TASK = 32
 
@@ -71,19 +74,41 @@ def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, par
     return max(parallelism, min(200, math.ceil(raw_bytes / (_MB_PER_SHUFFLE_TASK * 1024 * 1024))))
 
 
-def batch_setting(spark: SparkSession, key: str, raw_bytes: int | None) -> str:
-    """A setting of ``SMALL_BATCH_SETTINGS``: its small-batch value for a small batch; else what the session
-    was started with (or Spark's default)."""
-    small, default = SMALL_BATCH_SETTINGS[key]
-    if is_small_batch(raw_bytes):
-        return small
-    return spark.sparkContext.getConf().get(key, default)
-
-
 def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partitions: int | None) -> None:
-    """Set the run's shuffle width, code generation and adaptive execution from its batch's raw bytes."""
+    """Set the run's shuffle width, and ``SMALL_BATCH_SETTINGS`` for a small batch (a large one gets the values the
+    session was started with back, or Spark's defaults), from its batch's raw bytes."""
     parallelism = spark.sparkContext.defaultParallelism
     partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    for key in SMALL_BATCH_SETTINGS:
-        spark.conf.set(key, batch_setting(spark, key, raw_bytes))
+    spark.conf.set(SHUFFLE_PARTITIONS, str(partitions))
+    started_with = spark.sparkContext.getConf()
+    for key, small in SMALL_BATCH_SETTINGS.items():
+        own = started_with.get(key)
+        if is_small_batch(raw_bytes):
+            spark.conf.set(key, small)
+        elif own is not None:
+            spark.conf.set(key, own)
+        else:
+            spark.conf.unset(key)
+
+
+@contextmanager
+def settings_kept(spark: SparkSession) -> Iterator[None]:
+    """The session's values of the settings :func:`tune_for_batch` changes, put back when the block ends: one
+    session runs many transforms and other work (the tests, ``make run``'s days and reports)."""
+    keys = (SHUFFLE_PARTITIONS, *SMALL_BATCH_SETTINGS)
+    before = {key: spark.conf.get(key, None) for key in keys}
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # a JVM that is gone must not hide why the block failed
+            _put_back(spark, before)
+        raise
+    _put_back(spark, before)
+
+
+def _put_back(spark: SparkSession, values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)

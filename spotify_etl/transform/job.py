@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
-from spotify_etl.transform.batch_tuning import is_small_batch, tune_for_batch
+from spotify_etl.transform.batch_tuning import is_small_batch, settings_kept, tune_for_batch
 from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
@@ -118,7 +118,8 @@ def run_transform(
             for it and the bookmark did not move.
     """
     try:
-        return _run_once(spark, source, config, build_tables, now)
+        with settings_kept(spark):  # the batch's settings (tune_for_batch) last as long as the run
+            return _run_once(spark, source, config, build_tables, now)
     except Exception as error:
         fault = as_environment_fault(error)
         if fault is None or fault is error:

@@ -12,18 +12,26 @@ from pyspark.sql import SparkSession
 from spotify_etl.transform.batch_tuning import (
     ADAPTIVE_EXECUTION,
     CODEGEN_FACTORY_MODE,
+    SHUFFLE_PARTITIONS,
     SMALL_BATCH_BYTES,
+    SMALL_BATCH_SETTINGS,
     WHOLE_STAGE_CODEGEN,
     choose_shuffle_partitions,
     is_small_batch,
+    settings_kept,
     tune_for_batch,
 )
+
+KEYS = (SHUFFLE_PARTITIONS, *SMALL_BATCH_SETTINGS)
+
+
+def _values(spark: SparkSession) -> dict[str, str | None]:
+    return {key: spark.conf.get(key, None) for key in KEYS}
 
 
 @pytest.fixture
 def restored(spark: SparkSession) -> Iterator[SparkSession]:
-    keys = (WHOLE_STAGE_CODEGEN, ADAPTIVE_EXECUTION, CODEGEN_FACTORY_MODE, "spark.sql.shuffle.partitions")
-    before = {key: spark.conf.get(key, None) for key in keys}
+    before = _values(spark)
     yield spark
     for key, value in before.items():
         if value is None:
@@ -94,8 +102,9 @@ def test_a_small_batch_compiles_no_class_and_a_large_one_gets_the_sessions_facto
 ) -> None:
     """Interpreted projections and predicates for a small batch: a query never seen before (its literals make
     its generated source new, so no cached class could serve it) compiles nothing; with the large batch's
-    settings the same kind of query is compiled. (A hash aggregation's row joiner and a range shuffle's
-    ordering are generated outside the factories and still compile once per distinct source.)"""
+    settings the same kind of query is compiled, whole-stage code generation off too (so the factories compile
+    it). (A hash aggregation's row joiner and a range shuffle's ordering are generated outside the factories
+    and still compile once per distinct source.)"""
     spark = restored
     configured = spark.sparkContext.getConf().get(CODEGEN_FACTORY_MODE, "FALLBACK")  # Spark's default
     unseen = id(spark) % 100_000 + 7_919  # a literal no other test uses
@@ -115,11 +124,45 @@ def test_a_small_batch_compiles_no_class_and_a_large_one_gets_the_sessions_facto
     tune_for_batch(spark, SMALL_BATCH_BYTES, None)
     small, compiled_small = spark.conf.get(CODEGEN_FACTORY_MODE), new_query_compiles(unseen)
     tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+    spark.conf.set(WHOLE_STAGE_CODEGEN, "false")
     large, compiled_large = spark.conf.get(CODEGEN_FACTORY_MODE), new_query_compiles(unseen + 2)
 
     assert (small, large) == ("NO_CODEGEN", configured)
     assert compiled_small == 0
     assert compiled_large > 0
+
+
+def test_a_large_batch_runs_with_the_values_the_session_started_with_not_a_value_set_since(
+    restored: SparkSession,
+) -> None:
+    spark = restored
+    started_with = spark.sparkContext.getConf()
+    for key in SMALL_BATCH_SETTINGS:  # what an earlier small run or a caller left behind
+        spark.conf.set(key, "false" if key != CODEGEN_FACTORY_MODE else "CODEGEN_ONLY")
+
+    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+
+    defaults = {WHOLE_STAGE_CODEGEN: "true", ADAPTIVE_EXECUTION: "true", CODEGEN_FACTORY_MODE: "FALLBACK"}
+    assert {key: spark.conf.get(key) for key in SMALL_BATCH_SETTINGS} == {
+        key: started_with.get(key, default) for key, default in defaults.items()
+    }
+
+
+def test_the_sessions_values_are_back_after_a_tuned_block_even_one_that_failed(
+    restored: SparkSession,
+) -> None:
+    spark = restored
+    spark.conf.set(SHUFFLE_PARTITIONS, "7")
+    spark.conf.unset(CODEGEN_FACTORY_MODE)
+    before = _values(spark)
+
+    with pytest.raises(RuntimeError, match="the run failed"), settings_kept(spark):
+        tune_for_batch(spark, SMALL_BATCH_BYTES, None)
+        assert _values(spark) != before
+        raise RuntimeError("the run failed")
+
+    assert _values(spark) == before
+    assert before[CODEGEN_FACTORY_MODE] is None  # unset before, unset after
 
 
 @pytest.mark.parametrize(

@@ -304,15 +304,15 @@ def test_a_large_batch_lands_the_small_batchs_rows_and_quarantines_the_same_obje
 ) -> None:
     """The small-batch settings (``batch_tuning``: no whole-stage code generation, no adaptive execution,
     interpreted projections; the tables staged at once) choose how the plans run, not what they compute."""
-    monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)  # every batch is large
     _land_all(tmp_path / "raw", _corpus(), bad=True)
+    raw_bytes = sum(f.stat().st_size for f in (tmp_path / "raw").rglob("*") if f.is_file())
+    assert batch_tuning.is_small_batch(raw_bytes)  # the reference ran as a small batch
+    monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)
+    assert not batch_tuning.is_small_batch(raw_bytes)  # this run is a large one
+
     _run(tmp_path, spark)
     got = _tables(spark, tmp_path)
 
-    assert [spark.conf.get(key) for key in batch_tuning.SMALL_BATCH_SETTINGS] == [
-        spark.sparkContext.getConf().get(key, default)
-        for key, (_, default) in batch_tuning.SMALL_BATCH_SETTINGS.items()
-    ]  # the run was tuned as a large batch
     for table in CURATED_TABLES:
         assert got[table] == reference_tables[table], table
     assert [(r.source_file, r.reason, r.detail) for r in got["rejected"]] == [

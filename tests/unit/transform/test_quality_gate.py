@@ -71,7 +71,7 @@ def _rule(table: str, prefix: str) -> tuple[int, str]:
 
 
 def test_an_object_breaking_a_row_rule_is_quarantined_and_the_rest_lands(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, either_batch_size: str
 ) -> None:
     good = _observation("good", DAY1, [_track("a"), _track("b")])
     bad = _observation("bad", DAY1, [_track("c"), b.track(id="not-a-spotify-id", name="Broken")])

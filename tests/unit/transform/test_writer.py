@@ -213,7 +213,7 @@ def test_merged_partitions_are_written_one_file_each_with_or_without_adaptive_ex
 
 
 def test_one_objects_unwritable_data_is_quarantined_and_the_rest_land(
-    spark: SparkSession, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    spark: SparkSession, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, either_batch_size: str
 ) -> None:
     build = _failing_on("tracks", "track_name", "playlist_id=p2/")
     _land(tmp_path, FIRST + LATER)
