@@ -31,13 +31,8 @@ def _values(spark: SparkSession) -> dict[str, str | None]:
 
 @pytest.fixture
 def restored(spark: SparkSession) -> Iterator[SparkSession]:
-    before = _values(spark)
-    yield spark
-    for key, value in before.items():
-        if value is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, value)
+    with settings_kept(spark):  # settings_kept has its own test below
+        yield spark
 
 
 def test_a_small_batch_is_at_most_the_threshold_and_an_unknown_size_is_large() -> None:
