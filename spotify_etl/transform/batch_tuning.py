@@ -80,10 +80,10 @@ def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partit
     parallelism = spark.sparkContext.defaultParallelism
     partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
     spark.conf.set(SHUFFLE_PARTITIONS, str(partitions))
-    started_with = spark.sparkContext.getConf()
+    small_batch, started_with = is_small_batch(raw_bytes), spark.sparkContext.getConf()
     for key, small in SMALL_BATCH_SETTINGS.items():
         own = started_with.get(key)
-        if is_small_batch(raw_bytes):
+        if small_batch:
             spark.conf.set(key, small)
         elif own is not None:
             spark.conf.set(key, own)
