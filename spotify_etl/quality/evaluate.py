@@ -2,8 +2,8 @@
 
 An engine only runs Spark SQL text and returns rows; the translation and the verdicts
 (:mod:`spotify_etl.quality.translate`) are the same for both, so both give the same outcome on the
-same data (tested on one lake with each engine). Each table's row-by-row rules are one aggregation
-(one scan, one Spark job), each grouping rule one query.
+same data (tested on one lake with each engine). Each table's row-by-row and key rules are one aggregation
+(one scan), each reference or CustomSql rule one query.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def evaluate_plan(engine: Engine, table_plan: TablePlan) -> list[RuleResult]:
 
 def batched_query(plans: Sequence[TablePlan]) -> str:
     """Every plan's metrics as one statement of one row: each table's aggregation a one-row relation (the
-    relations cross-joined), each grouping rule a scalar subquery; the values in plan order."""
+    relations cross-joined), each reference or CustomSql rule a scalar subquery; the values in plan order."""
     relations = [f"({p.aggregation}) a{i}" for i, p in enumerate(plans) if p.aggregation]
     columns = [f"a{i}.*" for i, p in enumerate(plans) if p.aggregation]
     queries = [sql for p in plans for _, sql in p.standalone]

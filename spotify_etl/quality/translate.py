@@ -2,9 +2,10 @@
 
 Every rule becomes one metric, a number computed by Spark SQL over the table's view (the table's name;
 ``primary`` in a CustomSql statement is the rule's own table, as in Glue). The metrics of the
-row-by-row rules (RowCount, IsComplete, Completeness, ColumnValues, DataFreshness) of one table are
-batched into one aggregation, so a table costs one scan plus one query per grouping rule (IsUnique,
-Uniqueness, IsPrimaryKey, ReferentialIntegrity, CustomSql). DuckDB runs the same text transpiled by
+row-by-row rules (RowCount, IsComplete, Completeness, ColumnValues, DataFreshness) and of the key rules
+(IsUnique, Uniqueness, IsPrimaryKey: a window count of each row's key over the same rows) of one table
+are batched into one aggregation, so a table costs one scan plus one query per rule that joins or is
+written as SQL (ReferentialIntegrity, CustomSql). DuckDB runs the same text transpiled by
 sqlglot (``read="spark"``); the verdict is computed here, in Python, from the metric, so two engines
 that agree on a number agree on the verdict.
 
@@ -43,6 +44,7 @@ from sqlglot import exp
 from spotify_etl.quality.dqdl import Condition, Operand, Rule
 
 AGGREGATED = ("RowCount", "IsComplete", "Completeness", "ColumnValues", "DataFreshness")
+KEYED = ("IsUnique", "Uniqueness", "IsPrimaryKey")  # in the table's aggregation too, through a window
 
 
 class TranslationError(ValueError):
@@ -169,19 +171,24 @@ def aggregate_metric(rule: Rule, clock: datetime) -> str:
     return _compliance(row_predicate(rule, clock), rule.where)
 
 
-def _unique_rows(table: str, columns: list[str]) -> str:
-    """Fraction of all rows whose (all non-null) column values occur in no other row.
+def _key_rows(index: int) -> str:
+    """The column of the table's aggregation source holding, per row, the rows that share its key."""
+    return f"__dq_key_rows_{index}"
 
-    One grouping of all the rows: a group's ``n`` rows share their values, NULLs included (a NULL makes the
-    group incomplete, and its rows never count as unique), and the groups' ``n`` add up to all the rows. One
-    scan and one shuffle; no second query to count the rows (a Spark job of its own per rule)."""
-    cols = ", ".join(_ident(c) for c in columns)
-    complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns)
-    return (
-        f"SELECT CAST(coalesce(sum(CASE WHEN g.complete AND g.n = 1 THEN 1 ELSE 0 END), 0) AS DOUBLE)"
-        f" / NULLIF(sum(g.n), 0)"
-        f" FROM (SELECT count(*) AS n, ({complete}) AS complete FROM {_ident(table)} GROUP BY {cols}) g"
-    )
+
+def _key_window(rule: Rule, index: int) -> str:
+    """``count(*) OVER (PARTITION BY <the rule's columns>)``: per row, the rows that share its values (NULLs
+    included: a window's partition, like a GROUP BY, puts NULLs together)."""
+    columns = ", ".join(_ident(c) for c in rule.params)
+    return f"count(*) OVER (PARTITION BY {columns}) AS {_key_rows(index)}"
+
+
+def _unique_share(rule: Rule, index: int) -> str:
+    """Fraction of all rows whose column values are all non-null and shared with no other row (the key's
+    window count is 1). Over the rows of one scan, beside the row-by-row rules' metrics: no query, shuffle of
+    the grouped keys or Spark job of its own per rule."""
+    complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in rule.params)
+    return f"CAST(count(CASE WHEN {complete} AND {_key_rows(index)} = 1 THEN 1 END) AS DOUBLE) / NULLIF(count(*), 0)"
 
 
 def reference_columns(rule: Rule) -> tuple[list[str], str, list[str]]:
@@ -242,9 +249,7 @@ def _custom_sql(rule: Rule) -> str:
 
 
 def standalone_query(rule: Rule) -> str:
-    """The query (one row, one number) of a rule that groups or joins."""
-    if rule.rule_type in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
-        return _unique_rows(rule.table, list(rule.params))
+    """The query (one row, one number) of a rule that joins or is written as SQL."""
     if rule.rule_type == "ReferentialIntegrity":
         return _reference(rule)
     if rule.rule_type == "CustomSql":
@@ -298,7 +303,8 @@ def verdict(rule: Rule, observed: float | None) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class TablePlan:
-    """The SQL that evaluates one table's rules: one aggregation plus one query per grouping rule."""
+    """The SQL that evaluates one table's rules: one aggregation (its row-by-row and key rules, in ``aggregated``'s
+    order) plus one query per rule that joins or is written as SQL."""
 
     table: str
     aggregated: tuple[Rule, ...]
@@ -307,9 +313,21 @@ class TablePlan:
 
 
 def plan(table: str, rules: list[Rule], clock: datetime) -> TablePlan:
-    """Translate one table's rules (all of ``table``) into the queries that evaluate them."""
-    aggregated = tuple(r for r in rules if r.rule_type in AGGREGATED)
-    columns = ", ".join(f"{aggregate_metric(r, clock)} AS m{i}" for i, r in enumerate(aggregated))
-    aggregation = f"SELECT {columns} FROM {_ident(table)}" if aggregated else None
-    standalone = tuple((r, standalone_query(r)) for r in rules if r.rule_type not in AGGREGATED)
+    """Translate one table's rules (all of ``table``) into the queries that evaluate them. The aggregation reads
+    the table, with one window count per key rule (:func:`_key_window`) when it has any."""
+    aggregated = tuple(r for r in rules if r.rule_type in AGGREGATED + KEYED)
+    keyed = {rule: index for index, rule in enumerate(r for r in aggregated if r.rule_type in KEYED)}
+    metrics = [
+        _unique_share(rule, keyed[rule]) if rule in keyed else aggregate_metric(rule, clock)
+        for rule in aggregated
+    ]
+    source = _ident(table)
+    if keyed:
+        windows = ", ".join(_key_window(rule, index) for rule, index in keyed.items())
+        source = f"(SELECT *, {windows} FROM {_ident(table)}) {_ident(table)}"
+    columns = ", ".join(f"{metric} AS m{i}" for i, metric in enumerate(metrics))
+    aggregation = f"SELECT {columns} FROM {source}" if aggregated else None
+    standalone = tuple(
+        (r, standalone_query(r)) for r in rules if r not in keyed and r.rule_type not in AGGREGATED
+    )
     return TablePlan(table, aggregated, aggregation, standalone)

@@ -69,11 +69,14 @@ def test_uniqueness_counts_rows_whose_complete_key_occurs_once_among_all_rows_on
 ) -> None:
     """Of five rows, ("a", 1) twice, ("b", 1), ("c", NULL), ("d", 2): two have a complete key (k, d) found in no
     other row, so IsPrimaryKey observes 2/5 (a key with a NULL is never unique, though "c" occurs once). Of k
-    alone, "b", "c" and "d" occur once: 3/5. Of d alone, only 2: 1/5 (the NULL is not unique)."""
+    alone, "b", "c" and "d" occur once: 3/5. Of d alone, only 2: 1/5 (the NULL is not unique). The key rules
+    are judged in the table's aggregation, beside its row-by-row rules, whose metrics still see each row once:
+    RowCount 5, IsComplete "d" 4/5."""
     values = [("a", 1), ("a", 1), ("b", 1), ("c", None), ("d", 2)]
     ruleset = parse_ruleset(
         'DefaultLabels = ["severity"="ERROR"]\n'
-        'Rules = [\n IsPrimaryKey "k" "d",\n Uniqueness "k" > 0.5,\n IsUnique "d"\n]',
+        'Rules = [\n IsPrimaryKey "k" "d",\n RowCount = 5,\n Uniqueness "k" > 0.5,\n IsUnique "d",\n'
+        ' IsComplete "d"\n]',
         "keyed",
     )
     session = spark.newSession()
@@ -84,6 +87,6 @@ def test_uniqueness_counts_rows_whose_complete_key_occurs_once_among_all_rows_on
         on_duckdb = evaluate(DuckDbEngine(con), {"keyed": ruleset}, CLOCK)
     on_spark = evaluate(SparkEngine(session), {"keyed": ruleset}, CLOCK)
 
-    expected = [(False, 2 / 5), (True, 3 / 5), (False, 1 / 5)]
+    expected = [(False, 2 / 5), (True, 5.0), (True, 3 / 5), (False, 1 / 5), (False, 4 / 5)]
     assert [(r.passed, r.observed) for r in on_spark] == expected
     assert [(r.passed, r.observed) for r in on_duckdb] == expected
