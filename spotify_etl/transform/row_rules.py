@@ -99,10 +99,13 @@ class RowObserver:
         rules = self.rules.get(table)
         if not rules:
             return rows_df
+        # one SQL expression per rule: a Column built call by call costs a py4j round trip per function,
+        # each looking the function up by name in the JVM, for every table of every staging
         metrics = [
-            F.to_json(
-                F.collect_set(F.when(F.expr(broken_row_condition(rule, self.clock)), F.col("source_file")))
-            ).alias(f"r{i}")
+            F.expr(
+                f"to_json(collect_set(CASE WHEN {broken_row_condition(rule, self.clock)} THEN source_file END))"
+                f" AS r{i}"
+            )
             for i, rule in enumerate(rules)
         ]
         observation = Observation()
