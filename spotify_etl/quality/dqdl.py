@@ -41,7 +41,8 @@ RULE_TYPES: dict[str, tuple[int, str | None]] = {
     "DataFreshness": (1, "duration"),
     "CustomSql": (1, "number"),
 }
-# The rule types a `where` clause applies to (the row-by-row ones, evaluated in one aggregation).
+# The rule types a `where` clause applies to (the row-by-row ones, evaluated in one aggregation; the key rules
+# share that aggregation and take no `where`).
 WHERE_TYPES = ("RowCount", "IsComplete", "Completeness", "ColumnValues", "DataFreshness")
 
 _TOKEN = re.compile(

@@ -54,8 +54,8 @@ class DuckDbEngine:
         return result
 
 
-# The rules' queries are the same texts at every evaluation (19 distinct ones for 1,026 runs over two test
-# files); 1,024 is far above what the rulesets hold.
+# The rules' queries are the same texts at every evaluation (one per table and one per reference or CustomSql
+# rule, whatever the number of runs); 1,024 is far above what the rulesets hold.
 @functools.lru_cache(maxsize=1024)
 def _duckdb_sql(spark_sql: str) -> str:
     """A rule's Spark SQL as DuckDB SQL (sqlglot: about 8 ms per query, the same text every evaluation)."""

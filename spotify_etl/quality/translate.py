@@ -45,6 +45,8 @@ from spotify_etl.quality.dqdl import Condition, Operand, Rule
 
 AGGREGATED = ("RowCount", "IsComplete", "Completeness", "ColumnValues", "DataFreshness")
 KEYED = ("IsUnique", "Uniqueness", "IsPrimaryKey")  # in the table's aggregation too, through a window
+# The window columns' names: reserved, no table of the lake may have a column that starts with it.
+KEY_ROWS_PREFIX = "__dq_key_rows_"
 
 
 class TranslationError(ValueError):
@@ -173,7 +175,7 @@ def aggregate_metric(rule: Rule, clock: datetime) -> str:
 
 def _key_rows(index: int) -> str:
     """The column of the table's aggregation source holding, per row, the rows that share its key."""
-    return f"__dq_key_rows_{index}"
+    return f"{KEY_ROWS_PREFIX}{index}"
 
 
 def _key_window(rule: Rule, index: int) -> str:
@@ -185,8 +187,8 @@ def _key_window(rule: Rule, index: int) -> str:
 
 def _unique_share(rule: Rule, index: int) -> str:
     """Fraction of all rows whose column values are all non-null and shared with no other row (the key's
-    window count is 1). Over the rows of one scan, beside the row-by-row rules' metrics: no query, shuffle of
-    the grouped keys or Spark job of its own per rule."""
+    window count is 1). Over the rows of the table's one scan, beside the row-by-row rules' metrics: no scan,
+    query or Spark job of its own; the rows are shuffled by the key once per distinct key."""
     complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in rule.params)
     return f"CAST(count(CASE WHEN {complete} AND {_key_rows(index)} = 1 THEN 1 END) AS DOUBLE) / NULLIF(count(*), 0)"
 

@@ -71,22 +71,30 @@ def test_uniqueness_counts_rows_whose_complete_key_occurs_once_among_all_rows_on
     other row, so IsPrimaryKey observes 2/5 (a key with a NULL is never unique, though "c" occurs once). Of k
     alone, "b", "c" and "d" occur once: 3/5. Of d alone, only 2: 1/5 (the NULL is not unique). The key rules
     are judged in the table's aggregation, beside its row-by-row rules, whose metrics still see each row once:
-    RowCount 5, IsComplete "d" 4/5."""
+    RowCount 5, IsComplete "d" 4/5, and d >= 1 on the four rows whose k is not "b" 3/4 (the NULL fails). A table
+    with key rules alone ("keys_only", the same rows) gets the same key metric."""
     values = [("a", 1), ("a", 1), ("b", 1), ("c", None), ("d", 2)]
     ruleset = parse_ruleset(
         'DefaultLabels = ["severity"="ERROR"]\n'
         'Rules = [\n IsPrimaryKey "k" "d",\n RowCount = 5,\n Uniqueness "k" > 0.5,\n IsUnique "d",\n'
-        ' IsComplete "d"\n]',
+        ' IsComplete "d",\n ColumnValues "d" >= 1 where "k <> \'b\'"\n]',
         "keyed",
     )
+    keys_only = parse_ruleset(
+        'DefaultLabels = ["severity"="ERROR"]\nRules = [\n Uniqueness "k" > 0.5\n]', "keys_only"
+    )
+    rulesets = {"keyed": ruleset, "keys_only": keys_only}
     session = spark.newSession()
-    session.createDataFrame(values, "k string, d int").createOrReplaceTempView("keyed")
+    for table in rulesets:
+        session.createDataFrame(values, "k string, d int").createOrReplaceTempView(table)
     with duckdb.connect() as con:
-        con.execute("CREATE TABLE keyed (k VARCHAR, d INTEGER)")
-        con.executemany("INSERT INTO keyed VALUES (?, ?)", values)
-        on_duckdb = evaluate(DuckDbEngine(con), {"keyed": ruleset}, CLOCK)
-    on_spark = evaluate(SparkEngine(session), {"keyed": ruleset}, CLOCK)
+        for table in rulesets:
+            con.execute(f"CREATE TABLE {table} (k VARCHAR, d INTEGER)")
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?)", values)
+        on_duckdb = evaluate(DuckDbEngine(con), rulesets, CLOCK)
+    on_spark = evaluate(SparkEngine(session), rulesets, CLOCK)
 
-    expected = [(False, 2 / 5), (True, 5.0), (True, 3 / 5), (False, 1 / 5), (False, 4 / 5)]
+    expected = [(False, 2 / 5), (True, 5.0), (True, 3 / 5), (False, 1 / 5), (False, 4 / 5), (False, 3 / 4)]
+    expected += [(True, 3 / 5)]
     assert [(r.passed, r.observed) for r in on_spark] == expected
     assert [(r.passed, r.observed) for r in on_duckdb] == expected

@@ -8,7 +8,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
 from spotify_etl.quality.evaluate import SparkEngine, evaluate, load_rulesets
-from spotify_etl.quality.translate import broken_rows_query
+from spotify_etl.quality.translate import KEY_ROWS_PREFIX, broken_rows_query
 from spotify_etl.transform.quality_gate import is_row_level
 from spotify_etl.transform.registry import TABLE_SCHEMAS
 from tests.builders import spotify_id
@@ -72,3 +72,10 @@ def test_each_failed_row_rule_names_exactly_the_objects_of_the_rows_that_break_i
         "rule string, source_file string",
     )
     assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_no_curated_column_can_clash_with_the_key_rules_window_columns() -> None:
+    """The key rules' window columns are added to a table's own (``SELECT *, count(*) OVER ... AS
+    __dq_key_rows_<n>``): a column of that name in the table would make the aggregation ambiguous."""
+    columns = {field.name for schema in TABLE_SCHEMAS.values() for field in schema.fields}
+    assert sorted(c for c in columns if c.startswith(KEY_ROWS_PREFIX)) == []
