@@ -45,6 +45,7 @@ from spotify_etl.quality.dqdl import Condition, Operand, Rule
 
 AGGREGATED = ("RowCount", "IsComplete", "Completeness", "ColumnValues", "DataFreshness")
 KEYED = ("IsUnique", "Uniqueness", "IsPrimaryKey")  # in the table's aggregation too, through a window
+IN_AGGREGATION = AGGREGATED + KEYED
 # The window columns' names: reserved, no table of the lake may have a column that starts with it.
 KEY_ROWS_PREFIX = "__dq_key_rows_"
 
@@ -317,7 +318,7 @@ class TablePlan:
 def plan(table: str, rules: list[Rule], clock: datetime) -> TablePlan:
     """Translate one table's rules (all of ``table``) into the queries that evaluate them. The aggregation reads
     the table, with one window count per key rule (:func:`_key_window`) when it has any."""
-    aggregated = tuple(r for r in rules if r.rule_type in AGGREGATED + KEYED)
+    aggregated = tuple(r for r in rules if r.rule_type in IN_AGGREGATION)
     keyed = {rule: index for index, rule in enumerate(r for r in aggregated if r.rule_type in KEYED)}
     metrics = [
         _unique_share(rule, keyed[rule]) if rule in keyed else aggregate_metric(rule, clock)
@@ -329,7 +330,5 @@ def plan(table: str, rules: list[Rule], clock: datetime) -> TablePlan:
         source = f"(SELECT *, {windows} FROM {_ident(table)}) {_ident(table)}"
     columns = ", ".join(f"{metric} AS m{i}" for i, metric in enumerate(metrics))
     aggregation = f"SELECT {columns} FROM {source}" if aggregated else None
-    standalone = tuple(
-        (r, standalone_query(r)) for r in rules if r not in keyed and r.rule_type not in AGGREGATED
-    )
+    standalone = tuple((r, standalone_query(r)) for r in rules if r.rule_type not in IN_AGGREGATION)
     return TablePlan(table, aggregated, aggregation, standalone)

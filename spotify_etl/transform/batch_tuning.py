@@ -57,6 +57,8 @@ SMALL_BATCH_SETTINGS = {
     ADAPTIVE_EXECUTION: "false",
     CODEGEN_FACTORY_MODE: "NO_CODEGEN",
 }
+# Every setting tune_for_batch sets: what settings_kept puts back.
+TUNED_SETTINGS = (SHUFFLE_PARTITIONS, *SMALL_BATCH_SETTINGS)
 _MB_PER_SHUFFLE_TASK = 32
 
 
@@ -95,8 +97,7 @@ def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partit
 def settings_kept(spark: SparkSession) -> Iterator[None]:
     """The session's values of the settings :func:`tune_for_batch` changes, put back when the block ends: one
     session runs many transforms and other work (the tests, ``make run``'s days and reports)."""
-    keys = (SHUFFLE_PARTITIONS, *SMALL_BATCH_SETTINGS)
-    before = {key: spark.conf.get(key, None) for key in keys}
+    before = {key: spark.conf.get(key, None) for key in TUNED_SETTINGS}
     try:
         yield
     except BaseException:

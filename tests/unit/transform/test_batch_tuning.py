@@ -15,6 +15,7 @@ from spotify_etl.transform.batch_tuning import (
     SHUFFLE_PARTITIONS,
     SMALL_BATCH_BYTES,
     SMALL_BATCH_SETTINGS,
+    TUNED_SETTINGS,
     WHOLE_STAGE_CODEGEN,
     choose_shuffle_partitions,
     is_small_batch,
@@ -22,11 +23,9 @@ from spotify_etl.transform.batch_tuning import (
     tune_for_batch,
 )
 
-KEYS = (SHUFFLE_PARTITIONS, *SMALL_BATCH_SETTINGS)
-
 
 def _values(spark: SparkSession) -> dict[str, str | None]:
-    return {key: spark.conf.get(key, None) for key in KEYS}
+    return {key: spark.conf.get(key, None) for key in TUNED_SETTINGS}
 
 
 @pytest.fixture
