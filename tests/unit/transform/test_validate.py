@@ -219,6 +219,31 @@ def test_an_extracted_at_before_spotify_existed_is_implausible(spark: SparkSessi
     assert [r.source_file for r in observations_of(checked).collect()] == ["file:///first.json.gz"]
 
 
+def test_the_record_bound_counts_characters_not_bytes(spark: SparkSession) -> None:
+    """A text of exactly the bound in characters is parsed although its UTF-8 takes more bytes than that (a
+    two-byte character per padding character), and one character more is too_large."""
+
+    def padded_to(chars: int) -> str:
+        text = _replace(GOOD, MARKET, MARKET + ', "padding": "' + '"')
+        return _replace(text, '"padding": "', '"padding": "' + "\u00e9" * (chars - len(text)))
+
+    at_bound, over = padded_to(MAX_CHARS), padded_to(MAX_CHARS + 1)
+    assert (len(at_bound), len(over)) == (MAX_CHARS, MAX_CHARS + 1)
+    assert len(at_bound.encode()) > MAX_CHARS  # the bytes alone would call it too large
+    checked = check_raw_objects(
+        _lines(spark, {"file:///at.json.gz": [at_bound], "file:///over.json.gz": [over]}),
+        max_record_chars=MAX_CHARS,
+    )
+    assert [(r.source_file, r.reason, r.detail) for r in rejects_of(checked).collect()] == [
+        (
+            "file:///over.json.gz",
+            "too_large",
+            f"the JSON text is {MAX_CHARS + 1} characters; the transform parses objects of at most 60,000",
+        )
+    ]
+    assert [r.source_file for r in observations_of(checked).collect()] == ["file:///at.json.gz"]
+
+
 def test_the_latest_plausible_moment_is_plausible_and_a_microsecond_later_is_not(spark: SparkSession) -> None:
     at_bound = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-23T01:00:00Z"')  # LATEST itself
     just_after = _replace(GOOD, '"2026-11-22T03:00:05Z"', '"2026-11-23T01:00:00.000001Z"')
