@@ -20,8 +20,8 @@ Observations are ordered by ``(extracted_at, source_file)``; the greatest is the
   rank above the rest, then the greatest observation, so a later, thinner observation never loses the
   enrichment.
 
-A remaining tie (two different rows for one key from one observation) goes to the smallest row content,
-the same choice the table builders make within an observation.
+A remaining tie (rows of one key from one observation: the table builders emit every occurrence, so a track
+listed twice in one playlist is two rows) goes to the smallest row content.
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
 """The six curated tables of docs/design.md s.3, derived from parsed observations.
 
 Every function here is a pure ``DataFrame -> DataFrame`` transform of an ``OBSERVATION`` DataFrame
-(one row per raw object). Each emits one row per key *per observation*: a track listed twice in one
-playlist yields one ``tracks`` row, but two observations of the same day yield two rows. Reducing rows
-across observations (and against rows already in the lake) is ``merge.apply_merge_rule``'s job.
+(one row per raw object). Each emits one row per *occurrence* of a key in an observation: a track listed
+twice in one playlist yields two ``tracks`` rows, as two observations of the same day do. Reducing rows, within
+an observation and across observations (and against rows already in the lake), is
+``merge.apply_merge_rule``'s job alone: its order (enriched artists first, the newest observation, then the
+smallest row content) picks one row per key, so the result never depends on the order of the items.
 
-How it stays cheap (docs/design.md s.6): no Python UDFs; every table explodes the items at most once. The
-per-observation deduplication happens inside each observation's array, before the explode, with
-higher-order functions (sort the array of output rows, keep the first row of each key), so building the
-tables needs no shuffle at all. Which row of a key wins inside one observation follows the same order
-as the merge rule: enriched artists first, then the smallest row content, so that the result never
-depends on the order of the items.
+How it stays cheap (docs/design.md s.6): no Python UDFs, no shuffle; every table explodes the items at most
+once, with higher-order functions choosing and shaping each observation's rows before the explode. (The builders
+once also deduplicated each observation's rows inside its array, sorting an array of row structs by Spark's
+interpreted ordering: that cost more than the merge's shuffle of the extra rows saves, most of all for
+``track_artists``'s two-column key, docs/performance.md.)
 
 Null handling: any nested struct may be null or missing. Rows without a key (a local file's null id,
 an album without id, an artist without id) are never emitted.
@@ -37,8 +38,6 @@ from spotify_etl.transform.schema import (
 
 _PROVENANCE = ("extracted_at", "source_file", "snapshot_date")
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-_KEY = "_key"  # first field of every per-observation row struct: what the in-array dedup compares
-_RANK = "_rank"  # second field of artist rows: 0 for an enriched (full) artist object, 1 for a simple one
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -138,36 +137,23 @@ def widest_image_url(images: Column) -> Column:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Per-observation rows as arrays of structs, deduplicated by key inside the array
+# Per-observation rows as arrays of structs
 # ---------------------------------------------------------------------------------------------------
 
 
-def _first_per_key(rows: Column) -> Column:
-    """Keep, for each ``_key``, the smallest struct of a sorted array (struct order: ``_key`` first).
-
-    Must be applied to an array column materialized in a previous projection: the lambda reads the
-    array's previous element, and Spark does not inline an expensive array into a lambda that uses it
-    twice.
-    """
-    return F.filter(rows, lambda row, i: (i == 0) | (rows[i - 1][_KEY] != row[_KEY]))
-
-
 def _explode_rows(observations_df: DataFrame, rows_of: Callable[[], Column], table: StructType) -> DataFrame:
-    """One output row per distinct key of each observation's ``rows_of()`` array, in the table's schema."""
-    sort, explode = _sorted_and_exploded(rows_of)
-    sorted_df = observations_df.select(*_PROVENANCE, sort)
-    exploded_df = sorted_df.select(*_PROVENANCE, explode)
+    """One output row per element of each observation's ``rows_of()`` array, in the table's schema."""
+    exploded_df = observations_df.select(*_PROVENANCE, _exploded(rows_of))
     return exploded_df.select(*_PROVENANCE, "_row.*").transform(lambda df: conform(df, table))
 
 
 @per_jvm
-def _sorted_and_exploded(rows_of: Callable[[], Column]) -> tuple[Column, Column]:
-    return F.array_sort(rows_of()).alias("_rows"), F.explode(_first_per_key(F.col("_rows"))).alias("_row")
+def _exploded(rows_of: Callable[[], Column]) -> Column:
+    return F.explode(rows_of()).alias("_row")
 
 
 def _track_row(track: Column) -> Column:
     return F.struct(
-        track["id"].alias(_KEY),
         track["id"].alias("track_id"),
         track["name"].alias("track_name"),
         track["album"]["id"].alias("album_id"),
@@ -185,7 +171,6 @@ def _track_row(track: Column) -> Column:
 
 def _album_row(album: Column) -> Column:
     return F.struct(
-        album["id"].alias(_KEY),
         album["id"].alias("album_id"),
         album["name"].alias("album_name"),
         album["album_type"].alias("album_type"),
@@ -200,8 +185,6 @@ def _album_row(album: Column) -> Column:
 
 def _simple_artist_row(artist: Column) -> Column:
     return F.struct(
-        artist["id"].alias(_KEY),
-        F.lit(1).alias(_RANK),
         artist["id"].alias("artist_id"),
         artist["name"].alias("artist_name"),
         artist["uri"].alias("artist_uri"),
@@ -213,8 +196,6 @@ def _simple_artist_row(artist: Column) -> Column:
 
 def _full_artist_row(artist: Column) -> Column:
     return F.struct(
-        artist["id"].alias(_KEY),
-        F.lit(0).alias(_RANK),
         artist["id"].alias("artist_id"),
         artist["name"].alias("artist_name"),
         artist["uri"].alias("artist_uri"),
@@ -225,8 +206,8 @@ def _full_artist_row(artist: Column) -> Column:
     )
 
 
-def _with_key(rows: Column) -> Column:
-    return F.filter(rows, lambda row: row[_KEY].isNotNull())
+def _with_key(rows: Column, key: str) -> Column:
+    return F.filter(rows, lambda row: row[key].isNotNull())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -295,7 +276,7 @@ def _item_columns() -> tuple[list[Column | str], list[Column | str]]:
 
 
 def tracks(observations_df: DataFrame) -> DataFrame:
-    """One row per distinct track (non-null id, item type ``track``) of each observation."""
+    """One row per track item (non-null id, item type ``track``) of each observation."""
     return _explode_rows(observations_df, _track_rows, TRACKS_TABLE)
 
 
@@ -304,19 +285,21 @@ def _track_rows() -> Column:
 
 
 def albums(observations_df: DataFrame) -> DataFrame:
-    """One row per distinct album (non-null id) of the tracks of each observation."""
+    """One row per track item's album (non-null id) of each observation."""
     return _explode_rows(observations_df, _album_rows, ALBUMS_TABLE)
 
 
 def _album_rows() -> Column:
-    return _with_key(F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])))
+    return _with_key(
+        F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])), "album_id"
+    )
 
 
 def artists(observations_df: DataFrame) -> DataFrame:
-    """One row per distinct artist of each observation: track credits, album artists, full objects.
+    """One row per artist object of each observation: track credits, album artists, full objects.
 
-    A full artist object from the envelope's ``artists`` (enriched: genres never null) wins over the
-    simple objects of the same artist in the same observation.
+    A full artist object from the envelope's ``artists`` is enriched (genres never null): the merge rule ranks
+    it above the simple objects of the same artist.
     """
     return _explode_rows(observations_df, _artist_rows, ARTISTS_TABLE)
 
@@ -332,14 +315,14 @@ def _artist_rows() -> Column:
         F.transform(_or_empty(F.col("artists")), _full_artist_row),
         F.transform(credited, _simple_artist_row),
     )
-    return _with_key(rows)
+    return _with_key(rows, "artist_id")
 
 
 def track_artists(observations_df: DataFrame) -> DataFrame:
-    """One row per (track, credited artist) of each observation, with the 0-based credit position.
+    """One row per credit (track item, credited artist) of each observation, with the 0-based credit position.
 
-    The position counts the credited artists that have an id, so it indexes ``tracks.artist_ids``.
-    An artist credited twice on one track keeps its first position.
+    The position counts the credited artists that have an id, so it indexes ``tracks.artist_ids``. The merge
+    rule keeps an artist credited twice on one track at its first position (the smallest).
     """
     return _explode_rows(observations_df, _credit_rows, TRACK_ARTISTS_TABLE)
 
@@ -349,7 +332,6 @@ def _credit_rows() -> Column:
         return F.transform(
             _ids(track["artists"]),
             lambda artist_id, position: F.struct(
-                F.struct(track["id"].alias("track_id"), artist_id.alias("artist_id")).alias(_KEY),
                 track["id"].alias("track_id"),
                 artist_id.alias("artist_id"),
                 position.alias("artist_position"),

@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType
 
-from spotify_etl.transform import registry, tables
+from spotify_etl.transform import merge, registry, tables
 from spotify_etl.transform.conform import conform
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from tests import builders as b
@@ -31,6 +31,12 @@ def provenance(env: dict[str, Any]) -> tuple[datetime, str, str]:
 def expected_df(spark: SparkSession, table: str, rows: list[tuple[Any, ...]], env: dict[str, Any]):
     """Rows given without their provenance columns, all from the observation ``env``."""
     return spark.createDataFrame([(*row, *provenance(env)) for row in rows], TABLE_SCHEMAS[table])
+
+
+def merged(table: str, rows_df):
+    """``table`` as the run stages it from ``rows_df``: the builders emit every occurrence of a key, and the merge
+    rule reduces them (within an observation as across observations)."""
+    return merge.apply_merge_rule(table, rows_df)
 
 
 def by_row(df):
@@ -145,7 +151,7 @@ def test_playlist_snapshots_one_row_per_observation_with_nulls_for_missing_field
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_tracks_dedupes_within_an_observation_and_keeps_only_track_items(spark):
+def test_tracks_keeps_only_track_items_and_one_row_per_track_once_merged(spark):
     al = b.album(id="al1", name="Typhoons")
     ar1, ar2 = b.simple_artist("Royal Blood", id="ar1"), b.simple_artist("Guest", id="ar2")
     typhoons = b.track(
@@ -187,8 +193,10 @@ def test_tracks_dedupes_within_an_observation_and_keeps_only_track_items(spark):
         ]
     )
 
-    actual_df = tables.tracks(b.observations_df(spark, [env]))
+    built_df = tables.tracks(b.observations_df(spark, [env]))
+    actual_df = merged("tracks", built_df)
 
+    assert sorted(row.track_id for row in built_df.collect()) == ["t1", "t1", "t2"]  # every occurrence
     rows = [
         (
             "t1",
@@ -227,12 +235,14 @@ def test_tracks_two_observations_of_a_day_both_yield_rows(spark):
     assert_df_equality(by_row(actual_df), by_row(expected))
 
 
-def test_tracks_same_id_with_different_content_in_one_observation_keeps_the_smallest_row(spark):
+def test_tracks_same_id_with_different_content_in_one_observation_merges_to_the_smallest_row(spark):
     low = b.track(id="t1", popularity=10, album=b.album(id="al1"), artists=[b.simple_artist(id="ar1")])
     high = {**low, "popularity": 90}
     for items in ([high, low], [low, high]):
         env = b.envelope(items=[b.playlist_item(t) for t in items])
-        actual_df = tables.tracks(b.observations_df(spark, [env])).select("track_id", "popularity")
+        actual_df = merged("tracks", tables.tracks(b.observations_df(spark, [env]))).select(
+            "track_id", "popularity"
+        )
         expected = spark.createDataFrame([("t1", 10)], "track_id string not null, popularity bigint")
         assert_df_equality(actual_df, expected)
 
@@ -333,7 +343,7 @@ def test_albums_from_track_items_with_dates_images_and_artists(spark):
         ]
     )
 
-    actual_df = tables.albums(b.observations_df(spark, [env]))
+    actual_df = merged("albums", tables.albums(b.observations_df(spark, [env])))
 
     rows = [
         ("al1", "Old", "album", date(1981, 1, 1), "1981", "year", 9, ["ar1", "ar2"], "u640a"),
@@ -369,7 +379,7 @@ def test_artists_from_credits_album_artists_and_full_objects_enriched_row_wins(s
         ],
     )
 
-    actual_df = tables.artists(b.observations_df(spark, [env]))
+    actual_df = merged("artists", tables.artists(b.observations_df(spark, [env])))
 
     default_album_artist = b.simple_artist()  # the album of t2 is the builder's default
     rows = [
@@ -406,7 +416,7 @@ def test_track_artists_in_credit_order(spark):
         ]
     )
 
-    actual_df = tables.track_artists(b.observations_df(spark, [env]))
+    actual_df = merged("track_artists", tables.track_artists(b.observations_df(spark, [env])))
 
     rows = [("t1", "c", 0), ("t1", "a", 1), ("t2", "a", 0), ("t2", "c", 1)]
     assert_df_equality(by_row(actual_df), by_row(expected_df(spark, "track_artists", rows, env)))
@@ -554,11 +564,15 @@ def test_conformance_recorded_payloads_tracks_albums_artists(spark):
     older, _ = recorded_envelopes()
     observations = b.observations_df(spark, [older])
 
-    tracks_df = tables.tracks(observations).select("track_id", "track_name", "album_id", "artist_ids", "isrc")
-    albums_df = tables.albums(observations).select(
+    tracks_df = merged("tracks", tables.tracks(observations)).select(
+        "track_id", "track_name", "album_id", "artist_ids", "isrc"
+    )
+    albums_df = merged("albums", tables.albums(observations)).select(
         "album_id", "album_name", "release_date", "release_date_precision", "image_url"
     )
-    artists_df = tables.artists(observations).select("artist_id", "artist_name", "genres", "followers")
+    artists_df = merged("artists", tables.artists(observations)).select(
+        "artist_id", "artist_name", "genres", "followers"
+    )
 
     assert_df_equality(
         by_row(tracks_df),
