@@ -29,10 +29,8 @@ Glue run is treated as large and keeps the session's settings. The settings last
   be set by end users"): it is set only for a local-size batch, and tests compare a small batch's tables,
   quarantine and gate with a large batch's. Measured in docs/performance.md ("Interpreted projections for small
   batches").
-- **The six tables staged at once for a small batch** (``job.py`` passes :func:`is_small_batch` to
-  ``isolate.stage_curated``, ``concurrent.py``): their tiny writes overlap instead of queueing behind each
-  other's planning. A large batch stages them one after the other: each write then fills the cores, and six
-  at once would hold six tables' shuffles in memory together.
+
+Not a setting of the batch's size: every batch stages its six tables at once (``job.OVERLAP``).
 """
 
 from __future__ import annotations

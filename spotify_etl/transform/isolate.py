@@ -80,7 +80,7 @@ def stage_curated(
 ) -> CuratedStage:
     """Stage all six tables of ``observations_df``; isolate objects whose data makes the write fail.
 
-    With ``concurrent`` (a small batch), the six tables are written at once, each from its own thread
+    With ``concurrent`` (``job.OVERLAP``), the six tables are written at once, each from its own thread
     (``concurrent.run_all``)."""
 
     def stage_all(obs_df: DataFrame, area: str) -> list[StagedTable]:

@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
-from spotify_etl.transform.batch_tuning import is_small_batch, settings_kept, tune_for_batch
+from spotify_etl.transform.batch_tuning import settings_kept, tune_for_batch
 from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
@@ -92,6 +92,15 @@ class RawSource(Protocol):
         ...
 
 
+# Whether a run overlaps its Spark work (concurrent.run_all): the tables' build with the verdicts' job, and the
+# six tables' writes with each other. At any batch size: in a small batch the writes are latency (planning,
+# scheduling) that the others' tasks fill; in a large one (make bench's M tier) each table's jobs end on a tail
+# of one task and start after a gap of planning, which the other tables' tasks fill (docs/performance.md,
+# "Every batch stages its six tables at once"). The tasks running at once are still at most the cores, each in
+# its own bounded memory, whichever job they belong to. A test turns it off to compare with a run in turn.
+OVERLAP = True
+
+
 def _new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
@@ -147,10 +156,9 @@ def _run_once(
         gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors)
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            small = is_small_batch(batch.raw_bytes)
             observations_df = observations_of(checked_df)
             verdicts, first_built_then_build = _verdicts_while_building(
-                checked_df, observations_df, build_tables or registry.build_tables, concurrent=small
+                checked_df, observations_df, build_tables or registry.build_tables, concurrent=OVERLAP
             )
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
             _count_verdicts(summary, verdicts, rejected)
@@ -164,7 +172,7 @@ def _run_once(
                 first_built_then_build,
                 summary,
                 gate,
-                concurrent=small,
+                concurrent=OVERLAP,
             )
             rejected += gate.rows.rejected + curated.unwritable
             _settle_gate(writer, gate, config, summary)
@@ -199,7 +207,7 @@ def _verdicts_while_building(
     """The verdicts, and ``build`` with its first staging's tables built while the verdicts' Spark job ran.
 
     Building the six tables is driver work (py4j calls, Spark analyzing each plan), the verdicts a Spark job:
-    with ``concurrent`` (a small batch) they overlap (``concurrent.run_all``). The tables are built on all the
+    with ``concurrent`` (``OVERLAP``) they overlap (``concurrent.run_all``). The tables are built on all the
     valid observations, which is what the first staging stages (``observations_df`` itself); any later build
     (a bisection probe, a staging without quarantined objects) builds anew. The gate's row rules are attached
     when a staging uses the tables (``RunGate.observing``), not here: an observed DataFrame that never runs would

@@ -303,7 +303,7 @@ def test_a_large_batch_lands_the_small_batchs_rows_and_quarantines_the_same_obje
     spark: SparkSession, reference_tables: dict[str, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The small-batch settings (``batch_tuning``: no whole-stage code generation, no adaptive execution,
-    interpreted projections; the tables staged at once) choose how the plans run, not what they compute."""
+    interpreted projections) choose how the plans run, not what they compute."""
     _land_all(tmp_path / "raw", _corpus(), bad=True)
     raw_bytes = sum(f.stat().st_size for f in (tmp_path / "raw").rglob("*") if f.is_file())
     assert batch_tuning.is_small_batch(raw_bytes)  # the reference ran as a small batch

@@ -156,7 +156,7 @@ def test_a_crash_after_three_tables_were_swapped_then_a_rerun_equals_one_clean_r
 def test_a_clean_batch_builds_its_tables_once_and_lands_what_a_sequential_run_lands(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first staging's tables are built while the verdicts' Spark job runs (a small batch), and that
+    """The first staging's tables are built while the verdicts' Spark job runs (``job.OVERLAP``), and that
     build is the one staged: once per clean batch, and the same tables as a run that does everything in turn
     (verdicts, then the build, then one table after the other)."""
     from spotify_etl.transform import job
@@ -173,7 +173,7 @@ def test_a_clean_batch_builds_its_tables_once_and_lands_what_a_sequential_run_la
 
     _land(tmp_path / "in_turn", FIRST + LATER)
     with monkeypatch.context() as patch:
-        patch.setattr(job, "is_small_batch", lambda _raw_bytes: False)  # nothing concurrent
+        patch.setattr(job, "OVERLAP", False)  # nothing concurrent
         _transform(tmp_path / "in_turn", spark, build_tables=counted)
     assert len(builds) == 2
     _assert_same_curated(spark, tmp_path / "overlapped", tmp_path / "in_turn")
