@@ -306,6 +306,43 @@ def test_a_stopped_run_records_no_quarantine_it_did_not_make() -> None:
     ]
 
 
+def test_a_breaking_duplicate_within_an_object_quarantines_it_though_the_merge_keeps_the_other(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A track listed twice in one object: the merge keeps the smaller row (by content), but the larger one is a
+    row the object brings as well, and the row rules judge every row an object brings."""
+    kept = {**_track("twice"), "name": "A song"}
+    dropped = {**kept, "name": "Z song", "duration_ms": -5}  # larger by name: the merge would keep ``kept``
+    twice = _observation("twice", DAY1, [kept, dropped])
+    other = _observation("other", DAY1, [_track("other")])
+    lake, reference = tmp_path / "lake", tmp_path / "reference"
+    for observation in (twice, other):
+        b.land(lake / "raw", observation)
+    b.land(reference / "raw", other)
+
+    summary = _run(lake, spark)
+    _run(reference, spark)
+
+    assert (summary.objects_valid, summary.rejected) == (1, {"quality": 1})
+    for table in CURATED_TABLES:
+        assert_df_equality(_table(spark, lake, table), _table(spark, reference, table), ignore_row_order=True)
+    line, text = _rule("tracks", 'ColumnValues "duration_ms"')
+    quarantine = spark.read.schema(QUARANTINE).parquet((lake / "quarantine" / "rejected").as_uri())
+    assert_df_equality(
+        quarantine.select(F.regexp_replace("source_file", "^.*/raw/", "raw/").alias("source_file"), "detail"),
+        spark.createDataFrame(
+            [
+                (
+                    b.source_file(twice, "raw"),
+                    f"rows of tracks break the ERROR rule quality/tracks.dqdl:{line}: {text}",
+                )
+            ],
+            "source_file string, detail string",
+        ),
+        ignore_nullable=True,
+    )
+
+
 def test_a_breaking_row_the_merge_replaces_still_quarantines_its_object_in_any_split(
     spark: SparkSession, tmp_path: Path
 ) -> None:
