@@ -1,8 +1,8 @@
 """Run a few Spark actions at once from the driver, each in its own thread, and wait for all of them.
 
-A small batch's run is mostly latency: each of the six tables' writes is two or three tiny Spark jobs, and
-between them the driver plans and schedules while the cores idle. Submitted from separate threads, the
-writes overlap (Spark's scheduler runs the jobs of several threads side by side: "Scheduling Within an
+A run's six table writes are each a few Spark jobs, and between them the driver plans and schedules while the
+cores idle; a large table's job also ends on a tail of one task. Submitted from separate threads, the writes
+overlap (Spark's scheduler runs the jobs of several threads side by side: "Scheduling Within an
 Application", https://spark.apache.org/docs/3.5.4/job-scheduling.html#scheduling-within-an-application).
 
 The threads are one pool per process, kept for its life. In PySpark's pinned-thread mode each Python thread

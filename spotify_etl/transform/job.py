@@ -95,9 +95,11 @@ class RawSource(Protocol):
 # Whether a run overlaps its Spark work (concurrent.run_all): the tables' build with the verdicts' job, and the
 # six tables' writes with each other. At any batch size: in a small batch the writes are latency (planning,
 # scheduling) that the others' tasks fill; in a large one (make bench's M tier) each table's jobs end on a tail
-# of one task and start after a gap of planning, which the other tables' tasks fill (docs/performance.md,
-# "Every batch stages its six tables at once"). The tasks running at once are still at most the cores, each in
-# its own bounded memory, whichever job they belong to. A test turns it off to compare with a run in turn.
+# of one task and start after a gap of planning, which the other tables' tasks fill (docs/performance.md, "The
+# parse's character count, ..., every batch staged at once"). The tasks running at once are still at most the
+# cores, sharing the executor's memory as before (each spills beyond its share), whichever table they belong to.
+# The cost: a failing write is raised when all six have ended (concurrent.run_all), in a bisection probe too. A
+# test turns it off to compare with a run in turn.
 OVERLAP = True
 
 

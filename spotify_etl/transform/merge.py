@@ -73,7 +73,8 @@ def _merge_columns(table: str) -> tuple[tuple[Column, Column] | None, Column]:
     curated = curated_table(table)
     group = curated.merge.whole_observation
     if group:
-        # Duplicates can remain only from the same observation read twice (a re-run): pick by content.
+        # Duplicates of a key within the greatest observation (a re-run read it twice; track_artists: a track
+        # listed twice in it): pick by content.
         return _latest_of(group), _numbered_first(curated.key, _content_order(curated))
     return None, _numbered_first(curated.key, _rank_order(curated))
 

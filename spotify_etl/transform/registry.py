@@ -65,7 +65,7 @@ class CuratedTable:
         name: the table's folder under curated/ and its name in the Data Catalog.
         schema: the exact schema of its rows, nullability included (``spotify_etl/transform/schema.py``).
         key: the columns that identify one row within a partition (``snapshot_date`` is part of every key).
-        builder: ``OBSERVATION`` rows -> this table's rows, one per key per observation (``tables.py``).
+        builder: ``OBSERVATION`` rows -> this table's rows, one per occurrence of a key (``tables.py``).
         merge: how rows of many observations reduce to one per key.
         catalog: how the template declares it.
     """

@@ -343,7 +343,10 @@ def test_albums_from_track_items_with_dates_images_and_artists(spark):
         ]
     )
 
-    actual_df = merged("albums", tables.albums(b.observations_df(spark, [env])))
+    built_df = tables.albums(b.observations_df(spark, [env]))
+    actual_df = merged("albums", built_df)
+
+    assert sorted(row.album_id for row in built_df.collect()) == ["al1", "al1", "al2"]  # every occurrence
 
     rows = [
         ("al1", "Old", "album", date(1981, 1, 1), "1981", "year", 9, ["ar1", "ar2"], "u640a"),
@@ -379,7 +382,8 @@ def test_artists_from_credits_album_artists_and_full_objects_enriched_row_wins(s
         ],
     )
 
-    actual_df = merged("artists", tables.artists(b.observations_df(spark, [env])))
+    built_df = tables.artists(b.observations_df(spark, [env]))
+    actual_df = merged("artists", built_df)
 
     default_album_artist = b.simple_artist()  # the album of t2 is the builder's default
     rows = [
@@ -389,6 +393,10 @@ def test_artists_from_credits_album_artists_and_full_objects_enriched_row_wins(s
         ("ar9", "Extra", "spotify:artist:ar9", [], None, None),
         (default_album_artist["id"], "Royal Blood", default_album_artist["uri"], None, None, None),
     ]
+    # every occurrence: the full objects, t1's two credits and its album's artist, t2's credit and album artist
+    assert sorted(row.artist_id for row in built_df.collect()) == sorted(
+        ["ar1", "ar2", "ar9", "ar1", "ar2", "ar3", "ar1", default_album_artist["id"]]
+    )
     assert_df_equality(by_row(actual_df), by_row(expected_df(spark, "artists", rows, env)))
 
 
@@ -416,7 +424,18 @@ def test_track_artists_in_credit_order(spark):
         ]
     )
 
-    actual_df = merged("track_artists", tables.track_artists(b.observations_df(spark, [env])))
+    built_df = tables.track_artists(b.observations_df(spark, [env]))
+    actual_df = merged("track_artists", built_df)
+
+    assert sorted((row.track_id, row.artist_id, row.artist_position) for row in built_df.collect()) == [
+        ("t1", "a", 1),
+        ("t1", "a", 1),
+        ("t1", "c", 0),
+        ("t1", "c", 0),
+        ("t2", "a", 0),
+        ("t2", "a", 2),
+        ("t2", "c", 1),
+    ]  # every occurrence: t1 listed twice, a credited twice on t2
 
     rows = [("t1", "c", 0), ("t1", "a", 1), ("t2", "a", 0), ("t2", "c", 1)]
     assert_df_equality(by_row(actual_df), by_row(expected_df(spark, "track_artists", rows, env)))
