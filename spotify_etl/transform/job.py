@@ -160,7 +160,7 @@ def _run_once(
         try:
             observations_df = observations_of(checked_df)
             verdicts, first_built_then_build = _verdicts_while_building(
-                checked_df, observations_df, build_tables or registry.build_tables, concurrent=OVERLAP
+                checked_df, observations_df, build_tables or registry.build_tables
             )
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
             _count_verdicts(summary, verdicts, rejected)
@@ -174,7 +174,6 @@ def _run_once(
                 first_built_then_build,
                 summary,
                 gate,
-                concurrent=OVERLAP,
             )
             rejected += gate.rows.rejected + curated.unwritable
             _settle_gate(writer, gate, config, summary)
@@ -204,12 +203,12 @@ def _run_once(
 
 
 def _verdicts_while_building(
-    checked_df: DataFrame, observations_df: DataFrame, build: TableBuilder, concurrent: bool
+    checked_df: DataFrame, observations_df: DataFrame, build: TableBuilder
 ) -> tuple[list[Row], TableBuilder]:
     """The verdicts, and ``build`` with its first staging's tables built while the verdicts' Spark job ran.
 
     Building the six tables is driver work (py4j calls, Spark analyzing each plan), the verdicts a Spark job:
-    with ``concurrent`` (``OVERLAP``) they overlap (``concurrent.run_all``). The tables are built on all the
+    with ``OVERLAP`` they overlap (``concurrent.run_all``). The tables are built on all the
     valid observations, which is what the first staging stages (``observations_df`` itself); any later build
     (a bisection probe, a staging without quarantined objects) builds anew. The gate's row rules are attached
     when a staging uses the tables (``RunGate.observing``), not here: an observed DataFrame that never runs would
@@ -218,7 +217,7 @@ def _verdicts_while_building(
     first: list[dict[str, DataFrame]] = []
     run_all(
         [lambda: verdicts.extend(_verdicts(checked_df)), lambda: first.append(build(observations_df))],
-        concurrent,
+        OVERLAP,
     )
 
     def first_built_then_build(rows_df: DataFrame) -> dict[str, DataFrame]:
@@ -274,7 +273,6 @@ def _stage_curated(
     build_tables: TableBuilder,
     summary: RunSummary,
     gate: RunGate,
-    concurrent: bool,
 ) -> tuple[CuratedStage, DataFrame | None]:
     """Phase 1, stage: the six tables of the valid observations, written under staging before any table
     changes, and judged there by the gate. Objects whose data makes the write fail are counted as
@@ -306,7 +304,7 @@ def _stage_curated(
             merge.apply_merge_rule,
             config.curated_path,
             dates,
-            concurrent,
+            OVERLAP,
         )
         unwritable += curated.unwritable
         excluded |= {uri for uri, _, _ in curated.unwritable}
