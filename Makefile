@@ -108,11 +108,13 @@ typecheck: install-test ## mypy on the source
 	$(BIN)/mypy
 
 # The suite in TEST_WORKERS processes (pytest-xdist), each with its one SparkSession; a module's tests stay in one
-# process (--dist loadfile), so its module-scoped lakes are built once. The slowest tests are listed at the end.
+# process (--dist loadfile), so its module-scoped lakes are built once. Modules are handed out in the order
+# tests/conftest.py gives (the slow ones first), not by their number of tests (--no-loadscope-reorder). The
+# slowest tests are listed at the end.
 TEST_WORKERS ?= 2
 test: install-test lint typecheck ## Install if needed, check the lock, lint, type check and the whole test suite (TEST_WORKERS=2)
 	$(UV) lock --check --offline
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 test-fast: install-test ## pytest only, no lint/type check
 	$(BIN)/pytest -x -q

@@ -23,6 +23,8 @@ from spotify_etl.devtools.report import QUERY_NAMES
 from spotify_etl.simulator.world import DEFAULT_PLAYLIST_IDS
 from spotify_etl.transform.registry import CURATED_TABLES
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 D1, D2, D3 = "2026-11-01", "2026-11-02", "2026-11-03"
 
 

@@ -13,6 +13,8 @@ from cfnlint.api import ManualArgs, lint_file
 
 from infra.scripts.cfn import REPO_ROOT, SOURCE_TEMPLATE, dump_template
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 REGIONS = ["us-east-1", "eu-west-1"]
 CHECKOV = REPO_ROOT / ".venv-tools" / "bin" / "checkov"
 

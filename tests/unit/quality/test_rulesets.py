@@ -20,6 +20,8 @@ from spotify_etl.quality.evaluate import DuckDbEngine, RuleResult, evaluate, loa
 from tests.builders import spotify_id
 from tests.quality_lake import CLOCK, DAYS, clean_rows, write_lake
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 Rows = dict[str, list[dict[str, Any]]]
 
 

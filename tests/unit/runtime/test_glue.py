@@ -20,6 +20,8 @@ from spotify_etl.config import JOB_ARGS, RAW_TRANSFORMATION_CTX
 from spotify_etl.runtime.glue import abbreviated_args, config_from_args, resolve_args, run_glue_job
 from tests import builders as b
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

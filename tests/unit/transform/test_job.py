@@ -32,6 +32,8 @@ from spotify_etl.transform.storage import HadoopFileSystem
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 21, 3, 0, 5, tzinfo=UTC)
 

@@ -16,6 +16,8 @@ from spotify_etl.transform.merge import apply_merge_rule
 from spotify_etl.transform.registry import TABLE_KEYS, TABLE_SCHEMAS
 from tests import builders as b
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 T0 = datetime(2026, 11, 22, 3, 0, 5, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
 T2 = T0 + timedelta(hours=2)
@@ -352,7 +354,6 @@ def _collected(df) -> set[tuple[Any, ...]]:
     return {_hashable(tuple(r)) for r in df.collect()}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("table", sorted(STRATEGIES))
 def test_merge_equals_the_model_and_is_idempotent_order_and_batch_independent(spark, table):
     @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])

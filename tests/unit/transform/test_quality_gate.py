@@ -27,7 +27,7 @@ from spotify_etl.transform.schema import QUARANTINE
 from spotify_etl.transform.summary import RunSummary
 from tests import builders as b
 
-pytestmark = pytest.mark.usefixtures("quality_gate_on")
+pytestmark = [pytest.mark.usefixtures("quality_gate_on"), pytest.mark.slow]
 
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 21, 3, 0, 5, tzinfo=UTC)

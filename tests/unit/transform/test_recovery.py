@@ -19,6 +19,8 @@ from spotify_etl.transform.summary import RunSummary
 from tests import builders as b
 from tests.unit.transform.test_writer import _assert_same_curated, _observation, _table_df
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 DAY1 = datetime(2026, 11, 20, 3, 0, 5, tzinfo=UTC)
 
 

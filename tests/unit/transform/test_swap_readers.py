@@ -30,6 +30,8 @@ from spotify_etl.transform.storage import HadoopFileSystem
 from tests.curated_lake import write_manifests
 from tests.unit.transform.test_writer import DAY1, DAY2, _land, _observation, _transform
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 FIRST_RUN = [_observation("p1", DAY1, ["t1", "t2"]), _observation("p2", DAY1, ["t3"])]
 # supersedes p1's first day (t1 leaves it, t5 enters) and opens a new day
 SECOND_RUN = [
@@ -143,7 +145,6 @@ def staged_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     return lake, before, swap_until, captured
 
 
-@pytest.mark.slow
 def test_every_query_sees_each_partitions_last_complete_write_after_each_swap_step(
     staged_lake: Staged, tmp_path: Path
 ) -> None:

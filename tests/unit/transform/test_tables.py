@@ -18,6 +18,8 @@ from spotify_etl.transform.conform import conform
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from tests import builders as b
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 T0 = datetime(2026, 11, 22, 3, 0, 5, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spotify"
 

@@ -20,6 +20,8 @@ from spotify_etl.transform.schema import ENVELOPE, OBSERVATION
 from spotify_etl.transform.validate import check_raw_objects, observations_of, rejects_of
 from tests import builders as b
 
+pytestmark = pytest.mark.slow  # a module of slower tests: scheduled first (tests/conftest.py)
+
 GOOD = json.dumps(b.envelope(playlist=b.playlist(id="p1")))
 REJECT_SCHEMA = "source_file string, reason string, detail string"
 LATEST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # the run's clock + tolerance (plausibility.py)
