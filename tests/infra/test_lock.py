@@ -239,3 +239,22 @@ def test_find_python_says_in_one_line_how_to_install_a_missing_version(tmp_path)
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("ERROR: Python 3.99 is missing") and "pyenv install 3.99" in result.stderr
+
+
+def test_find_python_prints_the_interpreter_behind_a_launcher_not_the_launcher(tmp_path):
+    # A pyenv shim is a launcher: uv compares a venv's interpreter with the requested path, and re-creates the venv
+    # (its compiled modules and class-data archive too) when the request names a launcher.
+    interpreter = subprocess.run(
+        [_find_python("3.11").stdout.strip(), "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    launcher = tmp_path / "python3.11"
+    launcher.write_text(f'#!/bin/sh\nexec "{interpreter}" "$@"\n')
+    launcher.chmod(0o755)
+
+    result = _find_python("3.11", PATH=f"{tmp_path}:/usr/bin:/bin", PYENV_ROOT=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{interpreter}\n"
