@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,6 +55,7 @@ from spotify_etl.transform.writer import PartitionWriter, StagedTable
 QUALITY = "quality"  # the quarantine reason
 EVALUATED_BY = "transform"
 LANDED_ANYWAY = "landed despite ERROR failures (land_despite_quality_errors)"
+BROADCAST_THRESHOLD = "spark.sql.autoBroadcastJoinThreshold"
 
 
 class QualityGateFailed(RuntimeError):
@@ -148,15 +151,35 @@ def without_objects(rows_df: DataFrame, sources: list[str]) -> DataFrame:
     return rows_df.join(F.broadcast(keys_df), "source_file", "left_anti")
 
 
-def _register_staged(spark: SparkSession, fs: HadoopFileSystem, staged: list[StagedTable]) -> None:
-    """A temporary view per table over its staged partitions (an empty one when the stage wrote none)."""
+def _register_staged(
+    spark: SparkSession, fs: HadoopFileSystem, staged: list[StagedTable], one_partition: bool
+) -> None:
+    """A temporary view per table over its staged partitions (an empty one when the stage wrote none); in one
+    partition when asked (``RunGate.one_partition``)."""
     for table in staged:
         schema = TABLE_SCHEMAS[table.target.name]
         if fs.list_dirs(table.staged_root):
             df = spark.read.schema(schema).option("basePath", table.staged_root).parquet(table.staged_root)
         else:
             df = driver_rows(spark, [], schema)
-        df.createOrReplaceTempView(table.target.name)
+        (df.coalesce(1) if one_partition else df).createOrReplaceTempView(table.target.name)
+
+
+@contextmanager
+def _broadcasts_off(spark: SparkSession, off: bool) -> Iterator[None]:
+    """No join planned as a broadcast while the block runs (when ``off``); the session's value put back."""
+    if not off:
+        yield
+        return
+    before = spark.conf.get(BROADCAST_THRESHOLD, None)
+    spark.conf.set(BROADCAST_THRESHOLD, "-1")
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(BROADCAST_THRESHOLD)
+        else:
+            spark.conf.set(BROADCAST_THRESHOLD, before)
 
 
 def _untouched_rows(fs: HadoopFileSystem, table: StagedTable) -> int:
@@ -194,16 +217,19 @@ def judge_staged(
     rulesets: dict[str, list[Rule]],
     clock: datetime,
     new_sources: set[str],
+    one_partition: bool = False,
 ) -> tuple[list[RuleResult], dict[Rule, set[str]]]:
     """Every rule of the staged tables on their staged partitions, and per failed row-level ERROR rule the
-    objects of the batch (``new_sources``) whose staged rows break it (module docstring)."""
-    _register_staged(spark, fs, staged)
+    objects of the batch (``new_sources``) whose staged rows break it (module docstring); ``one_partition``:
+    see ``RunGate``."""
+    _register_staged(spark, fs, staged, one_partition)
     try:
         names = [table.target.name for table in staged]
         judged = {table: rules for table, rules in rulesets.items() if table in names}
         engine = SparkEngine(spark)
-        results = _whole_table_row_counts(fs, staged, evaluate_batched(engine, judged, clock))
-        return results, trace_failed_rules(engine, results, names, clock, new_sources)
+        with _broadcasts_off(spark, one_partition):
+            results = _whole_table_row_counts(fs, staged, evaluate_batched(engine, judged, clock))
+            return results, trace_failed_rules(engine, results, names, clock, new_sources)
     finally:
         for name in {table.target.name for table in staged}:
             spark.catalog.dropTempView(name)
@@ -255,12 +281,19 @@ class RunGate:
         rulesets: the rules, table -> rules (none: the gate passes everything and records nothing).
         clock: the run's clock: ``now()`` of the rules and ``evaluated_at`` of the results.
         land_anyway: land the run despite failed ERROR rules (recorded in the results).
+        one_partition: judge each staged table in one partition, with no join broadcast (a small batch,
+            ``batch_tuning.is_small_batch``). Every table then reports Spark's single partition, which every
+            grouping and join of the rules already satisfies: Spark plans no shuffle and no broadcast, and the
+            statement's 18 jobs of 43 stages become 8 jobs of one stage each (docs/performance.md, "The gate in
+            one partition"). The same SQL over the same rows: only how Spark cuts the work changes. A large
+            batch keeps Spark's own plans.
         rows: every object quarantined as ``quality`` so far, and per rule how many.
     """
 
     rulesets: dict[str, list[Rule]]
     clock: datetime
     land_anyway: bool = False
+    one_partition: bool = False
     rows: RowVerdict = field(default_factory=lambda: RowVerdict([]))
     judged: list[RuleResult] = field(default_factory=list)  # the last judgement, which settle records
     seconds: float = 0.0  # wall time spent judging and recording
@@ -286,7 +319,7 @@ class RunGate:
         verdict = row_verdict(self.observer.broken(), new_sources)
         if not verdict.rejected:
             self.judged, broken = judge_staged(
-                writer.spark, writer.fs, staged, self.rulesets, self.clock, new_sources
+                writer.spark, writer.fs, staged, self.rulesets, self.clock, new_sources, self.one_partition
             )
             verdict = row_verdict(broken, new_sources)
         if verdict.rejected:

@@ -20,8 +20,8 @@ from spotify_etl.commands.exits import EXIT_QUALITY
 from spotify_etl.quality.evaluate import load_rulesets
 from spotify_etl.quality.results import RESULTS_SCHEMA, RESULTS_TABLE
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
-from spotify_etl.transform import merge
-from spotify_etl.transform.quality_gate import LANDED_ANYWAY, QualityGateFailed
+from spotify_etl.transform import merge, quality_gate
+from spotify_etl.transform.quality_gate import BROADCAST_THRESHOLD, LANDED_ANYWAY, QualityGateFailed
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
 from spotify_etl.transform.summary import RunSummary
@@ -383,3 +383,47 @@ def test_a_breaking_row_the_merge_replaces_still_quarantines_its_object_in_any_s
             "source_file string, detail string",
         )
         assert_df_equality(rows, expected_rows, ignore_nullable=True)
+
+
+def test_a_small_batch_judged_in_one_partition_gets_the_judgement_of_sparks_own_plans(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``RunGate.one_partition`` (a small batch) changes how Spark cuts the gate's statement, not what it
+    judges: every rule's outcome, observed value and message, and the objects a failed row-level rule is traced
+    to, are those of the same statement planned by Spark as for a large batch."""
+    lone = b.simple_artist(name="Lone", id=b.spotify_id("artist:lone"))
+    good = _observation("good", DAY1, [_track("a"), _track("b")])
+    orphan = _observation("orphan", DAY1, [b.track(id=b.spotify_id("track:o"), name="O", artists=[lone])])
+    b.land(tmp_path / "raw", good)
+    orphan_uri = b.land(tmp_path / "raw", orphan)
+    original_merge = merge.apply_merge_rule
+
+    def without_lone(table: str, rows_df: DataFrame) -> DataFrame:  # a defect: an artist lost by the merge
+        merged_df = original_merge(table, rows_df)
+        return merged_df.where(F.col("artist_id") != lone["id"]) if table == "artists" else merged_df
+
+    monkeypatch.setattr(merge, "apply_merge_rule", without_lone)
+    original_judge = quality_gate.judge_staged
+    asked, judgements = [], []
+
+    def judged_both_ways(*args: object) -> tuple[list, dict]:
+        *common, one_partition = args
+        asked.append(one_partition)
+        spread, single = original_judge(*common, False), original_judge(*common, True)
+        judgements.append((spread, single))
+        return single if one_partition else spread
+
+    monkeypatch.setattr(quality_gate, "judge_staged", judged_both_ways)
+    threshold_before = spark.conf.get(BROADCAST_THRESHOLD)
+
+    summary = _run(tmp_path, spark)
+
+    assert asked == [True, True]  # the batch with the orphan, then without it
+    (first_spread, first_single), (second_spread, second_single) = judgements
+    assert first_single == first_spread and second_single == second_spread
+    _, ri_text = _rule("track_artists", 'ReferentialIntegrity "artist_id')
+    assert [r.rule.text for r in first_spread[0] if not r.passed and r.rule.severity == "ERROR"] == [ri_text]
+    assert {rule.text: sources for rule, sources in first_spread[1].items()} == {ri_text: {orphan_uri}}
+    assert all(r.passed for r in second_spread[0] if r.rule.severity == "ERROR") and second_spread[1] == {}
+    assert (summary.objects_valid, summary.rejected) == (1, {"quality": 1})
+    assert spark.conf.get(BROADCAST_THRESHOLD) == threshold_before  # the session's own value, put back
