@@ -155,12 +155,8 @@ def _run_once(
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
         tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions)
         checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
-        gate = RunGate(
-            load_gate_rules(),
-            started_at,
-            config.land_despite_quality_errors,
-            one_partition=is_small_batch(batch.raw_bytes),
-        )
+        small = is_small_batch(batch.raw_bytes)
+        gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors, one_partition=small)
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             observations_df = observations_of(checked_df)
@@ -170,7 +166,9 @@ def _run_once(
             rejected = [*batch.rejected_before_read, *source.rejected_after_read(checked_df)]
             _count_verdicts(summary, verdicts, rejected)
             run_id = _new_run_id(started_at)
-            writer = PartitionWriter(spark, fs, config.staging_path, run_id, config.target_file_mb)
+            writer = PartitionWriter(
+                spark, fs, config.staging_path, run_id, config.target_file_mb, one_partition=small
+            )
             curated, landed_df = _stage_curated(
                 writer,
                 observations_df,

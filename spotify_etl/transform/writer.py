@@ -90,6 +90,9 @@ class PartitionWriter:
     staging_root: str
     run_id: str
     target_file_mb: int
+    # A small batch (``batch_tuning.is_small_batch``): each table's rows are merged and written by one task,
+    # without a shuffle (below).
+    one_partition: bool = False
 
     @property
     def run_staging(self) -> str:
@@ -116,8 +119,14 @@ class PartitionWriter:
         # writes that partition's single file (I4). The rows are conformed first (the rows read back are all
         # nullable), so that the merge's own conform leaves the partition column as it is: an expression
         # over it would be a new column to the planner, which would shuffle again by the window's key.
-        partitioned_df = conform(combined_df, target.schema).repartition(
-            max(1, len(partitions)), target.partition_column
+        # In one partition (a small batch), the rows are coalesced instead: one partition, which Spark knows
+        # satisfies every window, so the table's stage is one task and no shuffle (docs/performance.md, "The
+        # gate in one partition").
+        conformed_df = conform(combined_df, target.schema)
+        partitioned_df = (
+            conformed_df.coalesce(1)
+            if self.one_partition
+            else conformed_df.repartition(max(1, len(partitions)), target.partition_column)
         )
         merged_df = target.merge_rule(target.name, partitioned_df).select(*columns)
         staged_root = f"{self.run_staging}/{area}/{target.name}"

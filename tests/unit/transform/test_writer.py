@@ -183,10 +183,15 @@ def test_a_clean_batch_builds_its_tables_once_and_lands_what_a_sequential_run_la
 
 @pytest.mark.parametrize("adaptive", ["true", "false"])
 def test_merged_partitions_are_written_one_file_each_with_or_without_adaptive_execution(
-    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, adaptive: str
+    spark: SparkSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    adaptive: str,
+    either_batch_size: str,
 ) -> None:
-    """I4 by the plan, not by adaptive execution's coalescing: the writer's one shuffle by snapshot_date puts
-    each partition's rows, new and read back, in one task, and the merge keeps that partitioning. (The merge
+    """I4 by the plan, not by adaptive execution's coalescing: the writer's one shuffle by snapshot_date (a large
+    batch), or its one partition (a small batch), puts each partition's rows, new and read back, in one task,
+    and the merge keeps that partitioning. (The merge
     once re-wrote snapshot_date as an expression; the windows then shuffled again by their keys, two tasks
     wrote each partition, and only adaptive execution, coalescing the tiny shuffle, hid it.)"""
     from spotify_etl.transform import job
