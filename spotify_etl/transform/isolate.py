@@ -76,7 +76,7 @@ def stage_curated(
     merge_rule: MergeRule,
     curated_root: str,
     dates: Sequence[str],
-    concurrent: bool = False,
+    concurrent: bool,
 ) -> CuratedStage:
     """Stage all six tables of ``observations_df``; isolate objects whose data makes the write fail.
 
