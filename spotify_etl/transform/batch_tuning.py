@@ -36,7 +36,7 @@ Not a setting of the batch's size: every batch stages its six tables at once (``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 from pyspark.sql import SparkSession
@@ -92,10 +92,11 @@ def tune_for_batch(spark: SparkSession, raw_bytes: int | None, configured_partit
 
 
 @contextmanager
-def settings_kept(spark: SparkSession) -> Iterator[None]:
-    """The session's values of the settings :func:`tune_for_batch` changes, put back when the block ends: one
-    session runs many transforms and other work (the tests, ``make run``'s days and reports)."""
-    before = {key: spark.conf.get(key, None) for key in TUNED_SETTINGS}
+def settings_kept(spark: SparkSession, keys: Sequence[str] = TUNED_SETTINGS) -> Iterator[None]:
+    """The session's values of ``keys`` (default: the settings :func:`tune_for_batch` changes), put back when
+    the block ends: one session runs many transforms and other work (the tests, ``make run``'s days and
+    reports)."""
+    before = {key: spark.conf.get(key, None) for key in keys}
     try:
         yield
     except BaseException:

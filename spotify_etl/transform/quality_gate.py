@@ -43,6 +43,7 @@ from spotify_etl.quality.dqdl import Rule
 from spotify_etl.quality.evaluate import RuleResult, SparkEngine, evaluate_batched, load_rulesets
 from spotify_etl.quality.results import RESULTS_PARTITION_KEY, RESULTS_SCHEMA, RESULTS_TABLE, result_rows
 from spotify_etl.quality.translate import broken_rows_query, verdict
+from spotify_etl.transform.batch_tuning import settings_kept
 from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.isolate import TableBuilder
 from spotify_etl.transform.raw_objects import Rejection
@@ -171,15 +172,9 @@ def _broadcasts_off(spark: SparkSession, off: bool) -> Iterator[None]:
     if not off:
         yield
         return
-    before = spark.conf.get(BROADCAST_THRESHOLD, None)
-    spark.conf.set(BROADCAST_THRESHOLD, "-1")
-    try:
+    with settings_kept(spark, (BROADCAST_THRESHOLD,)):
+        spark.conf.set(BROADCAST_THRESHOLD, "-1")
         yield
-    finally:
-        if before is None:
-            spark.conf.unset(BROADCAST_THRESHOLD)
-        else:
-            spark.conf.set(BROADCAST_THRESHOLD, before)
 
 
 def _untouched_rows(fs: HadoopFileSystem, table: StagedTable) -> int:
@@ -217,7 +212,7 @@ def judge_staged(
     rulesets: dict[str, list[Rule]],
     clock: datetime,
     new_sources: set[str],
-    one_partition: bool = False,
+    one_partition: bool,
 ) -> tuple[list[RuleResult], dict[Rule, set[str]]]:
     """Every rule of the staged tables on their staged partitions, and per failed row-level ERROR rule the
     objects of the batch (``new_sources``) whose staged rows break it (module docstring); ``one_partition``:
