@@ -12,7 +12,7 @@ from pyspark.sql.types import StructField, StructType
 
 def conform(df: DataFrame, schema: StructType) -> DataFrame:
     """``df`` with exactly ``schema``: those columns, in that order, cast to those types, with that
-    nullability. Extra columns are dropped.
+    nullability. Extra columns are dropped. A ``df`` already of exactly ``schema`` is returned as it is.
 
     Spark derives nullability from expressions and offers no way to declare it, so it is carried by
     identity expressions: ``when(x IS NOT NULL, x)`` is nullable, and ``coalesce(x, literal)`` is not.
@@ -26,13 +26,17 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
     Raises:
         ValueError: ``df`` lacks some of the schema's columns (all of them are named).
     """
-    missing = [name for name in schema.fieldNames() if name not in df.columns]
+    now_schema = df.schema
+    if now_schema == schema:  # already conformed (a builder's rows, the merge's): nothing to add to the plan
+        return df
+    columns = now_schema.fieldNames()
+    missing = [name for name in schema.fieldNames() if name not in columns]
     if missing:
         raise ValueError(
             f"rows for a table of columns {', '.join(schema.fieldNames())} lack the columns "
-            f"{', '.join(missing)} (they have: {', '.join(df.columns)})"
+            f"{', '.join(missing)} (they have: {', '.join(columns)})"
         )
-    now = {field.name: field for field in df.schema.fields}
+    now = {field.name: field for field in now_schema.fields}
     keys = [
         f"{_quoted(f.name)} IS NOT NULL" for f in schema.fields if not f.nullable and now[f.name].nullable
     ]

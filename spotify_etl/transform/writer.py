@@ -107,12 +107,11 @@ class PartitionWriter:
         unlisted files.
         """
         existing = [uri for value in partitions for uri in self.current_files(target, value)]
-        columns = target.schema.fieldNames()
-        combined_df = rows_df.select(*columns)
+        combined_df = conform(rows_df, target.schema)
         if existing:
             existing_df = (
                 self.spark.read.schema(target.schema).option("basePath", target.root).parquet(*existing)
-            ).select(*columns)
+            )
             combined_df = combined_df.unionByName(existing_df)
         # One shuffle per table: hash-partitioning by the partition column satisfies the merge rule's
         # windows (their keys all include it) and leaves each partition's rows in one task, which then
@@ -128,7 +127,7 @@ class PartitionWriter:
             if self.one_partition
             else conformed_df.repartition(max(1, len(partitions)), target.partition_column)
         )
-        merged_df = target.merge_rule(target.name, partitioned_df).select(*columns)
+        merged_df = conform(target.merge_rule(target.name, partitioned_df), target.schema)
         staged_root = f"{self.run_staging}/{area}/{target.name}"
         max_rows = max(1, self.target_file_mb * 1024 * 1024 // _BYTES_PER_ROW_ESTIMATE)
         (

@@ -513,6 +513,21 @@ def test_conform_keeps_a_declared_non_null_column_non_null_when_its_cast_could_f
     )
 
 
+def test_conform_of_rows_already_in_the_schema_adds_nothing_to_the_plan(spark):
+    """The writer and the merge conform rows the builders already conformed: that adds no projection (each
+    would be analyzed again in every write) and keeps the rows as they are."""
+    declared = TABLE_SCHEMAS["track_artists"]
+    row = ("t1", "a1", 2, T0, "file:///r/a", "2026-11-22")
+    exact_df = spark.createDataFrame([row], declared)
+    nullable = StructType([StructField(f.name, f.dataType, True) for f in declared.fields])
+    nullable_df = spark.createDataFrame([row], nullable)  # as rows read back from Parquet are
+
+    assert conform(exact_df, declared) is exact_df
+    conformed_df = conform(nullable_df, declared)
+    assert conformed_df is not nullable_df
+    assert_df_equality(conformed_df, exact_df)
+
+
 def test_conform_names_a_missing_column(spark):
     df = spark.createDataFrame([("t1",)], "track_id string")
     with pytest.raises(
