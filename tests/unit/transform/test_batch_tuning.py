@@ -1,17 +1,19 @@
-"""A run's Spark settings follow its batch's raw bytes: whole-stage code generation and adaptive execution off
-and projections interpreted for a small batch, the session's own settings kept for a large one, and shuffles
+"""A run's Spark settings follow its batch's raw bytes: whole-stage code generation, adaptive execution and
+constraint propagation off and projections interpreted for a small batch, the session's own settings kept for a large one, and shuffles
 sized to the data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from spotify_etl.transform.batch_tuning import (
     ADAPTIVE_EXECUTION,
     CODEGEN_FACTORY_MODE,
+    CONSTRAINT_PROPAGATION,
     SHUFFLE_PARTITIONS,
     SMALL_BATCH_BYTES,
     SMALL_BATCH_SETTINGS,
@@ -43,18 +45,34 @@ def test_a_small_batch_is_at_most_the_threshold_and_an_unknown_size_is_large() -
     ]
 
 
+def _small_then_large(
+    spark: SparkSession, key: str, spark_default: str, plan: Callable[[], str]
+) -> tuple[str, tuple[str, str], tuple[str, str]]:
+    """The value ``key`` had when the session started (``spark_default`` if none), then ``key``'s value and
+    ``plan()`` under a small batch's settings, then under a large batch's."""
+    configured = spark.sparkContext.getConf().get(key, spark_default)
+    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
+    small = (str(spark.conf.get(key)), plan())
+    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
+    return configured, small, (str(spark.conf.get(key)), plan())
+
+
 def test_a_small_batch_runs_without_whole_stage_codegen_and_a_large_one_gets_the_sessions_setting_back(
     restored: SparkSession,
 ) -> None:
     spark = restored
-    configured = spark.sparkContext.getConf().get(WHOLE_STAGE_CODEGEN, "true")  # Spark's default: true
 
-    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
-    small = spark.conf.get(WHOLE_STAGE_CODEGEN)
-    plan_small = spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
-    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
-    large = spark.conf.get(WHOLE_STAGE_CODEGEN)
-    plan_large = spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+    def plan() -> str:
+        return str(
+            spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
+        )
+
+    configured, (small, plan_small), (large, plan_large) = _small_then_large(
+        spark,
+        WHOLE_STAGE_CODEGEN,
+        "true",
+        plan,  # Spark's default: true
+    )
 
     assert (small, large) == ("false", configured)
     # a whole-stage-generated operator is printed with a leading "*(n)" in the physical plan
@@ -65,16 +83,17 @@ def test_a_small_batch_runs_without_adaptive_execution_and_a_large_one_gets_the_
     restored: SparkSession,
 ) -> None:
     spark = restored
-    configured = spark.sparkContext.getConf().get(ADAPTIVE_EXECUTION, "true")  # Spark's default: true
 
     def shuffling_plan() -> str:
         grouped = spark.range(10).selectExpr("id % 3 AS k").groupBy("k").count()
         return str(grouped._jdf.queryExecution().executedPlan().toString())
 
-    tune_for_batch(spark, SMALL_BATCH_BYTES, None)
-    small, plan_small = spark.conf.get(ADAPTIVE_EXECUTION), shuffling_plan()
-    tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
-    large, plan_large = spark.conf.get(ADAPTIVE_EXECUTION), shuffling_plan()
+    configured, (small, plan_small), (large, plan_large) = _small_then_large(
+        spark,
+        ADAPTIVE_EXECUTION,
+        "true",
+        shuffling_plan,  # Spark's default: true
+    )
 
     assert (small, large) == ("false", configured)
     # an adaptively executed query's physical plan is rooted in an AdaptiveSparkPlan
@@ -82,6 +101,29 @@ def test_a_small_batch_runs_without_adaptive_execution_and_a_large_one_gets_the_
         False,
         configured == "true",
     )
+
+
+def test_a_small_batch_infers_no_filter_from_constraints_and_a_large_one_gets_the_sessions_setting_back(
+    restored: SparkSession,
+) -> None:
+    spark = restored
+
+    def optimized_plan() -> str:
+        left = spark.range(10).selectExpr("id AS a")
+        right = spark.range(10).selectExpr("id AS b")
+        joined = left.join(right, F.expr("a = b")).where("a > 5")
+        return str(joined._jdf.queryExecution().optimizedPlan().toString())
+
+    configured, (small, plan_small), (large, plan_large) = _small_then_large(
+        spark,
+        CONSTRAINT_PROPAGATION,
+        "true",
+        optimized_plan,  # Spark's default: true
+    )
+
+    assert (small, large) == ("false", configured)
+    # the filter "> 5" on the join's other side is inferred from the join condition and the query's own filter
+    assert (plan_small.count(" > 5)"), plan_large.count(" > 5)")) == (1, 2 if configured == "true" else 1)
 
 
 def _classes_compiled(spark: SparkSession) -> int:
@@ -136,7 +178,12 @@ def test_a_large_batch_runs_with_the_values_the_session_started_with_not_a_value
 
     tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
 
-    defaults = {WHOLE_STAGE_CODEGEN: "true", ADAPTIVE_EXECUTION: "true", CODEGEN_FACTORY_MODE: "FALLBACK"}
+    defaults = {
+        WHOLE_STAGE_CODEGEN: "true",
+        ADAPTIVE_EXECUTION: "true",
+        CODEGEN_FACTORY_MODE: "FALLBACK",
+        CONSTRAINT_PROPAGATION: "true",
+    }
     assert {key: spark.conf.get(key) for key in SMALL_BATCH_SETTINGS} == {
         key: started_with.get(key, default) for key, default in defaults.items()
     }
