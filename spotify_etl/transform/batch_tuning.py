@@ -36,7 +36,8 @@ Glue run is treated as large and keeps the session's settings. The settings last
   aliases)"). The six tables' plans are such plans: in a warm small run, the rule that drops implied filters ran
   636 times over six runs, took 0.58 s and dropped none. Without it, the same predicates run (none is added or
   removed) on a few hundred rows; measured in docs/performance.md ("Conform only when needed, no constraint
-  propagation for small batches"). A large batch keeps the session's setting: there an inferred filter can spare reading rows.
+  propagation for small batches"). A large batch keeps the session's setting: there an inferred filter can spare
+  reading rows.
 
 Not a setting of the batch's size: every batch stages its six tables at once (``job.OVERLAP``).
 """

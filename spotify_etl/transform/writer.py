@@ -107,12 +107,13 @@ class PartitionWriter:
         unlisted files.
         """
         existing = [uri for value in partitions for uri in self.current_files(target, value)]
-        combined_df = conform(rows_df, target.schema)
+        # The new rows in the table's schema; with the rows read back (every column nullable) conformed again.
+        conformed_df = conform(rows_df, target.schema)
         if existing:
             existing_df = (
                 self.spark.read.schema(target.schema).option("basePath", target.root).parquet(*existing)
             )
-            combined_df = combined_df.unionByName(existing_df)
+            conformed_df = conform(conformed_df.unionByName(existing_df), target.schema)
         # One shuffle per table: hash-partitioning by the partition column satisfies the merge rule's
         # windows (their keys all include it) and leaves each partition's rows in one task, which then
         # writes that partition's single file (I4). The rows are conformed first (the rows read back are all
@@ -121,7 +122,6 @@ class PartitionWriter:
         # In one partition (a small batch), the rows are coalesced instead: one partition, which Spark knows
         # satisfies every window, so the table's stage is one task and no shuffle (docs/performance.md, "The
         # gate in one partition").
-        conformed_df = conform(combined_df, target.schema)
         partitioned_df = (
             conformed_df.coalesce(1)
             if self.one_partition
