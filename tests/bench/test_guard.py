@@ -83,6 +83,51 @@ def test_slower_seconds_on_a_busier_machine_do_not_fail_when_the_ratio_holds() -
     assert statuses["full transform / DuckDB"] == "ok"
 
 
+def test_slower_seconds_on_a_slower_machine_do_not_fail_when_the_yardstick_slowed_as_much() -> None:
+    """The 2026-12-06 case: the same code on a machine whose DuckDB yardstick took 37 % longer, at no higher
+    load; the transform 24 % slower in seconds, its ratio to DuckDB better."""
+    baseline, current = _tier(full=48.38, duckdb=11.89), _tier(full=60.2, duckdb=16.32)
+    statuses = _verdicts(baseline, current)
+
+    assert statuses["full transform s"] == "slower machine"
+    assert statuses["DuckDB yardstick s"] == "slower machine"
+    assert statuses["full transform / DuckDB"] == "ok"  # 4.07x -> 3.69x
+    assert guard.regressions(_all(baseline, current)) == []
+
+
+def test_a_rise_beyond_what_the_slower_machine_explains_still_fails() -> None:
+    """The yardstick 30 % slower excuses up to 1.3 x 1.2 = 1.56 x the baseline's seconds, no more."""
+    baseline = _tier(full=60.0, duckdb=20.0, plus_1=10.0)
+
+    assert _verdicts(baseline, _tier(full=93.0, duckdb=26.0, plus_1=15.5))["+1 obs s"] == "slower machine"
+    statuses = _verdicts(baseline, _tier(full=95.0, duckdb=26.0, plus_1=15.7))
+    assert statuses["+1 obs s"] == "REGRESSION"
+    assert statuses["full transform s"] == "REGRESSION"
+
+
+def test_a_faster_machine_does_not_tighten_the_seconds_and_a_faster_yardstick_is_no_verdict() -> None:
+    statuses = _verdicts(_tier(full=60.0, duckdb=20.0), _tier(full=70.0, duckdb=10.0))
+
+    assert statuses["full transform s"] == "ok"
+    assert statuses["DuckDB yardstick s"] == "ok"
+    assert statuses["full transform / DuckDB"] == "REGRESSION"
+
+
+def test_a_baseline_without_the_yardstick_gives_it_as_its_full_run_over_its_ratio() -> None:
+    old_baseline = guard.figures_of(_tier(full=48.38, duckdb=11.89))
+    del old_baseline["DuckDB yardstick s"]
+    current = guard.figures_of(_tier(full=60.2, duckdb=16.32))
+
+    assert guard.machine_slowdown(old_baseline, current) == pytest.approx(16.32 / 11.89)
+    found = {v.figure: v for v in guard.compare({"M": old_baseline}, {"M": current})}
+    assert found["full transform s"].status == "slower machine"
+    assert (found["DuckDB yardstick s"].baseline, found["DuckDB yardstick s"].status) == (
+        11.89,
+        "slower machine",
+    )
+    assert guard.machine_slowdown({}, current) == 1.0
+
+
 def test_a_ratio_regression_fails_even_on_a_busier_machine() -> None:
     statuses = _verdicts(_tier(full=60.0, duckdb=20.0, load=1.0), _tier(full=120.0, duckdb=30.0, load=4.0))
 
@@ -115,6 +160,7 @@ def test_only_figures_measured_on_both_sides_at_the_same_tier_are_compared() -> 
     assert {v.figure for v in found} == {
         "full transform s",
         "full transform / DuckDB",
+        "DuckDB yardstick s",
         "full: Spark jobs",
         "full: Spark stages",
         "full: Spark tasks",
