@@ -39,6 +39,14 @@ Glue run is treated as large and keeps the session's settings. The settings last
   propagation for small batches"). A large batch keeps the session's setting: there an inferred filter can spare
   reading rows.
 
+Not a Spark setting, but chosen here from the same size: **the quality gate in one partition per staged table**
+(``quality_gate.RunGate.one_partition``) for a batch of at most ``ONE_PARTITION_GATE_BYTES`` of gzip, medium
+batches included. Spark's own plans for the gate's statement over the staged tables are 43 jobs for make bench's
+full M run (2,000 objects, 52 MB): shuffles and broadcasts to aggregate and join a few MB of staged Parquet on a
+local machine's two cores. In one partition they are 8 jobs, and the gate 1.3-1.5 s shorter (docs/performance.md,
+"The gate in one partition up to 128 MB of gzip"). The same statement over the same rows. A Glue run (size
+unknown) keeps Spark's plans: there the staged tables are read by many executors.
+
 Not a setting of the batch's size: every batch stages its six tables at once (``job.OVERLAP``).
 """
 
@@ -58,6 +66,10 @@ ADAPTIVE_EXECUTION = "spark.sql.adaptive.enabled"
 CODEGEN_FACTORY_MODE = "spark.sql.codegen.factoryMode"
 CONSTRAINT_PROPAGATION = "spark.sql.constraintPropagation.enabled"
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+# The gate reads what the batch staged: the touched days' merged rows, a few MB of Parquet for make bench's M
+# tier. Up to the local runtime's medium batch (the same bound as its JIT choice, runtime/local/jvm.py), one
+# task per table reads them; a larger batch, or one of unknown size, keeps Spark's plans.
+ONE_PARTITION_GATE_BYTES = 128 * 1024 * 1024
 # What a small batch runs with; a large one runs with the session's own values (Spark's defaults unless the
 # session was started with others).
 SMALL_BATCH_SETTINGS = {
@@ -74,6 +86,11 @@ _MB_PER_SHUFFLE_TASK = 32
 def is_small_batch(raw_bytes: int | None) -> bool:
     """At most ``SMALL_BATCH_BYTES`` of gzip; an unknown size counts as large."""
     return raw_bytes is not None and raw_bytes <= SMALL_BATCH_BYTES
+
+
+def gate_in_one_partition(raw_bytes: int | None) -> bool:
+    """At most ``ONE_PARTITION_GATE_BYTES`` of gzip; an unknown size (a Glue run) keeps Spark's plans."""
+    return raw_bytes is not None and raw_bytes <= ONE_PARTITION_GATE_BYTES
 
 
 def choose_shuffle_partitions(raw_bytes: int | None, configured: int | None, parallelism: int) -> int:

@@ -34,7 +34,12 @@ from pyspark.sql import functions as F
 
 from spotify_etl.config import TransformConfig
 from spotify_etl.transform import merge, registry
-from spotify_etl.transform.batch_tuning import is_small_batch, settings_kept, tune_for_batch
+from spotify_etl.transform.batch_tuning import (
+    gate_in_one_partition,
+    is_small_batch,
+    settings_kept,
+    tune_for_batch,
+)
 from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
@@ -156,7 +161,12 @@ def _run_once(
         tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions)
         checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
         small = is_small_batch(batch.raw_bytes)
-        gate = RunGate(load_gate_rules(), started_at, config.land_despite_quality_errors, one_partition=small)
+        gate = RunGate(
+            load_gate_rules(),
+            started_at,
+            config.land_despite_quality_errors,
+            one_partition=gate_in_one_partition(batch.raw_bytes),
+        )
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             observations_df = observations_of(checked_df)

@@ -14,12 +14,14 @@ from spotify_etl.transform.batch_tuning import (
     ADAPTIVE_EXECUTION,
     CODEGEN_FACTORY_MODE,
     CONSTRAINT_PROPAGATION,
+    ONE_PARTITION_GATE_BYTES,
     SHUFFLE_PARTITIONS,
     SMALL_BATCH_BYTES,
     SMALL_BATCH_SETTINGS,
     TUNED_SETTINGS,
     WHOLE_STAGE_CODEGEN,
     choose_shuffle_partitions,
+    gate_in_one_partition,
     is_small_batch,
     settings_kept,
     tune_for_batch,
@@ -38,6 +40,18 @@ def restored(spark: SparkSession) -> Iterator[SparkSession]:
 
 def test_a_small_batch_is_at_most_the_threshold_and_an_unknown_size_is_large() -> None:
     assert [is_small_batch(n) for n in (0, SMALL_BATCH_BYTES, SMALL_BATCH_BYTES + 1, None)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_the_gate_is_judged_in_one_partition_up_to_128_mb_and_never_for_an_unknown_size() -> None:
+    limit = ONE_PARTITION_GATE_BYTES
+    assert limit == 128 * 1024 * 1024 > SMALL_BATCH_BYTES
+    assert [gate_in_one_partition(n) for n in (0, SMALL_BATCH_BYTES + 1, limit, limit + 1, None)] == [
+        True,
         True,
         True,
         False,

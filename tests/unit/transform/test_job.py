@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chispa import assert_df_equality
@@ -24,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spotify_etl.runtime.local.transform import LocalRuntime, config_for_lake, run_local_transform
-from spotify_etl.transform import batch_tuning
+from spotify_etl.transform import batch_tuning, quality_gate
 from spotify_etl.transform.job import run_transform
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
@@ -310,10 +311,21 @@ def test_a_large_batch_lands_the_small_batchs_rows_and_quarantines_the_same_obje
     raw_bytes = sum(f.stat().st_size for f in (tmp_path / "raw").rglob("*") if f.is_file())
     assert batch_tuning.is_small_batch(raw_bytes)  # the reference ran as a small batch
     monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)
+    monkeypatch.setattr(batch_tuning, "ONE_PARTITION_GATE_BYTES", -1)
     assert not batch_tuning.is_small_batch(raw_bytes)  # this run is a large one
+    gate_partitions = []
+
+    def recorded(*args: Any, **kwargs: Any) -> quality_gate.RunGate:
+        gate = quality_gate.RunGate(*args, **kwargs)
+        gate_partitions.append(gate.one_partition)
+        return gate
+
+    monkeypatch.setattr("spotify_etl.transform.job.RunGate", recorded)
 
     _run(tmp_path, spark)
     got = _tables(spark, tmp_path)
+
+    assert gate_partitions == [False]  # the gate ran on Spark's own plans
 
     for table in CURATED_TABLES:
         assert got[table] == reference_tables[table], table

@@ -20,7 +20,7 @@ from spotify_etl.commands.exits import EXIT_QUALITY
 from spotify_etl.quality.evaluate import load_rulesets
 from spotify_etl.quality.results import RESULTS_SCHEMA, RESULTS_TABLE
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
-from spotify_etl.transform import merge, quality_gate
+from spotify_etl.transform import batch_tuning, merge, quality_gate
 from spotify_etl.transform.quality_gate import BROADCAST_THRESHOLD, LANDED_ANYWAY, QualityGateFailed
 from spotify_etl.transform.registry import CURATED_TABLES, TABLE_SCHEMAS
 from spotify_etl.transform.schema import QUARANTINE
@@ -385,12 +385,16 @@ def test_a_breaking_row_the_merge_replaces_still_quarantines_its_object_in_any_s
         assert_df_equality(rows, expected_rows, ignore_nullable=True)
 
 
-def test_a_small_batch_judged_in_one_partition_gets_the_judgement_of_sparks_own_plans(
-    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("size", ["small batch", "medium batch"])
+def test_a_batch_judged_in_one_partition_gets_the_judgement_of_sparks_own_plans(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: str
 ) -> None:
-    """``RunGate.one_partition`` (a small batch) changes how Spark cuts the gate's statement, not what it
-    judges: every rule's outcome, observed value and message, and the objects a failed row-level rule is traced
-    to, are those of the same statement planned by Spark as for a large batch."""
+    """``RunGate.one_partition`` (a batch of at most 128 MB of gzip: a small one, or a medium one that runs with
+    the large batch's Spark settings) changes how Spark cuts the gate's statement, not what it judges: every
+    rule's outcome, observed value and message, and the objects a failed row-level rule is traced to, are
+    those of the same statement planned by Spark as for a larger batch."""
+    if size == "medium batch":
+        monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", -1)
     lone = b.simple_artist(name="Lone", id=b.spotify_id("artist:lone"))
     good = _observation("good", DAY1, [_track("a"), _track("b")])
     orphan = _observation("orphan", DAY1, [b.track(id=b.spotify_id("track:o"), name="O", artists=[lone])])
