@@ -152,8 +152,8 @@ def _exploded(rows_of: Callable[[], Column]) -> Column:
     return F.explode(rows_of()).alias("_row")
 
 
-def _track_row(track: Column) -> Column:
-    return F.struct(
+def _track_fields(track: Column) -> list[Column]:
+    return [
         track["id"].alias("track_id"),
         track["name"].alias("track_name"),
         track["album"]["id"].alias("album_id"),
@@ -166,11 +166,11 @@ def _track_row(track: Column) -> Column:
         to_int(track["track_number"]).alias("track_number"),
         track["uri"].alias("track_uri"),
         track["preview_url"].alias("preview_url"),
-    )
+    ]
 
 
-def _album_row(album: Column) -> Column:
-    return F.struct(
+def _album_fields(album: Column) -> list[Column]:
+    return [
         album["id"].alias("album_id"),
         album["name"].alias("album_name"),
         album["album_type"].alias("album_type"),
@@ -180,7 +180,7 @@ def _album_row(album: Column) -> Column:
         to_int(album["total_tracks"]).alias("total_tracks"),
         _ids(album["artists"]).alias("artist_ids"),
         widest_image_url(album["images"]).alias("image_url"),
-    )
+    ]
 
 
 def _simple_artist_row(artist: Column) -> Column:
@@ -276,23 +276,43 @@ def _item_columns() -> tuple[list[Column | str], list[Column | str]]:
 
 
 def tracks(observations_df: DataFrame) -> DataFrame:
-    """One row per track item (non-null id, item type ``track``) of each observation."""
-    return _explode_rows(observations_df, _track_rows, TRACKS_TABLE)
+    """One row per track item (non-null id, item type ``track``) of each observation, shaped after the explode
+    (as ``albums``)."""
+    return _objects_then_rows(observations_df, _track_columns, TRACKS_TABLE)
 
 
-def _track_rows() -> Column:
-    return F.transform(_track_objects(F.col("items")), _track_row)
+@per_jvm
+def _track_columns() -> tuple[list[Column | str], list[Column]]:
+    exploding: list[Column | str] = [*_PROVENANCE, F.explode(_track_objects(F.col("items"))).alias("_object")]
+    return exploding, [*(F.col(name) for name in _PROVENANCE), *_track_fields(F.col("_object"))]
+
+
+def _objects_then_rows(
+    observations_df: DataFrame,
+    columns: Callable[[], tuple[list[Column | str], list[Column]]],
+    table: StructType,
+) -> DataFrame:
+    """Each observation's objects exploded as they are, then each shaped into the table's row: the row's
+    expressions are evaluated once per row in the stage's generated code, not inside the explode's lambda,
+    which Spark evaluates row by row without code generation (every higher-order function of Spark 3.5 and
+    4.1 is a ``CodegenFallback``; https://github.com/apache/spark/pull/54864). Measured in
+    docs/performance.md ("Tracks and albums shaped after the explode")."""
+    exploding, shaped = columns()
+    return observations_df.select(*exploding).select(*shaped).transform(lambda df: conform(df, table))
 
 
 def albums(observations_df: DataFrame) -> DataFrame:
-    """One row per track item's album (non-null id) of each observation."""
-    return _explode_rows(observations_df, _album_rows, ALBUMS_TABLE)
+    """One row per track item's album (non-null id) of each observation, shaped after the explode."""
+    return _objects_then_rows(observations_df, _album_columns, ALBUMS_TABLE)
 
 
-def _album_rows() -> Column:
-    return _with_key(
-        F.transform(_track_objects(F.col("items")), lambda t: _album_row(t["album"])), "album_id"
+@per_jvm
+def _album_columns() -> tuple[list[Column | str], list[Column]]:
+    album_objects = F.filter(
+        F.transform(_track_objects(F.col("items")), lambda t: t["album"]), lambda a: a["id"].isNotNull()
     )
+    exploding: list[Column | str] = [*_PROVENANCE, F.explode(album_objects).alias("_object")]
+    return exploding, [*(F.col(name) for name in _PROVENANCE), *_album_fields(F.col("_object"))]
 
 
 def artists(observations_df: DataFrame) -> DataFrame:
