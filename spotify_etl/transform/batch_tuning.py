@@ -44,8 +44,9 @@ Not a Spark setting, but chosen here from the same size: **the quality gate in o
 batches included. Spark's own plans for the gate's statement over the staged tables are 43 jobs for make bench's
 full M run (2,000 objects, 52 MB): shuffles and broadcasts to aggregate and join a few MB of staged Parquet on a
 local machine's two cores. In one partition they are 8 jobs, and the gate 1.3-1.5 s shorter (docs/performance.md,
-"The gate in one partition up to 128 MB of gzip"). The same statement over the same rows. A Glue run (size
-unknown) keeps Spark's plans: there the staged tables are read by many executors.
+"A slower machine, the gate in one partition up to 128 MB, tracks and albums shaped after the explode"). The
+same statement over the same rows. A Glue run (size unknown) keeps Spark's plans: there the staged tables are read
+by many executors.
 
 Not a setting of the batch's size: every batch stages its six tables at once (``job.OVERLAP``).
 """

@@ -295,8 +295,8 @@ def _objects_then_rows(
     """Each observation's objects exploded as they are, then each shaped into the table's row: the row's
     expressions are evaluated once per row in the stage's generated code, not inside the explode's lambda,
     which Spark evaluates row by row without code generation (every higher-order function of Spark 3.5 and
-    4.1 is a ``CodegenFallback``; https://github.com/apache/spark/pull/54864). Measured in
-    docs/performance.md ("Tracks and albums shaped after the explode")."""
+    4.1 is a ``CodegenFallback``; https://github.com/apache/spark/pull/54864). Measured in docs/performance.md
+    ("A slower machine, the gate in one partition up to 128 MB, tracks and albums shaped after the explode")."""
     exploding, shaped = columns()
     return observations_df.select(*exploding).select(*shaped).transform(lambda df: conform(df, table))
 
