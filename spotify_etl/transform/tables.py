@@ -8,9 +8,11 @@ an observation and across observations (and against rows already in the lake), i
 smallest row content) picks one row per key, so the result never depends on the order of the items.
 
 How it stays cheap (docs/design.md s.6): no Python UDFs, no shuffle; every table explodes the items at most
-once, with higher-order functions choosing and shaping each observation's rows before the explode. (The builders
-once also deduplicated each observation's rows inside its array, sorting an array of row structs by Spark's
-interpreted ordering: that cost more than the merge's shuffle of the extra rows saves, most of all for
+once, with higher-order functions choosing each observation's rows before the explode. Tracks and albums are
+shaped after it, in generated code (``_objects_then_rows``), as ``playlist_items`` is; the rows of ``artists`` and
+``track_artists`` are field copies, shaped in the explode's lambda, which Spark runs without generated code.
+(The builders once also deduplicated each observation's rows inside its array, sorting an array of row structs by
+Spark's interpreted ordering: that cost more than the merge's shuffle of the extra rows saves, most of all for
 ``track_artists``'s two-column key, docs/performance.md.)
 
 Null handling: any nested struct may be null or missing. Rows without a key (a local file's null id,
