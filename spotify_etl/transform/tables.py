@@ -280,41 +280,45 @@ def _item_columns() -> tuple[list[Column | str], list[Column | str]]:
 def tracks(observations_df: DataFrame) -> DataFrame:
     """One row per track item (non-null id, item type ``track``) of each observation, shaped after the explode
     (as ``albums``)."""
-    return _objects_then_rows(observations_df, _track_columns, TRACKS_TABLE)
+    return _objects_then_rows(observations_df, _track_objects_of_items, _track_fields, TRACKS_TABLE)
 
 
-@per_jvm
-def _track_columns() -> tuple[list[Column | str], list[Column]]:
-    exploding: list[Column | str] = [*_PROVENANCE, F.explode(_track_objects(F.col("items"))).alias("_object")]
-    return exploding, [*(F.col(name) for name in _PROVENANCE), *_track_fields(F.col("_object"))]
+def _track_objects_of_items() -> Column:
+    return _track_objects(F.col("items"))
 
 
 def _objects_then_rows(
     observations_df: DataFrame,
-    columns: Callable[[], tuple[list[Column | str], list[Column]]],
+    objects: Callable[[], Column],
+    fields: Callable[[Column], list[Column]],
     table: StructType,
 ) -> DataFrame:
-    """Each observation's objects exploded as they are, then each shaped into the table's row: the row's
-    expressions are evaluated once per row in the stage's generated code, not inside the explode's lambda,
-    which Spark evaluates row by row without code generation (every higher-order function of Spark 3.5 and
-    4.1 is a ``CodegenFallback``; https://github.com/apache/spark/pull/54864). Measured in docs/performance.md
-    ("A slower machine, the gate in one partition up to 128 MB, tracks and albums shaped after the explode")."""
-    exploding, shaped = columns()
+    """Each observation's ``objects()`` exploded as they are, then each shaped into the table's row by
+    ``fields``: the row's expressions are evaluated once per row in the stage's generated code, not inside the
+    explode's lambda, which Spark evaluates row by row without code generation (every higher-order function of
+    Spark 3.5 and 4.1 is a ``CodegenFallback``; https://github.com/apache/spark/pull/54864). Measured in
+    docs/performance.md ("A slower machine, the gate in one partition up to 128 MB, tracks and albums shaped after
+    the explode")."""
+    exploding, shaped = _exploded_then_shaped(objects, fields)
     return observations_df.select(*exploding).select(*shaped).transform(lambda df: conform(df, table))
+
+
+@per_jvm
+def _exploded_then_shaped(
+    objects: Callable[[], Column], fields: Callable[[Column], list[Column]]
+) -> tuple[list[Column | str], list[Column]]:
+    exploding: list[Column | str] = [*_PROVENANCE, F.explode(objects()).alias("_object")]
+    return exploding, [*(F.col(name) for name in _PROVENANCE), *fields(F.col("_object"))]
 
 
 def albums(observations_df: DataFrame) -> DataFrame:
     """One row per track item's album (non-null id) of each observation, shaped after the explode."""
-    return _objects_then_rows(observations_df, _album_columns, ALBUMS_TABLE)
+    return _objects_then_rows(observations_df, _album_objects, _album_fields, ALBUMS_TABLE)
 
 
-@per_jvm
-def _album_columns() -> tuple[list[Column | str], list[Column]]:
-    album_objects = F.filter(
-        F.transform(_track_objects(F.col("items")), lambda t: t["album"]), lambda a: a["id"].isNotNull()
-    )
-    exploding: list[Column | str] = [*_PROVENANCE, F.explode(album_objects).alias("_object")]
-    return exploding, [*(F.col(name) for name in _PROVENANCE), *_album_fields(F.col("_object"))]
+def _album_objects() -> Column:
+    albums_of_tracks = F.transform(_track_objects(F.col("items")), lambda t: t["album"])
+    return F.filter(albums_of_tracks, lambda a: a["id"].isNotNull())
 
 
 def artists(observations_df: DataFrame) -> DataFrame:
