@@ -191,19 +191,18 @@ def compare(
     current: Mapping[str, Mapping[str, Mapping[str, float | None]]],
 ) -> list[Verdict]:
     """Every figure present in both, tier by tier (``{tier: {figure: {"value", "load_1m"}}}``)."""
-    return [
-        judge(
-            tier,
-            name,
-            _with_yardstick(baseline[tier])[name],
-            figures[name],
-            machine_slowdown(baseline[tier], figures),
-        )
-        for tier, figures in current.items()
-        if tier in baseline
-        for name in (f.name for f in FIGURES)
-        if name in figures and name in _with_yardstick(baseline[tier])
-    ]
+    verdicts = []
+    for tier, figures in current.items():
+        if tier not in baseline:
+            continue
+        base = _with_yardstick(baseline[tier])
+        slowdown = machine_slowdown(base, figures)
+        verdicts += [
+            judge(tier, name, base[name], figures[name], slowdown)
+            for name in (f.name for f in FIGURES)
+            if name in figures and name in base
+        ]
+    return verdicts
 
 
 def regressions(verdicts: list[Verdict]) -> list[Verdict]:
