@@ -27,6 +27,14 @@ from spotify_etl.transform.batch_tuning import (
     tune_for_batch,
 )
 
+# Spark's own default of each small-batch setting: what a large batch runs with unless the session set another.
+SPARK_DEFAULTS = {
+    WHOLE_STAGE_CODEGEN: "true",
+    ADAPTIVE_EXECUTION: "true",
+    CODEGEN_FACTORY_MODE: "FALLBACK",
+    CONSTRAINT_PROPAGATION: "true",
+}
+
 
 def _values(spark: SparkSession) -> dict[str, str | None]:
     return {key: spark.conf.get(key, None) for key in TUNED_SETTINGS}
@@ -59,12 +67,16 @@ def test_the_gate_is_judged_in_one_partition_up_to_128_mb_and_never_for_an_unkno
     ]
 
 
+def _started_with(spark: SparkSession, key: str) -> str:
+    return str(spark.sparkContext.getConf().get(key, SPARK_DEFAULTS[key]))
+
+
 def _small_then_large(
-    spark: SparkSession, key: str, spark_default: str, plan: Callable[[], str]
+    spark: SparkSession, key: str, plan: Callable[[], str]
 ) -> tuple[str, tuple[str, str], tuple[str, str]]:
-    """The value ``key`` had when the session started (``spark_default`` if none), then ``key``'s value and
+    """The value ``key`` had when the session started (Spark's default if none), then ``key``'s value and
     ``plan()`` under a small batch's settings, then under a large batch's."""
-    configured = spark.sparkContext.getConf().get(key, spark_default)
+    configured = _started_with(spark, key)
     tune_for_batch(spark, SMALL_BATCH_BYTES, None)
     small = (str(spark.conf.get(key)), plan())
     tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
@@ -81,12 +93,7 @@ def test_a_small_batch_runs_without_whole_stage_codegen_and_a_large_one_gets_the
             spark.range(10).selectExpr("id * 2 AS twice")._jdf.queryExecution().executedPlan().toString()
         )
 
-    configured, (small, plan_small), (large, plan_large) = _small_then_large(
-        spark,
-        WHOLE_STAGE_CODEGEN,
-        "true",
-        plan,  # Spark's default: true
-    )
+    configured, (small, plan_small), (large, plan_large) = _small_then_large(spark, WHOLE_STAGE_CODEGEN, plan)
 
     assert (small, large) == ("false", configured)
     # a whole-stage-generated operator is printed with a leading "*(n)" in the physical plan
@@ -103,10 +110,7 @@ def test_a_small_batch_runs_without_adaptive_execution_and_a_large_one_gets_the_
         return str(grouped._jdf.queryExecution().executedPlan().toString())
 
     configured, (small, plan_small), (large, plan_large) = _small_then_large(
-        spark,
-        ADAPTIVE_EXECUTION,
-        "true",
-        shuffling_plan,  # Spark's default: true
+        spark, ADAPTIVE_EXECUTION, shuffling_plan
     )
 
     assert (small, large) == ("false", configured)
@@ -129,10 +133,7 @@ def test_a_small_batch_infers_no_filter_from_constraints_and_a_large_one_gets_th
         return str(joined._jdf.queryExecution().optimizedPlan().toString())
 
     configured, (small, plan_small), (large, plan_large) = _small_then_large(
-        spark,
-        CONSTRAINT_PROPAGATION,
-        "true",
-        optimized_plan,  # Spark's default: true
+        spark, CONSTRAINT_PROPAGATION, optimized_plan
     )
 
     assert (small, large) == ("false", configured)
@@ -156,7 +157,7 @@ def test_a_small_batch_compiles_no_class_and_a_large_one_gets_the_sessions_facto
     it). (A hash aggregation's row joiner and a range shuffle's ordering are generated outside the factories
     and still compile once per distinct source.)"""
     spark = restored
-    configured = spark.sparkContext.getConf().get(CODEGEN_FACTORY_MODE, "FALLBACK")  # Spark's default
+    configured = _started_with(spark, CODEGEN_FACTORY_MODE)
     unseen = id(spark) % 100_000 + 7_919  # a literal no other test uses
 
     def new_query_compiles(factor: int) -> int:
@@ -186,20 +187,13 @@ def test_a_large_batch_runs_with_the_values_the_session_started_with_not_a_value
     restored: SparkSession,
 ) -> None:
     spark = restored
-    started_with = spark.sparkContext.getConf()
     for key in SMALL_BATCH_SETTINGS:  # what an earlier small run or a caller left behind
         spark.conf.set(key, "false" if key != CODEGEN_FACTORY_MODE else "CODEGEN_ONLY")
 
     tune_for_batch(spark, SMALL_BATCH_BYTES + 1, None)
 
-    defaults = {
-        WHOLE_STAGE_CODEGEN: "true",
-        ADAPTIVE_EXECUTION: "true",
-        CODEGEN_FACTORY_MODE: "FALLBACK",
-        CONSTRAINT_PROPAGATION: "true",
-    }
     assert {key: spark.conf.get(key) for key in SMALL_BATCH_SETTINGS} == {
-        key: started_with.get(key, default) for key, default in defaults.items()
+        key: _started_with(spark, key) for key in SPARK_DEFAULTS
     }
 
 
