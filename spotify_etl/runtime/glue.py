@@ -133,25 +133,26 @@ class GlueRuntime:
     job: Any
     config: TransformConfig
 
-    def _read(self, spark: SparkSession) -> DataFrame:
+    def _read(self, spark: SparkSession) -> tuple[DataFrame, int]:
         """The bookmarked read, materialized (one row per line), so that a failure of Glue's reader is raised
-        here."""
+        here, and the bytes of text it gave (the same job: the batch's size, ``batch_tuning.judged_bytes``)."""
         dynamic_frame = self.glue_context.create_dynamic_frame.from_options(
             **raw_read_options(self.config.raw_path, GLUE_EXCLUSIONS)
         )
         frame_df = dynamic_frame.toDF()
         value_columns = [c for c in frame_df.columns if c != FILENAME_COLUMN]
         if not value_columns:  # nothing new since the bookmark: Glue gives a frame without columns
-            return driver_rows(spark, [], RAW_TEXT)
+            return driver_rows(spark, [], RAW_TEXT), 0
         lines_df = frame_df.select(
             F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_columns[0]).cast("string").alias("value")
         ).persist(StorageLevel.MEMORY_AND_DISK)
-        lines_df.count()  # the reader runs here, where its failure can be caught
-        return lines_df
+        # the reader runs here, where its failure can be caught
+        (text_bytes,) = lines_df.agg(F.coalesce(F.sum(F.octet_length("value")), F.lit(0))).first() or (0,)
+        return lines_df, int(text_bytes)
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
         try:
-            lines_df = self._read(spark)
+            lines_df, text_bytes = self._read(spark)
         except Exception as error:  # Glue's reader failed inside the JVM: stop, name what can be named
             message = read_failure_message(error, self.config.raw_path, datetime.now(UTC).date())
             raise RawReadError(message) from error
@@ -165,6 +166,7 @@ class GlueRuntime:
         return RawBatch(
             raw_df=lines_df.filter(F.col("source_file").endswith(RAW_SUFFIX)),
             rejected_before_read=[r for r in map(name_rejection, misnamed) if r is not None],
+            text_bytes=text_bytes,
         )
 
     def rejected_after_read(self, checked_df: DataFrame) -> list[Rejection]:

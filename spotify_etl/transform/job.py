@@ -37,6 +37,7 @@ from spotify_etl.transform import merge, registry
 from spotify_etl.transform.batch_tuning import (
     gate_in_one_partition,
     is_small_batch,
+    judged_bytes,
     settings_kept,
     tune_for_batch,
 )
@@ -68,7 +69,10 @@ class RawBatch:
         whole_objects: how ``raw_df`` is cut (see above).
         rejected_before_read: objects the runtime rejected without reading them (e.g. a name that is not
             ``.json.gz``, an object Glue's reader cannot decode).
-        raw_bytes: compressed size of the new objects, when known, to size the shuffle.
+        raw_bytes: compressed size of the new objects, when known (the local listing), to size the shuffle and
+            choose the batch's settings (``batch_tuning``).
+        text_bytes: bytes of text the read gave, when the runtime measured them (Glue's reader, whose objects'
+            sizes are not known): the batch's settings are chosen from them when ``raw_bytes`` is None.
         nothing_new: the runtime knows without a Spark job that there is nothing to read or reject (locally:
             nothing new since the bookmark); the run then only commits.
         warnings: for the run summary (e.g. a bookmark ahead of the objects).
@@ -78,6 +82,7 @@ class RawBatch:
     whole_objects: bool = False
     rejected_before_read: list[Rejection] = field(default_factory=list)
     raw_bytes: int | None = None
+    text_bytes: int | None = None
     nothing_new: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -158,14 +163,15 @@ def _run_once(
     batch = source.read_new_raw(spark)
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
-        tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions)
+        tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions, batch.text_bytes)
         checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
-        small = is_small_batch(batch.raw_bytes)
+        size = judged_bytes(batch.raw_bytes, batch.text_bytes)
+        small = is_small_batch(size)
         gate = RunGate(
             load_gate_rules(),
             started_at,
             config.land_despite_quality_errors,
-            one_partition=gate_in_one_partition(batch.raw_bytes),
+            one_partition=gate_in_one_partition(size),
         )
         checked_df.persist(StorageLevel.MEMORY_AND_DISK)
         try:

@@ -301,3 +301,51 @@ def test_the_landing_option_is_a_glue_argument(tmp_path: Path) -> None:
 
     assert config_from_args(resolve_args(argv)).land_despite_quality_errors is True
     assert config_from_args(resolve_args(_argv(tmp_path))).land_despite_quality_errors is False
+
+
+def test_a_glue_batch_is_tuned_by_the_bytes_of_text_it_read(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Glue's reader gives no object sizes: the run judges the UTF-8 bytes of the lines it read
+    (``batch_tuning.judged_bytes``). At the threshold the batch is small (the small-batch settings, the gate in one
+    partition); one byte over it, large (the session's own settings, Spark's plans). Both land the same rows."""
+    from spotify_etl.transform import batch_tuning
+    from spotify_etl.transform.quality_gate import RunGate
+    from spotify_etl.transform.registry import CURATED_TABLES
+    from tests.unit.transform.test_job import _tables
+
+    playlist = b.playlist(
+        id=b.spotify_id("playlist:tuned"), name="Café ☕ für alle"
+    )  # more bytes than characters
+    envelope = b.envelope(playlist=playlist, items=[b.playlist_item(b.track(id=b.spotify_id("track:t")))])
+    lines = [
+        ("s3://data/raw/playlists/a.json.gz", json.dumps(envelope, ensure_ascii=False)),
+        ("s3://data/raw/playlists/bad.json.gz", "[]"),  # quarantined: the run judges its bytes too
+    ]
+    text = "".join(value for _, value in lines)
+    started_with = {key: spark.sparkContext.getConf().get(key) for key in batch_tuning.SMALL_BATCH_SETTINGS}
+    tuned: list[tuple[bool, dict[str, str | None]]] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> RunGate:
+        gate = RunGate(*args, **kwargs)
+        settings = {key: spark.conf.get(key, None) for key in batch_tuning.SMALL_BATCH_SETTINGS}
+        tuned.append((gate.one_partition, settings))
+        return gate
+
+    monkeypatch.setattr("spotify_etl.transform.job.RunGate", recorded)
+    tables = []
+    for threshold in (len(text.encode()), len(text.encode()) - 1):
+        monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", threshold)
+        monkeypatch.setattr(batch_tuning, "ONE_PARTITION_GATE_BYTES", threshold)
+        lake = tmp_path_factory.mktemp("lake")
+        glue = FakeGlue(spark, lines, lake)
+        assert run_glue_job(_argv(lake), glue_context_factory=lambda g=glue: g, job_factory=glue.job) == 0
+        tables.append(_tables(spark, lake))
+
+    assert len(text.encode()) > len(text)
+    assert tuned == [(True, batch_tuning.SMALL_BATCH_SETTINGS), (False, started_with)]
+    assert tables[0]["tracks"] and tables[0]["rejected"]  # the run landed rows and quarantined the bad object
+    for table in CURATED_TABLES:
+        assert tables[0][table] == tables[1][table], table
+    # the quarantine: the same objects with the same reasons (rejected_at is the run's own time)
+    assert [r[:3] for r in tables[0]["rejected"]] == [r[:3] for r in tables[1]["rejected"]]

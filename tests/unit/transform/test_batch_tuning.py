@@ -23,6 +23,7 @@ from spotify_etl.transform.batch_tuning import (
     choose_shuffle_partitions,
     gate_in_one_partition,
     is_small_batch,
+    judged_bytes,
     settings_kept,
     tune_for_batch,
 )
@@ -65,6 +66,33 @@ def test_the_gate_is_judged_in_one_partition_up_to_128_mb_and_never_for_an_unkno
         False,
         False,
     ]
+
+
+def test_the_gzip_bytes_are_judged_when_known_else_the_text_bytes() -> None:
+    assert [
+        judged_bytes(*sizes) for sizes in ((10, 500), (10, None), (None, 500), (None, None), (0, 500))
+    ] == [
+        10,
+        10,
+        500,
+        None,
+        0,
+    ]
+
+
+def test_a_batch_whose_text_is_over_the_threshold_runs_with_the_sessions_settings(
+    restored: SparkSession,
+) -> None:
+    tune_for_batch(restored, None, None, text_bytes=SMALL_BATCH_BYTES)
+    small = _values(restored)
+    tune_for_batch(restored, None, None, text_bytes=SMALL_BATCH_BYTES + 1)
+    large = _values(restored)
+
+    assert {key: small[key] for key in SMALL_BATCH_SETTINGS} == SMALL_BATCH_SETTINGS
+    assert {key: large[key] for key in SMALL_BATCH_SETTINGS} == {
+        key: restored.sparkContext.getConf().get(key) for key in SMALL_BATCH_SETTINGS
+    }
+    assert small[SHUFFLE_PARTITIONS] == large[SHUFFLE_PARTITIONS]  # the width is not judged on text
 
 
 def _started_with(spark: SparkSession, key: str) -> str:
