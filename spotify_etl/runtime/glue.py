@@ -147,8 +147,8 @@ class GlueRuntime:
             F.col(FILENAME_COLUMN).alias("source_file"), F.col(value_columns[0]).cast("string").alias("value")
         ).persist(StorageLevel.MEMORY_AND_DISK)
         # the reader runs here, where its failure can be caught
-        (text_bytes,) = lines_df.agg(F.coalesce(F.sum(F.octet_length("value")), F.lit(0))).first() or (0,)
-        return lines_df, int(text_bytes)
+        (measured,) = lines_df.agg(F.coalesce(F.sum(F.octet_length("value")), F.lit(0))).collect()
+        return lines_df, int(measured[0])
 
     def read_new_raw(self, spark: SparkSession) -> RawBatch:
         try:

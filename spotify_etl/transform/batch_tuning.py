@@ -2,13 +2,14 @@
 
 ``job.run_transform`` calls :func:`tune_for_batch` with the batch's raw bytes, which the local runtime knows
 from its listing before anything is read (and makes its JVM's start-up choice from the same threshold,
-``spotify_etl.runtime.local.jvm``). Glue's bookmarked reader does not report them; the Glue runtime measures the
-text it read instead (``GlueRuntime``, in the job that materializes the read), and the thresholds below judge
-that (:func:`judged_bytes`): more bytes than the gzip, so a Glue batch is small only when its text is. The shuffle
-width on Glue stays twice its cores (``choose_shuffle_partitions``). The settings last as long as the run:
-``job.run_transform`` puts the session's own values back when it ends (:func:`settings_kept`).
+``spotify_etl.runtime.local.jvm``). Glue's bookmarked reader does not report them; the Glue runtime measures
+the text it read instead (``GlueRuntime``, in the job that materializes the read), and the thresholds below
+judge that (:func:`judged_bytes`): more bytes than the gzip, so a Glue batch is small only when its text is. The
+shuffle width of a large Glue batch stays twice its cores (``choose_shuffle_partitions``). The settings last as
+long as the run: ``job.run_transform`` puts the session's own values back when it ends (:func:`settings_kept`).
 
-- **Shuffle width:** about one task per 32 MB of compressed raw, at least the core count.
+- **Shuffle width:** about one task per 32 MB of compressed raw, at least the core count; a small batch's is the
+  core count (judged on its text on Glue too: adaptive execution is off, so nothing narrows a wider shuffle).
 - **Whole-stage code generation off for a small batch.** Spark compiles each stage's operators into one
   generated Java method (``spark.sql.codegen.wholeStage``, on by default). Compiling it costs the same
   whether the stage reads ten rows or ten million; a daily run of a handful of objects writes six tables,
@@ -18,10 +19,11 @@ width on Glue stays twice its cores (``choose_shuffle_partitions``). The setting
   for small batches"). A large batch keeps the session's own setting: there the generated code's speed
   pays for its compilation many times over.
 - **Adaptive query execution off for a small batch.** AQE (``spark.sql.adaptive.enabled``, on by default)
-  re-plans a query at each shuffle from the sizes it observed, and runs each stage as a Spark job of its own: a
-  small run is 17 jobs with it, 9 without, and a few hundred rows have nothing to re-plan for (no skew, no
-  partitions to coalesce: a small batch's shuffles are already 2 wide). Same rows and files; measured in
-  docs/performance.md ("Adaptive execution off for small batches"). A large batch keeps the session's setting.
+  re-plans a query at each shuffle from the sizes it observed, and runs each stage as a Spark job of its own:
+  a small run is 17 jobs with it, 9 without, and a few hundred rows have nothing to re-plan for (no skew, no
+  partitions to coalesce: a small batch's shuffles are one task per core, 2 locally). Same rows and files;
+  measured in docs/performance.md ("Adaptive execution off for small batches"). A large batch keeps the
+  session's setting.
 - **Interpreted projections for a small batch.** Without whole-stage code generation each operator still
   generates, and looks up in the cache of compiled classes, a projection per task (Spark's
   ``CodeGeneratorWithInterpretedFallback``: the Java source is written and its comments stripped by regular
@@ -41,15 +43,15 @@ width on Glue stays twice its cores (``choose_shuffle_partitions``). The setting
   propagation for small batches"). A large batch keeps the session's setting: there an inferred filter can spare
   reading rows.
 
-Not a Spark setting, but chosen here from the same size: **the quality gate in one partition per staged table**
-(``quality_gate.RunGate.one_partition``) for a batch of at most ``ONE_PARTITION_GATE_BYTES`` of gzip, medium
-batches included. Spark's own plans for the gate's statement over the staged tables are 43 jobs for make bench's
-full M run (2,000 objects, 52 MB): shuffles and broadcasts to aggregate and join a few MB of staged Parquet on a
-local machine's two cores. In one partition they are 8 jobs, and the gate 1.3-1.5 s shorter (docs/performance.md,
-"A slower machine, the gate in one partition up to 128 MB, tracks and albums shaped after the explode"). The
-same statement over the same rows. A Glue batch is judged on its text, as above: a daily run of a few playlists
-gets the one partition, a backfill of more than 128 MB of text keeps Spark's plans, its staged tables read by many
-executors.
+Not a Spark setting, but chosen here from the same size: **the quality gate in one partition per staged
+table** (``quality_gate.RunGate.one_partition``) for a batch of at most ``ONE_PARTITION_GATE_BYTES`` of gzip
+(of text on Glue), medium batches included. Spark's own plans for the gate's statement over the staged tables
+are 43 jobs for make bench's full M run (2,000 objects, 52 MB): shuffles and broadcasts to aggregate and join
+a few MB of staged Parquet on a local machine's two cores. In one partition they are 8 jobs, and the gate
+1.3-1.5 s shorter (docs/performance.md, "A slower machine, the gate in one partition up to 128 MB, tracks and
+albums shaped after the explode"). The same statement over the same rows. A Glue batch is judged on its text,
+as above: a daily run of a few playlists gets the one partition, a backfill of more than 128 MB of text keeps
+Spark's plans, its staged tables read by many executors.
 
 Not a setting of the batch's size: every batch stages its six tables at once (``job.OVERLAP``).
 """
@@ -71,8 +73,9 @@ CODEGEN_FACTORY_MODE = "spark.sql.codegen.factoryMode"
 CONSTRAINT_PROPAGATION = "spark.sql.constraintPropagation.enabled"
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 # The gate reads what the batch staged: the touched days' merged rows, a few MB of Parquet for make bench's M
-# tier. Up to the local runtime's medium batch (the same bound as its JIT choice, runtime/local/jvm.py), one
-# task per table reads them; a larger batch, or one of unknown size, keeps Spark's plans.
+# tier. Up to the local runtime's medium batch (the same bound as its JIT choice, runtime/local/jvm.py), or as
+# many bytes of text on Glue, one task per table reads them; a larger batch, or one of unknown size, keeps Spark's
+# plans.
 ONE_PARTITION_GATE_BYTES = 128 * 1024 * 1024
 # What a small batch runs with; a large one runs with the session's own values (Spark's defaults unless the
 # session was started with others).
@@ -89,8 +92,9 @@ _MB_PER_SHUFFLE_TASK = 32
 
 def judged_bytes(raw_bytes: int | None, text_bytes: int | None) -> int | None:
     """The size the thresholds judge: the batch's gzip bytes when the runtime knows them (the local listing), else
-    the bytes of text its read gave (Glue's), else None (unknown: large). Text is more than its gzip for any JSON
-    object past a few hundred bytes (make bench's objects: 11 times more), so text never makes a batch smaller."""
+    the bytes of text its read gave (Glue's), else None (unknown: large). The text measures the work and is several
+    times its gzip (make bench's objects: 11; Spotify's recorded responses: 6 to 18): judged on its text, a batch
+    counts as small only when it is a fraction of what a small batch's gzip may hold."""
     return raw_bytes if raw_bytes is not None else text_bytes
 
 
@@ -121,12 +125,15 @@ def tune_for_batch(
     configured_partitions: int | None,
     text_bytes: int | None = None,
 ) -> None:
-    """Set the run's shuffle width (from the raw bytes), and ``SMALL_BATCH_SETTINGS`` for a small batch (a large one
-    gets the values the session was started with back, or Spark's defaults), judged by :func:`judged_bytes`."""
+    """Set the run's shuffle width, and ``SMALL_BATCH_SETTINGS`` for a small batch (a large one gets the values the
+    session was started with back, or Spark's defaults), the batch judged by :func:`judged_bytes`. A large batch's
+    width comes from its raw bytes only (unknown on Glue: twice the cores)."""
+    judged = judged_bytes(raw_bytes, text_bytes)
+    small_batch = is_small_batch(judged)
     parallelism = spark.sparkContext.defaultParallelism
-    partitions = choose_shuffle_partitions(raw_bytes, configured_partitions, parallelism)
+    width_from = judged if small_batch else raw_bytes
+    partitions = choose_shuffle_partitions(width_from, configured_partitions, parallelism)
     spark.conf.set(SHUFFLE_PARTITIONS, str(partitions))
-    small_batch = is_small_batch(judged_bytes(raw_bytes, text_bytes))
     started_with = spark.sparkContext.getConf()
     for key, small in SMALL_BATCH_SETTINGS.items():
         own = started_with.get(key)

@@ -277,11 +277,12 @@ class RunGate:
         clock: the run's clock: ``now()`` of the rules and ``evaluated_at`` of the results.
         land_anyway: land the run despite failed ERROR rules (recorded in the results).
         one_partition: judge each staged table in one partition, with no join broadcast (a batch of at most
-            128 MB of gzip, or of text on Glue, ``batch_tuning.gate_in_one_partition``). Every table then reports Spark's single
-            partition, which every grouping and join of the rules already satisfies: Spark plans no shuffle and no
-            broadcast, and the statement's 18 jobs of 43 stages become 8 jobs of one stage each (docs/performance.md,
-            "The gate in one partition"). The same SQL over the same rows: only how Spark cuts the work changes. A
-            larger batch, or one of unknown size, keeps Spark's own plans.
+            128 MB of gzip, or of text on Glue: ``batch_tuning.gate_in_one_partition``). Every table then reports
+            Spark's single partition, which every grouping and join of the rules already satisfies: Spark
+            plans no shuffle and no broadcast, and the statement's 18 jobs of 43 stages become 8 jobs of one
+            stage each (docs/performance.md, "The gate in one partition"). The same SQL over the same rows:
+            only how Spark cuts the work changes. A larger batch, or one of unknown size, keeps Spark's own
+            plans.
         rows: every object quarantined as ``quality`` so far, and per rule how many.
     """
 

@@ -307,16 +307,17 @@ def test_a_glue_batch_is_tuned_by_the_bytes_of_text_it_read(
     spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Glue's reader gives no object sizes: the run judges the UTF-8 bytes of the lines it read
-    (``batch_tuning.judged_bytes``). At the threshold the batch is small (the small-batch settings, the gate in one
-    partition); one byte over it, large (the session's own settings, Spark's plans). Both land the same rows."""
+    (``batch_tuning.judged_bytes``). At the threshold the batch is small (the small-batch settings, a shuffle task
+    per core, the gate and the writes in one partition); one byte over it, large (the session's own settings, twice
+    the cores, Spark's plans). Both land the same rows."""
     from spotify_etl.transform import batch_tuning
     from spotify_etl.transform.quality_gate import RunGate
     from spotify_etl.transform.registry import CURATED_TABLES
+    from spotify_etl.transform.writer import PartitionWriter
     from tests.unit.transform.test_job import _tables
 
-    playlist = b.playlist(
-        id=b.spotify_id("playlist:tuned"), name="Café ☕ für alle"
-    )  # more bytes than characters
+    # a name of more bytes than characters
+    playlist = b.playlist(id=b.spotify_id("playlist:tuned"), name="Café ☕ für alle")
     envelope = b.envelope(playlist=playlist, items=[b.playlist_item(b.track(id=b.spotify_id("track:t")))])
     lines = [
         ("s3://data/raw/playlists/a.json.gz", json.dumps(envelope, ensure_ascii=False)),
@@ -324,15 +325,23 @@ def test_a_glue_batch_is_tuned_by_the_bytes_of_text_it_read(
     ]
     text = "".join(value for _, value in lines)
     started_with = {key: spark.sparkContext.getConf().get(key) for key in batch_tuning.SMALL_BATCH_SETTINGS}
-    tuned: list[tuple[bool, dict[str, str | None]]] = []
+    tuned: list[tuple[bool, dict[str, str | None], str]] = []
+    writes: list[bool] = []
 
     def recorded(*args: Any, **kwargs: Any) -> RunGate:
         gate = RunGate(*args, **kwargs)
         settings = {key: spark.conf.get(key, None) for key in batch_tuning.SMALL_BATCH_SETTINGS}
-        tuned.append((gate.one_partition, settings))
+        tuned.append((gate.one_partition, settings, spark.conf.get(batch_tuning.SHUFFLE_PARTITIONS)))
         return gate
 
+    def writer(*args: Any, **kwargs: Any) -> PartitionWriter:
+        made = PartitionWriter(*args, **kwargs)
+        writes.append(made.one_partition)
+        return made
+
     monkeypatch.setattr("spotify_etl.transform.job.RunGate", recorded)
+    monkeypatch.setattr("spotify_etl.transform.job.PartitionWriter", writer)
+    cores = spark.sparkContext.defaultParallelism
     tables = []
     for threshold in (len(text.encode()), len(text.encode()) - 1):
         monkeypatch.setattr(batch_tuning, "SMALL_BATCH_BYTES", threshold)
@@ -343,7 +352,11 @@ def test_a_glue_batch_is_tuned_by_the_bytes_of_text_it_read(
         tables.append(_tables(spark, lake))
 
     assert len(text.encode()) > len(text)
-    assert tuned == [(True, batch_tuning.SMALL_BATCH_SETTINGS), (False, started_with)]
+    assert tuned == [
+        (True, batch_tuning.SMALL_BATCH_SETTINGS, str(cores)),
+        (False, started_with, str(2 * cores)),
+    ]
+    assert writes == [True, False]
     assert tables[0]["tracks"] and tables[0]["rejected"]  # the run landed rows and quarantined the bad object
     for table in CURATED_TABLES:
         assert tables[0][table] == tables[1][table], table

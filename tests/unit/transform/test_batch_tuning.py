@@ -92,7 +92,9 @@ def test_a_batch_whose_text_is_over_the_threshold_runs_with_the_sessions_setting
     assert {key: large[key] for key in SMALL_BATCH_SETTINGS} == {
         key: restored.sparkContext.getConf().get(key) for key in SMALL_BATCH_SETTINGS
     }
-    assert small[SHUFFLE_PARTITIONS] == large[SHUFFLE_PARTITIONS]  # the width is not judged on text
+    cores = restored.sparkContext.defaultParallelism
+    # a small batch's width is a task per core; a large batch's comes from its gzip bytes, here unknown
+    assert (small[SHUFFLE_PARTITIONS], large[SHUFFLE_PARTITIONS]) == (str(cores), str(2 * cores))
 
 
 def _started_with(spark: SparkSession, key: str) -> str:

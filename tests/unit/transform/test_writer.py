@@ -196,8 +196,8 @@ def test_merged_partitions_are_written_one_file_each_with_or_without_adaptive_ex
     wrote each partition, and only adaptive execution, coalescing the tiny shuffle, hid it.)"""
     from spotify_etl.transform import job
 
-    def tuned_then(spark: SparkSession, raw_bytes: int | None, configured: int | None) -> None:
-        tune_for_batch(spark, raw_bytes, configured)
+    def tuned_then(spark: SparkSession, *args: int | None) -> None:
+        tune_for_batch(spark, *args)
         spark.conf.set("spark.sql.adaptive.enabled", adaptive)
 
     tune_for_batch = job.tune_for_batch
