@@ -158,8 +158,18 @@ def write_raw_set(
     return RawSet(raw, *totals)
 
 
-def _raw_set_from(data: dict[str, Any]) -> RawSet:
-    return RawSet(Path(data["raw"]), data["objects"], data["items"], data["bytes_gz"], data["bytes_json"])
+RAW_SETS = ("base", "inc1", "inc50")
+
+
+def _raw_dir(root: Path, name: str) -> Path:
+    """Where a tier's raw set ``name`` (one of ``RAW_SETS``) is, under the tier's folder."""
+    return root / name / "raw"
+
+
+def _raw_set_from(data: dict[str, Any], raw: Path) -> RawSet:
+    """A cached raw set's sizes from the manifest, at ``raw``: where the tier's folder is now, not the path the
+    manifest recorded (a cache copied or moved with its folder, e.g. from another clone, is still found)."""
+    return RawSet(raw, data["objects"], data["items"], data["bytes_gz"], data["bytes_json"])
 
 
 def generate_tier(tier: str, seed: int = 7, data_dir: Path = DATA_DIR, workers: int = 2) -> TierData:
@@ -171,24 +181,16 @@ def generate_tier(tier: str, seed: int = 7, data_dir: Path = DATA_DIR, workers: 
     if manifest.exists():
         data = json.loads(manifest.read_text())
         if data.get("version") == GENERATOR_VERSION and data.get("world") == world_name:
-            return TierData(
-                tier=tier,
-                seed=seed,
-                root=root,
-                base=_raw_set_from(data["base"]),
-                inc1=_raw_set_from(data["inc1"]),
-                inc50=_raw_set_from(data["inc50"]),
-                generation_seconds=data["generation_seconds"],
-                world=world_name,
-            )
+            base, inc1, inc50 = (_raw_set_from(data[name], _raw_dir(root, name)) for name in RAW_SETS)
+            return TierData(tier, seed, root, base, inc1, inc50, data["generation_seconds"], world_name)
     if root.exists():
         shutil.rmtree(root)
     started = time.perf_counter()
     base_obs = base_observations(shape)
     inc1_obs, inc50_obs = increments(shape)
-    base = write_raw_set(seed, shape, root / "base" / "raw", base_obs, workers)
-    inc1 = write_raw_set(seed, shape, root / "inc1" / "raw", inc1_obs, 1)
-    inc50 = write_raw_set(seed, shape, root / "inc50" / "raw", inc50_obs, workers)
+    base = write_raw_set(seed, shape, _raw_dir(root, "base"), base_obs, workers)
+    inc1 = write_raw_set(seed, shape, _raw_dir(root, "inc1"), inc1_obs, 1)
+    inc50 = write_raw_set(seed, shape, _raw_dir(root, "inc50"), inc50_obs, workers)
     seconds = time.perf_counter() - started
     result = TierData(tier, seed, root, base, inc1, inc50, seconds, world_name)
     payload = {"version": GENERATOR_VERSION, **_jsonable(asdict(result))}

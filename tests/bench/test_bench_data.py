@@ -10,10 +10,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from bench import duckdb_baseline
+from bench import duckdb_baseline, generate
 from bench.generate import Observation, TierShape, base_observations, increments, write_raw_set
 from bench.measure import layout
 from spotify_etl.runtime.local.transform import config_for_lake, run_local_transform
@@ -199,3 +200,33 @@ def test_duckdb_yardstick_drops_invalid_envelopes(tmp_path: Path) -> None:
     summary = duckdb_baseline.build(tmp_path / "raw", tmp_path / "out", threads=1)
 
     assert (summary["objects_read"], summary["objects_kept"]) == (2, 1)
+
+
+def test_a_cached_tier_moved_with_its_folder_is_reused_where_it_now_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest records where the tier was generated; a cache copied from another clone is found where it is
+    now, and is not generated again."""
+    monkeypatch.setitem(generate.TIERS, "S", TierShape("S", n_playlists=2, days=1))
+    made = generate.generate_tier("S", data_dir=tmp_path / "first", workers=1)
+    landed = [sorted(p.name for p in s.raw.rglob("*.json.gz")) for s in (made.base, made.inc1, made.inc50)]
+    (tmp_path / "first").rename(tmp_path / "moved")
+
+    def never(*args: object) -> None:
+        raise AssertionError("the cached tier was generated again")
+
+    monkeypatch.setattr(generate, "write_raw_set", never)
+    found = generate.generate_tier("S", data_dir=tmp_path / "moved", workers=1)
+
+    moved = tmp_path / "moved" / "S-seed7"
+    assert (found.base.raw, found.inc1.raw, found.inc50.raw) == (
+        moved / "base" / "raw",
+        moved / "inc1" / "raw",
+        moved / "inc50" / "raw",
+    )
+    assert [(s.objects, s.items, s.bytes_gz) for s in (found.base, found.inc1, found.inc50)] == [
+        (s.objects, s.items, s.bytes_gz) for s in (made.base, made.inc1, made.inc50)
+    ]
+    assert [
+        sorted(p.name for p in s.raw.rglob("*.json.gz")) for s in (found.base, found.inc1, found.inc50)
+    ] == landed
