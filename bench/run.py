@@ -31,6 +31,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,10 @@ def _jvm_start() -> dict[str, Any]:
     """The cost of starting Python + pyspark + the JVM and a local session, doing nothing: the median of
     ``JVM_STARTS`` fresh processes (``starts``: every one's wall seconds)."""
     code = "from spotify_etl.sparkutil import local_spark_session as s; s().stop()"
-    runs = sorted((run_measured([sys.executable, "-c", code]) for _ in range(JVM_STARTS)), key=_wall_seconds)
+    runs = sorted(
+        (run_measured([sys.executable, "-c", code]) for _ in range(JVM_STARTS)),
+        key=attrgetter("wall_seconds"),
+    )
     median = runs[len(runs) // 2]
     return {
         "wall_seconds": round(median.wall_seconds, 2),
@@ -99,10 +103,6 @@ def _jvm_start() -> dict[str, Any]:
         "load_1m": round(median.load_before[0], 2),
         "starts": [round(run.wall_seconds, 2) for run in runs],
     }
-
-
-def _wall_seconds(run: ProcessRun) -> float:
-    return run.wall_seconds
 
 
 def _duckdb_run(data: TierData, out: Path) -> tuple[dict[str, Any], ProcessRun]:
