@@ -10,7 +10,8 @@ handed to a JVM other than the one that holds it.
 Names are resolved through py4j's JVM view: a simple name (``functions``) is tried against each package the
 view imports, and each miss is a ``Class.forName`` that searches every jar on Spark's classpath (~10% of a
 small run's JVM samples, docs/performance.md). :func:`jvm_class` looks a class up once, and
-:func:`import_hot_names` gives the names PySpark resolves on every call an exact import.
+:func:`import_hot_names` gives the view the classes PySpark resolves on every call, so that it answers them without
+a round trip.
 """
 
 from __future__ import annotations
@@ -64,14 +65,24 @@ def jvm_class(fqn: str) -> Any:
 
 
 # The simple names PySpark resolves through the JVM view on every Column and DataFrame call (counted over a
-# small run: ``functions`` ~400 times, ``PythonUtils`` ~150, ``Column`` ~30): each is found only after misses in
-# the packages imported before its own (``pyspark/java_gateway.py``'s imports, in order).
-HOT_NAMES = ("functions", "PythonUtils", "Column")
+# small run: ``functions`` ~400 times, ``PythonUtils`` ~150, ``Column`` ~30; ``SparkSession`` 12 times a gated
+# run, for each active-session lookup): each is found only after misses in the packages imported before its own
+# (``pyspark/java_gateway.py``'s imports, in order).
+HOT_NAMES = ("functions", "PythonUtils", "Column", "SparkSession")
 
 
 def import_hot_names(spark: SparkSession) -> None:
-    """Import each hot name exactly, as the class the view resolves it to now: the same class afterwards (by
-    construction), found in the view's single imports, which py4j tries before its package imports."""
+    """Import each hot name exactly, as the class the view resolves it to now (the same class afterwards, by
+    construction), and keep that class on the view under the name and under its full name.
+
+    py4j's view asks the JVM for every name it is given, each time: PySpark 3.5 asks for ``functions`` and
+    ``PythonUtils`` on every Column call, PySpark 4 for ``org.apache.spark.sql.functions``. For a simple name the
+    JVM first tries it as a full class name, a failed ``Class.forName`` across the whole classpath, even with the
+    exact import (py4j's ``TypeUtil.getClass``). A class kept as an attribute of the view is found by Python
+    before py4j's lookup is asked: no round trip. The import stays for anything that resolves names in the JVM."""
     view: Any = spark.sparkContext._jvm
     for name in HOT_NAMES:
-        java_import(view, getattr(view, name)._fqn)
+        java_class = getattr(view, name)
+        java_import(view, java_class._fqn)
+        setattr(view, name, java_class)
+        setattr(view, java_class._fqn, java_class)

@@ -1,6 +1,6 @@
 """Built once per JVM: one build per argument, the same Column handed back, and that Column gives every
 DataFrame it is used in that DataFrame's own rows, from any thread; classes looked up once; the names PySpark
-resolves on every call imported exactly, as the same classes."""
+resolves on every call imported exactly, as the same classes, and answered by the view without a round trip."""
 
 from __future__ import annotations
 
@@ -90,3 +90,27 @@ def test_each_hot_name_resolves_to_the_class_pysparks_own_imports_give_it(spark:
 
     for name in HOT_NAMES:
         assert getattr(spark.sparkContext._jvm, name)._fqn == getattr(fresh, name)._fqn, name
+
+
+def test_the_view_answers_each_hot_name_and_its_full_name_without_asking_the_jvm(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = spark.sparkContext._jvm
+    client = spark.sparkContext._gateway._gateway_client
+    sent: list[str] = []
+    send = client.send_command
+
+    def counted(command: str, *args: object, **kwargs: object) -> object:
+        sent.append(command)
+        return send(command, *args, **kwargs)
+
+    monkeypatch.setattr(client, "send_command", counted)
+    classes = {name: getattr(view, name) for name in HOT_NAMES}
+    by_full_name = {name: getattr(view, java_class._fqn) for name, java_class in classes.items()}
+    assert sent == []  # no round trip for any of them
+
+    col = F.col("x")  # PySpark's own calls find them too: one round trip, the function's call itself
+    assert sent and not [command for command in sent if command.startswith("r\nu\n")]
+    assert str(col) == "Column<'x'>"
+    # the same objects under both names (which class each is: the test above, against PySpark's own imports)
+    assert all(by_full_name[name] is classes[name] for name in HOT_NAMES)
