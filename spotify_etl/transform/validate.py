@@ -58,6 +58,12 @@ _PARSE_OPTIONS = {"maxStringLen": str(MAX_RECORD_CHARS)}
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN, **_PARSE_OPTIONS}
 
 _REPLACEMENT = "\ufffd"
+# Whether a parsed string starts like a structure (``string_may_hold_structure``), a column of its own: in a
+# projection Spark evaluates the common prefixes of its 53 string paths (``items.track``, ``items.track.album``
+# ...) once per object; inside a branch of the reason's CASE WHEN it evaluates every path from the envelope
+# (no common subexpression elimination in a branch that may not run). Measured in docs/performance.md,
+# "Where a cold full M run and the suite spend their CPU".
+_MAY_HOLD_STRUCTURE = "_may_hold_structure"
 
 
 def parse_extracted_at(column: Column) -> Column:
@@ -113,7 +119,8 @@ def _implausible(extracted_at: Column) -> Column:
 
 
 def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
-    """The first quarantine reason that applies to a parsed record, or null when it is valid."""
+    """The first quarantine reason that applies to a parsed record, or null when it is valid (the record's
+    column ``_MAY_HOLD_STRUCTURE`` says whether a parsed string starts like a structure)."""
     corrupt = envelope[CORRUPT_COLUMN].isNotNull()
     trimmed = F.ltrim(value)
     # Any JSON value parses as the value of a one-field object; malformed text does not.
@@ -147,7 +154,7 @@ def _reason(envelope: Column, value: Column, extracted_at: Column) -> Column:
         )
         .when(F.exists(F.coalesce(envelope["items"], F.array()), _bad_added_at), F.lit("bad_added_at"))
         .when(
-            corrupt | (string_may_hold_structure(envelope) & value.rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN)),
+            corrupt | (F.col(_MAY_HOLD_STRUCTURE) & value.rlike(STRING_KEY_HOLDS_STRUCTURE_SCAN)),
             F.lit("schema_mismatch"),
         )
     )
@@ -291,24 +298,24 @@ def check_raw_objects(
     """
     counted_df = count_lines_whole(raw_df) if whole_objects else count_lines(raw_df)
     latest = None if latest_extracted_at is None else iso_z(latest_extracted_at)
-    record, envelope, extracted_ts, reason, checked = _check_columns(max_record_chars)
+    record, envelope, extracted_ts, may_hold_structure, reason, checked = _check_columns(max_record_chars)
     # One projection for every verdict, "empty" and "multiple_records" included: a union of the one-line
     # objects with the others would read (and, locally, inflate) every raw object twice.
     return (
         counted_df.select("source_file", "lines", record, F.lit(latest).cast("string").alias(_LATEST))
         .select("*", envelope)
-        .select("*", extracted_ts)
+        .select("*", extracted_ts, may_hold_structure)
         .select("*", reason)
         .select(*checked)
     )
 
 
 @per_jvm
-def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, Column, list[Column]]:
+def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, Column, Column, list[Column]]:
     """The columns of :func:`check_raw_objects`, built once per bound (``jvm_cache``): the record (the
-    object's one line; null for an object of none or several), the parse, the extraction time, the reason,
-    and the checked row. The run's latest plausible moment is the column ``_LATEST`` of the records, so the
-    same columns serve every run."""
+    object's one line; null for an object of none or several), the parse, the extraction time, whether a
+    parsed string starts like a structure (``_MAY_HOLD_STRUCTURE``), the reason, and the checked row. The run's
+    latest plausible moment is the column ``_LATEST`` of the records, so the same columns serve every run."""
     envelope, lines = F.col("envelope"), F.col("lines")
     # A character is 1-4 bytes of UTF-8, so a text of at most max_record_chars bytes is within the bound;
     # counting the characters, a scan of the whole text (1.4 s of 2 cores for make bench's M tier's 571 MB),
@@ -335,6 +342,7 @@ def _check_columns(max_record_chars: int) -> tuple[Column, Column, Column, Colum
         F.when(lines == 1, F.col("value")).alias("value"),
         _parsed(F.col("value")).alias("envelope"),
         parse_extracted_at(envelope["extracted_at"]).alias("extracted_ts"),
+        string_may_hold_structure(envelope).alias(_MAY_HOLD_STRUCTURE),
         reason.alias("reason"),
         checked,
     )

@@ -488,3 +488,15 @@ def test_a_string_that_starts_like_a_structure_is_kept_in_any_field(spark: Spark
     assert [
         row.source_file for row in rows if row.source_file in carried and json.dumps(text) not in row[1]
     ] == []
+
+
+def test_the_structure_check_is_a_column_of_its_own_not_a_branch_of_the_reason(spark: SparkSession) -> None:
+    # In a branch of the reason's CASE WHEN, Spark evaluates each of the 53 string paths from the envelope; in
+    # a projection of its own, their common prefixes once per object (validate._MAY_HOLD_STRUCTURE).
+    checked = check_raw_objects(_lines(spark, {"file:///p.json.gz": [json.dumps(FULL)]}))
+    plan = checked._jdf.queryExecution().optimizedPlan().toString().splitlines()
+
+    (reason,) = [line for line in plan if " AS reason#" in line]
+    (may_hold,) = [line for line in plan if " AS _may_hold_structure#" in line]
+    assert "concat_ws" in may_hold and "concat_ws" not in reason
+    assert "_may_hold_structure#" in reason.split(" AS reason#")[0]
