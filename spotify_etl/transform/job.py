@@ -41,6 +41,7 @@ from spotify_etl.transform.batch_tuning import (
     settings_kept,
     tune_for_batch,
 )
+from spotify_etl.transform.cached import cached
 from spotify_etl.transform.concurrent import run_all
 from spotify_etl.transform.driver_rows import driver_rows
 from spotify_etl.transform.faults import as_environment_fault
@@ -164,7 +165,7 @@ def _run_once(
     summary = RunSummary(bookmark_option=config.bookmark_option, warnings=list(batch.warnings))
     if not batch.nothing_new:  # else: no Spark job at all; the commit records the (unchanged) listing
         tune_for_batch(spark, batch.raw_bytes, config.shuffle_partitions, batch.text_bytes)
-        checked_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
+        checking_df = check_raw_objects(batch.raw_df, batch.whole_objects, latest_plausible(started_at))
         size = judged_bytes(batch.raw_bytes, batch.text_bytes)
         small = is_small_batch(size)
         gate = RunGate(
@@ -173,8 +174,8 @@ def _run_once(
             config.land_despite_quality_errors,
             one_partition=gate_in_one_partition(size),
         )
-        checked_df.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
+        # the checks' plan stays out of every later analysis (cached.py)
+        with cached(checking_df, StorageLevel.MEMORY_AND_DISK) as checked_df:
             observations_df = observations_of(checked_df)
             verdicts, first_built_then_build = _verdicts_while_building(
                 checked_df, observations_df, build_tables or registry.build_tables
@@ -214,8 +215,6 @@ def _run_once(
                 _swap(writer, summary, curated.staged, quarantine, record)
             else:
                 writer.discard()
-        finally:
-            checked_df.unpersist()
     summary.bookmark_committed = source.commit()
     summary.seconds = time.perf_counter() - started
     return summary
