@@ -12,8 +12,8 @@ the same rows read from the same cache by the same physical plan, and a lost cac
 cached plan as before. Spark's public way to cut a plan, a local checkpoint, keeps no lineage: a lost
 executor would fail a Glue run. Measured in docs/performance.md ("The batch's plan cut at its cache").
 
-Spark has no public call that makes a DataFrame of a logical plan; this uses ``Dataset.ofRows``, which PySpark
-itself and Spark's own ``Dataset`` methods call (``org.apache.spark.sql.classic.Dataset`` since Spark 4.0). When
+Spark has no public call that makes a DataFrame of a logical plan; this uses ``Dataset.ofRows``, the internal call
+behind every one of Spark's own ``Dataset`` operations (``org.apache.spark.sql.classic.Dataset`` since Spark 4.0). When
 the running Spark has neither, or its cache lookup gives something else than the relation, the DataFrame is
 handed on as it is: the run is the same, only slower to plan.
 """
