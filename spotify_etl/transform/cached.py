@@ -47,11 +47,13 @@ def cached(df: DataFrame, level: StorageLevel) -> Iterator[DataFrame]:
 
 
 def _over_cache(df: DataFrame) -> DataFrame:
+    dataset = _dataset_class()
+    if dataset is None:
+        return df
     # A query of its own: ``df``'s own query may have looked the cache up before ``df`` was in it (once run).
     plan = df.select("*")._jdf.queryExecution().withCachedData()
     leaves = plan.collectLeaves()
-    dataset = _dataset_class()
-    if dataset is None or leaves.size() != 1 or leaves.apply(0).getClass().getName() != IN_MEMORY_RELATION:
+    if leaves.size() != 1 or leaves.apply(0).getClass().getName() != IN_MEMORY_RELATION:
         return df
     return DataFrame(dataset.ofRows(df.sparkSession._jsparkSession, plan), df.sparkSession)
 
